@@ -1,0 +1,13 @@
+// The out-of-line half of autograd/error.hpp.
+#include "autograd/error.hpp"
+
+namespace dydiff {
+
+void fail(const char* file, int line, const std::string& message) {
+    // Meson compiles "../autograd/ops.cpp" from the build directory: report "autograd/ops.cpp".
+    std::string path(file);
+    while (path.rfind("../", 0) == 0 || path.rfind("./", 0) == 0) path.erase(0, path.find('/') + 1);
+    throw Error(path + ":" + std::to_string(line) + ": " + message);
+}
+
+}  // namespace dydiff
