@@ -1,0 +1,17 @@
+// The activations a network can be configured with, by name (config files say "relu", "silu", "mish", "tanh").
+// Layering: nn/. relu and tanh are autograd's generic ops; mish and silu are nn's fused ops (nn/activation_ops.hpp).
+#pragma once
+
+#include "autograd/tensor.hpp"
+
+#include <string>
+
+namespace dydiff::nn {
+
+enum class Activation { relu, silu, mish, tanh, identity };
+
+Activation parse_activation(const std::string& name);
+const char* activation_name(Activation a);
+autograd::Tensor activate(const autograd::Tensor& x, Activation a);
+
+}  // namespace dydiff::nn
