@@ -68,7 +68,7 @@ double Rng::uniform_double() noexcept { return static_cast<double>(next_u64() >>
 
 float Rng::uniform(float lo, float hi) {
     DYDIFF_CHECK(lo < hi, "Rng::uniform(lo, hi): needs lo < hi, got lo=" << lo << " hi=" << hi);
-    const float r = lo + (hi - lo) * uniform();
+    const float r = std::fma(hi - lo, uniform(), lo);  // explicit fma: see normal_double()
     return r < hi ? r : std::nextafter(hi, lo);
 }
 
@@ -94,7 +94,9 @@ double Rng::normal_double() {
     do {
         u = 2.0 * uniform_double() - 1.0;
         v = 2.0 * uniform_double() - 1.0;
-        s = u * u + v * v;
+        // NOTE: fma written out: compilers may contract u * u + v * v into an fma or not (-ffp-contract, -march),
+        // which changes the last bit; std::fma is exactly specified by IEEE 754, so every build agrees.
+        s = std::fma(u, u, v * v);
     } while (s >= 1.0 || s == 0.0);
     const double m = std::sqrt(-2.0 * std::log(s) / s);
     cached_normal_ = v * m;
@@ -105,7 +107,7 @@ double Rng::normal_double() {
 float Rng::normal() { return static_cast<float>(normal_double()); }
 
 void Rng::fill_normal(float* out, std::size_t n, float mean, float std) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = mean + std * normal();
+    for (std::size_t i = 0; i < n; ++i) out[i] = std::fma(std, normal(), mean);  // explicit fma: see normal_double()
 }
 
 void Rng::fill_uniform(float* out, std::size_t n, float lo, float hi) {

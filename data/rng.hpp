@@ -32,20 +32,20 @@ public:
     float uniform() noexcept;
     /// Uniform in [0, 1) on the 2^53 grid: (next_u64() >> 11) * 2^-53.
     double uniform_double() noexcept;
-    /// Uniform in [lo, hi): lo + (hi - lo) * uniform(), pulled below hi when float rounding lands on hi. Needs lo < hi.
+    /// Uniform in [lo, hi): fma(hi - lo, uniform(), lo), pulled below hi when rounding lands on hi. Needs lo < hi.
     float uniform(float lo, float hi);
 
     /// Uniform integer in [0, n), unbiased: draws below (2^64 mod n) are rejected. n must be > 0.
     std::size_t randint(std::size_t n);
 
     /// Standard normal N(0, 1) by the Marsaglia polar method; pairs are generated together and the second is cached.
-    /// NOTE: uses std::log and std::sqrt; sqrt is exact (IEEE), log is correctly rounded in glibc. On a libm whose
-    /// log differs in the last ulp the normals may differ there; integers and uniforms never do.
+    /// NOTE: uses std::fma, std::sqrt (both exactly specified by IEEE 754) and std::log (correctly rounded in glibc).
+    /// On a libm whose log differs in the last ulp the normals may differ there; integers and uniforms never do.
     double normal_double();
     /// static_cast<float>(normal_double()): floats and doubles share one stream and one cached value.
     float normal();
 
-    /// out[i] = mean + std * normal() for i in [0, n).
+    /// out[i] = fma(std, normal(), mean) for i in [0, n).
     void fill_normal(float* out, std::size_t n, float mean = 0.0f, float std = 1.0f);
     /// out[i] = uniform(lo, hi) for i in [0, n).
     void fill_uniform(float* out, std::size_t n, float lo = 0.0f, float hi = 1.0f);
