@@ -109,15 +109,19 @@ void pack_b(const Problem& p, std::size_t p0, std::size_t kc, std::size_t j0, st
             for (std::size_t k = 0; k < kc; ++k) {
                 const float* src = p.B + (p0 + k) * p.ldb + j0 + jr;
                 float* out = dst + k * kNr;
-                std::memcpy(out, src, nr * sizeof(float));
-                for (std::size_t c = nr; c < kNr; ++c) out[c] = 0.0f;
+                if (nr == kNr) {
+                    std::memcpy(out, src, kNr * sizeof(float));  // constant size: inlined as vector moves
+                } else {
+                    for (std::size_t c = 0; c < nr; ++c) out[c] = src[c];
+                    for (std::size_t c = nr; c < kNr; ++c) out[c] = 0.0f;
+                }
             }
         }
         dst += kc * kNr;
     }
 }
 
-/// C[i, j] <- alpha * acc[i, j] + beta * C[i, j] for a partial tile (mr < kMr or nr < kNr); beta == 0 never reads C.
+/// C[i, j] <- alpha * acc[i, j] + beta * C[i, j] for a tile whose last vector is partial; beta == 0 never reads C.
 void merge_edge(const float* acc, std::size_t mr, std::size_t nr, float alpha, float beta, float* c,
                 std::size_t ldc) noexcept {
     for (std::size_t i = 0; i < mr; ++i) {
@@ -156,15 +160,17 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
                 pack_a(p, ic, mc, pc, kc, packed_a);
                 for (std::size_t jr = 0; jr < nc; jr += kNr) {
                     const std::size_t nr = std::min(kNr, nc - jr);
+                    const std::size_t nv = (nr + kFloatWidth - 1) / kFloatWidth;  // vectors of the tile
                     const float* b = packed_b + jr * kc;
                     for (std::size_t ir = 0; ir < mc; ir += kMr) {
                         const std::size_t mr = std::min(kMr, mc - ir);
                         const float* a = packed_a + ir * kc;
+                        const gemm_detail::MicroKernel kernel = gemm_detail::kMicroKernels[nv - 1][mr - 1];
                         float* c = p.C + (ic + ir) * p.ldc + jc + jr;
-                        if (mr == kMr && nr == kNr) {
-                            gemm_detail::micro_kernel(kc, a, b, p.alpha, beta, c, p.ldc);
+                        if (nr == nv * kFloatWidth) {
+                            kernel(kc, a, b, p.alpha, beta, c, p.ldc);
                         } else {
-                            gemm_detail::micro_kernel(kc, a, b, 1.0f, 0.0f, edge, kNr);
+                            kernel(kc, a, b, 1.0f, 0.0f, edge, kNr);
                             merge_edge(edge, mr, nr, p.alpha, beta, c, p.ldc);
                         }
                     }
