@@ -23,10 +23,13 @@ using gemm_detail::kNr;
 
 /// Depth of a packed block (at most): a B sliver (kKc, kNr) is 16 KiB with AVX2, half of L1d.
 constexpr std::size_t kKc = 256;
-/// Rows of op(A) per packed block: (kMc, kKc) is 120 KiB, resident in L2.
-constexpr std::size_t kMc = 20 * kMr;
+/// Rows of op(A) per packed block: (kMc, kKc) is 384 KiB, resident in L2 (1 MiB per core on Zen 4).
+constexpr std::size_t kMc = 64 * kMr;
 /// Columns of op(B) per packed block: (kKc, kNc) is 2 MiB, resident in L3.
 constexpr std::size_t kNc = 128 * kNr;
+/// Regions of at most this many rows read op(B) = B in place instead of packing it: each B sliver then serves at
+/// most 4 micro-tiles, too few to repay the copy (the weight gradient X^T dY of a narrow input layer, M = obs dim).
+constexpr std::size_t kInPlaceBMaxRows = 4 * kMr;
 /// Below this many multiply-adds per thread, waking a worker costs more than it saves.
 constexpr std::size_t kMinFmasPerThread = std::size_t{1} << 18;
 /// Alignment of the packed buffers (a cache line; also enough for every batch type).
@@ -149,28 +152,38 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
     float* packed_b = t_pack_b.reserve(nc_max * kc_max);  // (nc / kNr, kc, kNr)
     alignas(kAlign) float edge[kMr * kNr];                 // (kMr, kNr)
 
+    const bool in_place_b = !p.trans_b && i_end - i_begin <= kInPlaceBMaxRows;
+
     for (std::size_t jc = j_begin; jc < j_end; jc += kNc) {
         const std::size_t nc = std::min(kNc, j_end - jc);
+        const std::size_t nc_full = nc / kNr * kNr;  // columns in whole slivers
         for (std::size_t pc = 0; pc < p.K; pc += kc_max) {
             const std::size_t kc = std::min(kc_max, p.K - pc);
             const float beta = pc == 0 ? p.beta : 1.0f;  // later K blocks accumulate onto the first
-            pack_b(p, pc, kc, jc, nc, packed_b);
+            if (in_place_b) {
+                // Only a partial last sliver is packed (zero padding keeps the kernel inside its rows).
+                if (nc_full < nc) pack_b(p, pc, kc, jc + nc_full, nc - nc_full, packed_b + nc_full * kc);
+            } else {
+                pack_b(p, pc, kc, jc, nc, packed_b);
+            }
             for (std::size_t ic = i_begin; ic < i_end; ic += kMc) {
                 const std::size_t mc = std::min(kMc, i_end - ic);
                 pack_a(p, ic, mc, pc, kc, packed_a);
                 for (std::size_t jr = 0; jr < nc; jr += kNr) {
                     const std::size_t nr = std::min(kNr, nc - jr);
                     const std::size_t nv = (nr + kFloatWidth - 1) / kFloatWidth;  // vectors of the tile
-                    const float* b = packed_b + jr * kc;
+                    const bool b_direct = in_place_b && jr < nc_full;
+                    const float* b = b_direct ? p.B + pc * p.ldb + jc + jr : packed_b + jr * kc;
+                    const std::size_t b_stride = b_direct ? p.ldb : kNr;
                     for (std::size_t ir = 0; ir < mc; ir += kMr) {
                         const std::size_t mr = std::min(kMr, mc - ir);
                         const float* a = packed_a + ir * kc;
                         const gemm_detail::MicroKernel kernel = gemm_detail::kMicroKernels[nv - 1][mr - 1];
                         float* c = p.C + (ic + ir) * p.ldc + jc + jr;
                         if (nr == nv * kFloatWidth) {
-                            kernel(kc, a, b, p.alpha, beta, c, p.ldc);
+                            kernel(kc, a, b, b_stride, p.alpha, beta, c, p.ldc);
                         } else {
-                            kernel(kc, a, b, 1.0f, 0.0f, edge, kNr);
+                            kernel(kc, a, b, b_stride, 1.0f, 0.0f, edge, kNr);
                             merge_edge(edge, mr, nr, p.alpha, beta, c, p.ldc);
                         }
                     }

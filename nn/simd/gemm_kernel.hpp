@@ -21,27 +21,32 @@ inline constexpr std::size_t kNrVecs = 2;
 inline constexpr std::size_t kNr = kNrVecs * kFloatWidth;
 
 /// C (MR, NV * kFloatWidth) <- alpha * a^T b + beta * C, where a is a packed A sliver (kc, kMr) of which the first MR
-/// rows are used and b a packed B sliver (kc, kNr) of which the first NV vectors are used. beta == 0 writes C without
-/// reading it. MR < kMr and NV < kNrVecs serve the edge tiles at full speed per useful row; every element sees the
+/// rows are used and b a B sliver (kc, >= NV * kFloatWidth) with row stride b_stride (kNr when packed, ldb when read
+/// in place) of which the first NV vectors are used. beta == 0 writes C without reading it. MR < kMr and NV < kNrVecs serve the edge tiles at full speed per useful row; every element sees the
 /// same chain of fused multiply-adds whatever the tile shape, so edge and interior results agree bitwise.
-/// Preconditions: 1 <= MR <= kMr, 1 <= NV <= kNrVecs; b aligned to the batch alignment; C has MR rows of
-/// NV * kFloatWidth writable floats; kc may be 0.
+/// Preconditions: 1 <= MR <= kMr, 1 <= NV <= kNrVecs; C has MR rows of NV * kFloatWidth writable floats; kc may be
+/// 0. No alignment is required.
 template <std::size_t MR, std::size_t NV>
-void micro_kernel(std::size_t kc, const float* a, const float* b, float alpha, float beta, float* c,
-                  std::size_t ldc) noexcept {
+void micro_kernel(std::size_t kc, const float* a, const float* b, std::size_t b_stride, float alpha, float beta,
+                  float* c, std::size_t ldc) noexcept {
+    // The C tile is touched only after the K loop: start fetching its lines now (C is often beyond L2).
+    for (std::size_t i = 0; i < MR; ++i) {
+        __builtin_prefetch(c + i * ldc, 1);
+        __builtin_prefetch(c + i * ldc + NV * kFloatWidth - 1, 1);
+    }
 #if DYDIFF_HAVE_SIMD
     FloatBatch acc[MR][NV];
     for (std::size_t i = 0; i < MR; ++i)
         for (std::size_t v = 0; v < NV; ++v) acc[i][v] = FloatBatch(0.0f);
     for (std::size_t k = 0; k < kc; ++k) {
         FloatBatch bk[NV];
-        for (std::size_t v = 0; v < NV; ++v) bk[v] = FloatBatch::load_aligned(b + v * kFloatWidth);
+        for (std::size_t v = 0; v < NV; ++v) bk[v] = FloatBatch::load_unaligned(b + v * kFloatWidth);
         for (std::size_t i = 0; i < MR; ++i) {
             const FloatBatch ai(a[i]);
             for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(ai, bk[v], acc[i][v]);
         }
         a += kMr;
-        b += kNr;
+        b += b_stride;
     }
     const FloatBatch va(alpha);
     if (beta == 0.0f) {
@@ -63,7 +68,7 @@ void micro_kernel(std::size_t kc, const float* a, const float* b, float alpha, f
         for (std::size_t i = 0; i < MR; ++i)
             for (std::size_t j = 0; j < kCols; ++j) acc[i][j] += a[i] * b[j];
         a += kMr;
-        b += kNr;
+        b += b_stride;
     }
     for (std::size_t i = 0; i < MR; ++i) {
         for (std::size_t j = 0; j < kCols; ++j) {
@@ -74,7 +79,8 @@ void micro_kernel(std::size_t kc, const float* a, const float* b, float alpha, f
 #endif
 }
 
-using MicroKernel = void (*)(std::size_t, const float*, const float*, float, float, float*, std::size_t) noexcept;
+using MicroKernel = void (*)(std::size_t, const float*, const float*, std::size_t, float, float, float*,
+                             std::size_t) noexcept;
 
 template <std::size_t NV, std::size_t... R>
 constexpr std::array<MicroKernel, kMr> row_variants(std::index_sequence<R...>) noexcept {
