@@ -2,6 +2,7 @@
 // Each subcommand parses its own flags; errors from the library (dydiff::Error) end the program with exit code 1
 // and one message line.
 #include "autograd/error.hpp"
+#include "dydiff/cli/bench.hpp"
 #include "nn/simd/batch.hpp"
 
 #include <cstring>
@@ -18,7 +19,8 @@ void print_help(std::ostream& os) {
           "\n"
           "commands:\n"
           "  help            this text\n"
-          "  --version       version and build configuration\n";
+          "  --version       version and build configuration\n"
+          "  bench           kernel micro-benchmarks (dydiff bench --help)\n";
 }
 
 }  // namespace
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
                       << ", float lanes: " << dydiff::nn::simd::kFloatWidth << ")\n";
             return 0;
         }
+        if (args[0] == "bench") return dydiff::cli::run_bench({args.begin() + 1, args.end()});
         std::cerr << "dydiff: unknown command '" << args[0] << "' (see 'dydiff help')\n";
         return 2;
     } catch (const dydiff::Error& e) {

@@ -1,0 +1,279 @@
+// `dydiff bench <workload>`: times kernels with std::chrono::steady_clock and reports the median time per iteration
+// (and GFLOP/s from it) after a warm-up, one JSON object per line with --json, else a table.
+// A workload is a name, a one-line help and a run function over the shared options; `mlp` and later workloads add
+// one entry to kWorkloads and reuse Options, time_iterations and Report. The numbers are recorded in
+// docs/performance.md.
+#include "dydiff/cli/bench.hpp"
+
+#include "nn/parallel.hpp"
+#include "nn/simd/batch.hpp"
+#include "nn/simd/gemm.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace dydiff::cli {
+namespace {
+
+/// A command-line mistake: printed with the usage hint, exit code 2.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Flags shared by every workload.
+struct Options {
+    bool json = false;                // one JSON object per line instead of a table
+    std::size_t threads = 0;          // nn::set_num_threads; 0 keeps the default (DYDIFF_NUM_THREADS or all cores)
+    double seconds = 0.5;             // timed duration per case, after the warm-up
+    std::vector<std::string> shapes;  // workload-specific case list (gemm: MxNxK[:op]); empty = the defaults
+};
+
+/// Timing of one case: per-iteration seconds, median and best of `iterations` timed runs.
+struct Timing {
+    double median = 0.0;
+    double best = 0.0;
+    std::size_t iterations = 0;
+};
+
+/// Runs fn once to warm up (caches, packing buffers, pool threads), then times single calls until `seconds` have
+/// passed (at least 3 calls).
+template <class Fn>
+Timing time_iterations(const Fn& fn, double seconds) {
+    using Clock = std::chrono::steady_clock;
+    fn();
+    std::vector<double> samples;
+    const auto start = Clock::now();
+    while (samples.size() < 3 || std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
+        const auto t0 = Clock::now();
+        fn();
+        samples.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    std::sort(samples.begin(), samples.end());
+    return {samples[samples.size() / 2], samples.front(), samples.size()};
+}
+
+/// Prints results either as JSON lines or as an aligned table with a header.
+class Report {
+public:
+    Report(const Options& options, std::string workload, std::string columns)
+        : json_(options.json), workload_(std::move(workload)) {
+        if (!json_) {
+            std::cout << workload_ << ": simd " << nn::simd::arch_name() << " (" << nn::simd::kFloatWidth
+                      << " float lanes), " << nn::num_threads() << " threads, median of timed iterations\n"
+                      << columns << "\n";
+        }
+    }
+
+    /// shape_json is the JSON array of the case ("[256,256,14]"), row the table line; extra_json more fields.
+    void add(const std::string& shape_json, const std::string& extra_json, const Timing& t, double flops,
+             const std::string& row) const {
+        const double gflops = flops / t.median * 1e-9;
+        char numbers[160];
+        if (json_) {
+            std::snprintf(numbers, sizeof numbers,
+                          "\"seconds_per_iter\":%.6e,\"best_seconds_per_iter\":%.6e,\"iterations\":%zu,"
+                          "\"gflops\":%.2f",
+                          t.median, t.best, t.iterations, gflops);
+            std::cout << "{\"workload\":\"" << workload_ << "\",\"shape\":" << shape_json << extra_json
+                      << ",\"threads\":" << nn::num_threads() << ",\"simd\":\"" << nn::simd::arch_name() << "\","
+                      << numbers << "}\n";
+        } else {
+            std::snprintf(numbers, sizeof numbers, "%12.4f %10.1f %8zu", t.median * 1e3, gflops, t.iterations);
+            std::cout << row << numbers << "\n";
+        }
+        std::cout.flush();
+    }
+
+private:
+    bool json_;
+    std::string workload_;
+};
+
+// ---- gemm -------------------------------------------------------------------------------------------------------
+
+/// One gemm case: C (M, N) = op(A) (M, K) op(B) (K, N), spelled MxNxK[:op] with op in {nn, nt, tn, tt} for
+/// (trans_a, trans_b), e.g. 14x256x256:tn is the weight gradient X^T dY of a 14 -> 256 layer at batch 256.
+struct GemmCase {
+    std::size_t M, N, K;
+    bool trans_a = false, trans_b = false;
+};
+
+const char* const kGemmDefaults[] = {
+    "256x256x256", "512x512x512", "1024x1024x1024",
+    "256x256x14",                                    // first MLP layer forward: batch 256, obs 14 -> hidden 256
+    "2048x256x256",                                  // hidden layer forward at batch 2048
+    "14x256x256:tn", "256x14x256:nt",                // first layer backward: dW = X^T dY, dX = dY W^T
+    "256x256x256:tn", "256x256x256:nt",              // hidden layer backward
+};
+
+/// Parses a plain decimal in [1, 2^20] (no sign, no suffix) into out; false otherwise.
+bool parse_dim(const std::string& text, std::size_t& out) {
+    if (text.empty() || text.size() > 7 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+    out = std::stoul(text);
+    return out >= 1 && out <= (std::size_t{1} << 20);
+}
+
+GemmCase parse_gemm_case(const std::string& spec) {
+    const std::size_t colon = spec.find(':');
+    const std::string dims = spec.substr(0, colon);
+    const std::string op = colon == std::string::npos ? "nn" : spec.substr(colon + 1);
+    const std::size_t x1 = dims.find('x');
+    const std::size_t x2 = x1 == std::string::npos ? x1 : dims.find('x', x1 + 1);
+    GemmCase c{};
+    if (x2 == std::string::npos || !parse_dim(dims.substr(0, x1), c.M) ||
+        !parse_dim(dims.substr(x1 + 1, x2 - x1 - 1), c.N) || !parse_dim(dims.substr(x2 + 1), c.K))
+        throw UsageError("bad gemm shape '" + spec + "' (want MxNxK[:op], each dimension in 1..2^20)");
+    if (op != "nn" && op != "nt" && op != "tn" && op != "tt")
+        throw UsageError("bad gemm op '" + op + "' in '" + spec + "' (want nn, nt, tn or tt)");
+    c.trans_a = op[0] == 't';
+    c.trans_b = op[1] == 't';
+    return c;
+}
+
+/// Our own fill: a 32-bit LCG mapped to [-1, 1), enough to keep the FPU off denormals and zeros.
+void fill(std::vector<float>& v, std::uint32_t seed) {
+    for (float& x : v) {
+        seed = seed * 1664525u + 1013904223u;
+        x = static_cast<float>(seed >> 8) / static_cast<float>(1u << 23) - 1.0f;
+    }
+}
+
+void bench_gemm(const Options& options) {
+    std::vector<GemmCase> cases;
+    if (options.shapes.empty()) {
+        for (const char* spec : kGemmDefaults) cases.push_back(parse_gemm_case(spec));
+    } else {
+        for (const auto& spec : options.shapes) cases.push_back(parse_gemm_case(spec));
+    }
+    const Report report(options, "gemm", "      M      N      K  op      ms/iter    GFLOP/s    iters");
+    for (const auto& c : cases) {
+        std::vector<float> a(c.M * c.K), b(c.K * c.N), out(c.M * c.N);
+        fill(a, 1);
+        fill(b, 2);
+        const std::size_t lda = c.trans_a ? c.M : c.K;  // A stored (K, M) when transposed, else (M, K)
+        const std::size_t ldb = c.trans_b ? c.K : c.N;  // B stored (N, K) when transposed, else (K, N)
+        const Timing t = time_iterations(
+            [&] {
+                nn::simd::gemm(c.trans_a, c.trans_b, c.M, c.N, c.K, 1.0f, a.data(), lda, b.data(), ldb, 0.0f,
+                               out.data(), c.N);
+            },
+            options.seconds);
+        const std::string op = std::string(c.trans_a ? "t" : "n") + (c.trans_b ? "t" : "n");
+        std::ostringstream shape, row;
+        shape << '[' << c.M << ',' << c.N << ',' << c.K << ']';
+        char cols[64];
+        std::snprintf(cols, sizeof cols, "%7zu%7zu%7zu  %s ", c.M, c.N, c.K, op.c_str());
+        report.add(shape.str(), ",\"op\":\"" + op + "\"", t, 2.0 * double(c.M) * double(c.N) * double(c.K), cols);
+    }
+}
+
+// ---- the workload table -----------------------------------------------------------------------------------------
+
+struct Workload {
+    const char* name;
+    const char* help;
+    void (*run)(const Options&);
+};
+
+const Workload kWorkloads[] = {
+    {"gemm", "nn::simd::gemm, C = op(A) op(B); --shapes MxNxK[:op],... (op nn|nt|tn|tt, default nn)", bench_gemm},
+};
+
+void print_usage(std::ostream& os) {
+    os << "usage: dydiff bench <workload> [--json] [--threads N] [--seconds S] [--shapes A,B,...]\n"
+          "\n"
+          "  --json        one JSON object per line (workload, shape, threads, seconds_per_iter = median, gflops)\n"
+          "  --threads N   threads for the kernels (default: DYDIFF_NUM_THREADS, else all cores)\n"
+          "  --seconds S   timed seconds per case after one warm-up call (default 0.5)\n"
+          "  --shapes ...  comma-separated cases, syntax per workload (default: a built-in list)\n"
+          "\n"
+          "workloads:\n";
+    for (const auto& w : kWorkloads) os << "  " << w.name << "  " << w.help << "\n";
+}
+
+std::size_t parse_count(const std::string& flag, const std::string& value) {
+    std::size_t used = 0;
+    unsigned long n = 0;
+    try {
+        n = std::stoul(value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != value.size() || n < 1 || n > 1024)
+        throw UsageError(flag + " wants an integer in [1, 1024], got '" + value + "'");
+    return n;
+}
+
+double parse_seconds(const std::string& value) {
+    std::size_t used = 0;
+    double s = 0.0;
+    try {
+        s = std::stod(value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != value.size() || !(s > 0.0 && s <= 3600.0))
+        throw UsageError("--seconds wants a number in (0, 3600], got '" + value + "'");
+    return s;
+}
+
+Options parse_options(const std::vector<std::string>& args) {
+    Options options;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const std::string& flag = args[i];
+        const auto value = [&]() -> const std::string& {
+            if (i + 1 >= args.size()) throw UsageError(flag + " needs a value");
+            return args[++i];
+        };
+        if (flag == "--json") {
+            options.json = true;
+        } else if (flag == "--threads") {
+            options.threads = parse_count(flag, value());
+        } else if (flag == "--seconds") {
+            options.seconds = parse_seconds(value());
+        } else if (flag == "--shapes") {
+            std::istringstream list(value());
+            for (std::string item; std::getline(list, item, ',');)
+                if (!item.empty()) options.shapes.push_back(item);
+            if (options.shapes.empty()) throw UsageError("--shapes needs at least one case");
+        } else {
+            throw UsageError("unknown option '" + flag + "'");
+        }
+    }
+    return options;
+}
+
+}  // namespace
+
+int run_bench(const std::vector<std::string>& args) {
+    if (args.empty()) {
+        print_usage(std::cerr);
+        return 2;
+    }
+    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        print_usage(std::cout);
+        return 0;
+    }
+    const Workload* workload = nullptr;
+    for (const auto& w : kWorkloads)
+        if (args[0] == w.name) workload = &w;
+    try {
+        if (workload == nullptr) throw UsageError("unknown workload '" + args[0] + "'");
+        const Options options = parse_options(args);
+        if (options.threads != 0) nn::set_num_threads(options.threads);
+        workload->run(options);
+    } catch (const UsageError& e) {
+        std::cerr << "dydiff bench: " << e.what() << " (see 'dydiff bench --help')\n";
+        return 2;
+    }
+    return 0;
+}
+
+}  // namespace dydiff::cli

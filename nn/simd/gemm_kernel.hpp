@@ -1,0 +1,98 @@
+// Private to nn/simd/gemm.cpp: the register-blocked micro-kernel of the packed sgemm and its tile sizes.
+// The micro-kernel multiplies one packed A sliver (kc, kMr) by one packed B sliver (kc, kNr) into kMr x kNr
+// accumulators held in registers (kMr * kNrVecs batches, 12 of the 16 vector registers on AVX2, SSE2 and NEON), then
+// merges them into C. Tile sizes derive from kFloatWidth; with DYDIFF_HAVE_SIMD == 0 the same loops run on scalars.
+// Goto/BLIS idea (pack, then a micro-kernel over contiguous slivers), our own code.
+#pragma once
+
+#include "nn/simd/batch.hpp"
+
+#include <array>
+#include <cstddef>
+#include <utility>
+
+namespace dydiff::nn::simd::gemm_detail {
+
+/// Rows of C per micro-tile: 6 rows x kNrVecs vectors = 12 accumulators, plus kNrVecs B loads and one broadcast.
+inline constexpr std::size_t kMr = 6;
+/// Vectors per micro-tile row.
+inline constexpr std::size_t kNrVecs = 2;
+/// Columns of C per micro-tile (16 with AVX2, 8 with SSE2/NEON, 2 when scalar).
+inline constexpr std::size_t kNr = kNrVecs * kFloatWidth;
+
+/// C (MR, NV * kFloatWidth) <- alpha * a^T b + beta * C, where a is a packed A sliver (kc, kMr) of which the first MR
+/// rows are used and b a B sliver (kc, >= NV * kFloatWidth) with row stride b_stride (kNr when packed, ldb when read
+/// in place) of which the first NV vectors are used. beta == 0 writes C without reading it. MR < kMr and NV < kNrVecs serve the edge tiles at full speed per useful row; every element sees the
+/// same chain of fused multiply-adds whatever the tile shape, so edge and interior results agree bitwise.
+/// Preconditions: 1 <= MR <= kMr, 1 <= NV <= kNrVecs; C has MR rows of NV * kFloatWidth writable floats; kc may be
+/// 0. No alignment is required.
+template <std::size_t MR, std::size_t NV>
+void micro_kernel(std::size_t kc, const float* a, const float* b, std::size_t b_stride, float alpha, float beta,
+                  float* c, std::size_t ldc) noexcept {
+    // The C tile is touched only after the K loop: start fetching its lines now (C is often beyond L2).
+    for (std::size_t i = 0; i < MR; ++i) {
+        __builtin_prefetch(c + i * ldc, 1);
+        __builtin_prefetch(c + i * ldc + NV * kFloatWidth - 1, 1);
+    }
+#if DYDIFF_HAVE_SIMD
+    FloatBatch acc[MR][NV];
+    for (std::size_t i = 0; i < MR; ++i)
+        for (std::size_t v = 0; v < NV; ++v) acc[i][v] = FloatBatch(0.0f);
+    for (std::size_t k = 0; k < kc; ++k) {
+        FloatBatch bk[NV];
+        for (std::size_t v = 0; v < NV; ++v) bk[v] = FloatBatch::load_unaligned(b + v * kFloatWidth);
+        for (std::size_t i = 0; i < MR; ++i) {
+            const FloatBatch ai(a[i]);
+            for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(ai, bk[v], acc[i][v]);
+        }
+        a += kMr;
+        b += b_stride;
+    }
+    const FloatBatch va(alpha);
+    if (beta == 0.0f) {
+        for (std::size_t i = 0; i < MR; ++i)
+            for (std::size_t v = 0; v < NV; ++v) (va * acc[i][v]).store_unaligned(c + i * ldc + v * kFloatWidth);
+    } else {
+        const FloatBatch vb(beta);
+        for (std::size_t i = 0; i < MR; ++i) {
+            for (std::size_t v = 0; v < NV; ++v) {
+                float* p = c + i * ldc + v * kFloatWidth;
+                xsimd::fma(va, acc[i][v], vb * FloatBatch::load_unaligned(p)).store_unaligned(p);
+            }
+        }
+    }
+#else
+    constexpr std::size_t kCols = NV * kFloatWidth;
+    float acc[MR][kCols] = {};
+    for (std::size_t k = 0; k < kc; ++k) {
+        for (std::size_t i = 0; i < MR; ++i)
+            for (std::size_t j = 0; j < kCols; ++j) acc[i][j] += a[i] * b[j];
+        a += kMr;
+        b += b_stride;
+    }
+    for (std::size_t i = 0; i < MR; ++i) {
+        for (std::size_t j = 0; j < kCols; ++j) {
+            float& out = c[i * ldc + j];
+            out = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * out;
+        }
+    }
+#endif
+}
+
+using MicroKernel = void (*)(std::size_t, const float*, const float*, std::size_t, float, float, float*,
+                             std::size_t) noexcept;
+
+template <std::size_t NV, std::size_t... R>
+constexpr std::array<MicroKernel, kMr> row_variants(std::index_sequence<R...>) noexcept {
+    return {&micro_kernel<R + 1, NV>...};
+}
+
+template <std::size_t... V>
+constexpr std::array<std::array<MicroKernel, kMr>, kNrVecs> all_variants(std::index_sequence<V...>) noexcept {
+    return {row_variants<V + 1>(std::make_index_sequence<kMr>{})...};
+}
+
+/// kMicroKernels[nv - 1][mr - 1] is micro_kernel<mr, nv>.
+inline constexpr auto kMicroKernels = all_variants(std::make_index_sequence<kNrVecs>{});
+
+}  // namespace dydiff::nn::simd::gemm_detail

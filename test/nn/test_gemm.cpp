@@ -1,0 +1,233 @@
+// nn::simd::gemm against its scalar twin ref::gemm: odd and tile-edge shapes, all four transposes, padded leading
+// dimensions, unaligned pointers, alpha/beta combinations (beta == 0 must not read C), writes confined to the M x N
+// window, and bitwise equality across thread counts.
+#include "nn/parallel.hpp"
+#include "nn/simd/batch.hpp"
+#include "nn/simd/gemm.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace {
+
+namespace simd = dydiff::nn::simd;
+
+constexpr std::size_t W = simd::kFloatWidth;
+/// Error bound per accumulated term, in units of FLT_EPSILON * sum |alpha a b| + |beta c| (a dot product of K
+/// float terms is within K * eps of the exact value times that magnitude; the twin accumulates in double).
+constexpr double kTolPerTerm = 1.0;
+/// Written into padding around C; must survive every call.
+constexpr float kSentinel = -12345.0f;
+
+/// Our own deterministic uniform [-1, 1) stream (64-bit LCG, top 24 bits).
+class Uniform {
+public:
+    explicit Uniform(std::uint64_t seed) : state_(seed * 6364136223846793005ULL + 1442695040888963407ULL) {}
+    float operator()() {
+        state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<float>(state_ >> 40) / static_cast<float>(1 << 23) - 1.0f;
+    }
+
+private:
+    std::uint64_t state_;
+};
+
+/// A rows x cols matrix stored with row stride ld = cols + pad, starting `offset` floats into its buffer (offset 1
+/// makes the data pointer unaligned). Everything outside the matrix holds kSentinel.
+struct Matrix {
+    Matrix(std::size_t rows_, std::size_t cols_, std::size_t pad, std::size_t offset_)
+        : rows(rows_), cols(cols_), ld(cols_ + pad), offset(offset_), storage(offset_ + rows_ * ld + 1, kSentinel) {}
+    float* data() { return storage.data() + offset; }
+    float& at(std::size_t i, std::size_t j) { return data()[i * ld + j]; }
+    void fill(Uniform& rng) {
+        for (std::size_t i = 0; i < rows; ++i)
+            for (std::size_t j = 0; j < cols; ++j) at(i, j) = rng();
+    }
+    std::size_t rows, cols, ld, offset;
+    std::vector<float> storage;
+};
+
+struct Case {
+    bool trans_a, trans_b;
+    std::size_t M, N, K;
+    float alpha = 1.0f, beta = 0.0f;
+    std::size_t pad = 0;     // extra floats per row of A, B and C
+    std::size_t offset = 0;  // floats between each buffer's start and its matrix
+};
+
+/// Runs gemm and ref::gemm on the same inputs and checks every element of C within the error bound, and that no
+/// float outside the M x N window of C changed.
+void check_against_ref(const Case& c, std::uint64_t seed) {
+    Uniform rng(seed);
+    Matrix a(c.trans_a ? c.K : c.M, c.trans_a ? c.M : c.K, c.pad, c.offset);
+    Matrix b(c.trans_b ? c.N : c.K, c.trans_b ? c.K : c.N, c.pad, c.offset);
+    Matrix got(c.M, c.N, c.pad, c.offset);
+    a.fill(rng);
+    b.fill(rng);
+    if (c.beta == 0.0f) {
+        for (std::size_t i = 0; i < c.M; ++i)
+            for (std::size_t j = 0; j < c.N; ++j) got.at(i, j) = std::numeric_limits<float>::quiet_NaN();
+    } else {
+        got.fill(rng);
+    }
+    Matrix want = got;
+    // magnitude (M, N) = |alpha| |op(A)| |op(B)| + |beta| |C|: the scale of the rounding error of each element.
+    Matrix abs_a = a, abs_b = b, magnitude = got;
+    for (float& x : abs_a.storage) x = std::fabs(x);
+    for (float& x : abs_b.storage) x = std::fabs(x);
+    for (float& x : magnitude.storage) x = std::isnan(x) ? 0.0f : std::fabs(x);
+
+    simd::gemm(c.trans_a, c.trans_b, c.M, c.N, c.K, c.alpha, a.data(), a.ld, b.data(), b.ld, c.beta, got.data(),
+               got.ld);
+    simd::ref::gemm(c.trans_a, c.trans_b, c.M, c.N, c.K, c.alpha, a.data(), a.ld, b.data(), b.ld, c.beta,
+                    want.data(), want.ld);
+    simd::ref::gemm(c.trans_a, c.trans_b, c.M, c.N, c.K, std::fabs(c.alpha), abs_a.data(), abs_a.ld, abs_b.data(),
+                    abs_b.ld, std::fabs(c.beta), magnitude.data(), magnitude.ld);
+
+    const double eps = std::numeric_limits<float>::epsilon();
+    std::size_t failures = 0;
+    for (std::size_t i = 0; i < c.M && failures < 5; ++i) {
+        for (std::size_t j = 0; j < c.N && failures < 5; ++j) {
+            const double tol = kTolPerTerm * static_cast<double>(c.K + 2) * eps * magnitude.at(i, j);
+            const double err = std::fabs(static_cast<double>(got.at(i, j)) - want.at(i, j));
+            if (!(err <= tol)) {
+                ++failures;
+                BOOST_ERROR("C(" << i << ", " << j << ") = " << got.at(i, j) << ", want " << want.at(i, j)
+                                 << " (tol " << tol << ") for ta " << c.trans_a << " tb " << c.trans_b << " M "
+                                 << c.M << " N " << c.N << " K " << c.K << " alpha " << c.alpha << " beta "
+                                 << c.beta << " pad " << c.pad << " offset " << c.offset);
+            }
+        }
+    }
+    // Padding columns and the floats before and after the matrix keep the sentinel.
+    std::size_t touched = 0;
+    for (std::size_t k = 0; k < got.storage.size(); ++k) {
+        const std::size_t rel = k - got.offset;
+        const bool inside = k >= got.offset && got.ld > 0 && rel / got.ld < c.M && rel % got.ld < c.N;
+        if (!inside && got.storage[k] != kSentinel) ++touched;
+    }
+    BOOST_TEST(touched == 0u, "gemm wrote outside C for M " << c.M << " N " << c.N << " K " << c.K);
+}
+
+const bool kBools[] = {false, true};
+
+/// 0, 1, W-1, W, W+1, two vectors of lanes and around, and the 6-row micro-tile and around.
+std::vector<std::size_t> edge_sizes() {
+    std::vector<std::size_t> sizes{0, 1, 5, 6, 7, 13};
+    for (std::size_t s : {W - 1, W, W + 1, 2 * W - 1, 2 * W, 2 * W + 1, 3 * W + 1})
+        if (s > 1) sizes.push_back(s);
+    return sizes;
+}
+
+/// Bitwise copy of C after gemm with `threads` threads.
+std::vector<float> product_with_threads(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N,
+                                        std::size_t K) {
+    dydiff::nn::set_num_threads(threads);
+    Uniform rng(7);
+    std::vector<float> a(M * K), b(K * N), c(M * N);
+    for (float& x : a) x = rng();
+    for (float& x : b) x = rng();
+    for (float& x : c) x = rng();
+    simd::gemm(ta, tb, M, N, K, 0.75f, a.data(), ta ? M : K, b.data(), tb ? K : N, 0.5f, c.data(), N);
+    dydiff::nn::set_num_threads(0);
+    return c;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(gemm)
+
+BOOST_AUTO_TEST_CASE(edge_shapes_all_transposes) {
+    const auto sizes = edge_sizes();
+    std::uint64_t seed = 1;
+    for (bool ta : kBools)
+        for (bool tb : kBools)
+            for (std::size_t M : sizes)
+                for (std::size_t N : sizes)
+                    for (std::size_t K : sizes) check_against_ref({ta, tb, M, N, K, 1.0f, 0.0f}, seed++);
+}
+
+BOOST_AUTO_TEST_CASE(block_edges_and_large_shapes) {
+    // Primes, the K block (256) and its edges, the M block (120 rows) and its edges, a wide N beyond one column
+    // block (2048 with AVX2), and the MLP shapes (batch 256, observation dim 14, hidden 256).
+    const std::size_t shapes[][3] = {{37, 53, 71},   {300, 257, 129}, {121, 35, 257}, {241, 17, 513},
+                                     {7, 2049, 3},   {256, 256, 14},  {14, 256, 256}, {256, 14, 256},
+                                     {120, 120, 256}, {1, 300, 300},  {300, 1, 300},  {65, 97, 1}};
+    std::uint64_t seed = 100;
+    for (const auto& s : shapes)
+        for (bool ta : kBools)
+            for (bool tb : kBools) check_against_ref({ta, tb, s[0], s[1], s[2], 1.0f, 0.0f}, seed++);
+}
+
+BOOST_AUTO_TEST_CASE(padded_leading_dimensions_and_unaligned_pointers) {
+    std::uint64_t seed = 200;
+    for (std::size_t pad : {1, 3, 17})
+        for (std::size_t offset : {0, 1})
+            for (bool ta : kBools)
+                for (bool tb : kBools)
+                    for (const auto& s : {std::vector<std::size_t>{37, 53, 71}, {2 * W + 1, 3 * W - 1, W + 1}})
+                        check_against_ref({ta, tb, s[0], s[1], s[2], 1.0f, 0.0f, pad, offset}, seed++);
+}
+
+BOOST_AUTO_TEST_CASE(alpha_beta_combinations) {
+    // beta == 0 starts from a NaN-filled C (check_against_ref): any read of C would show.
+    const float alphas[] = {1.0f, -0.5f, 2.0f, 0.0f};
+    const float betas[] = {0.0f, 1.0f, -1.5f, 0.25f};
+    std::uint64_t seed = 300;
+    for (float alpha : alphas)
+        for (float beta : betas)
+            for (bool ta : kBools)
+                for (bool tb : kBools)
+                    for (const auto& s : {std::vector<std::size_t>{37, 53, 71}, {13, 7, 600}, {6, 16, 0}})
+                        check_against_ref({ta, tb, s[0], s[1], s[2], alpha, beta, 2, 1}, seed++);
+}
+
+BOOST_AUTO_TEST_CASE(bitwise_identical_for_any_thread_count) {
+    const std::size_t shapes[][3] = {{300, 257, 129}, {257, 300, 600}, {14, 256, 256}, {256, 14, 256},
+                                     {512, 512, 64}};
+    for (const auto& s : shapes) {
+        for (bool ta : kBools) {
+            for (bool tb : kBools) {
+                const auto one = product_with_threads(1, ta, tb, s[0], s[1], s[2]);
+                for (std::size_t threads : {2, 3}) {
+                    const auto many = product_with_threads(threads, ta, tb, s[0], s[1], s[2]);
+                    BOOST_TEST(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)) == 0,
+                               "threads " << threads << " M " << s[0] << " N " << s[1] << " K " << s[2] << " ta "
+                                          << ta << " tb " << tb);
+                }
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(callable_from_inside_parallel_for) {
+    // Nested use (e.g. one gemm per ensemble member inside a parallel loop) runs serially and stays exact.
+    constexpr std::size_t kJobs = 4, M = 40, N = 50, K = 60;
+    std::vector<std::vector<float>> a(kJobs), b(kJobs), got(kJobs);
+    Uniform rng(400);
+    for (std::size_t j = 0; j < kJobs; ++j) {
+        a[j].resize(M * K);
+        b[j].resize(K * N);
+        for (float& x : a[j]) x = rng();
+        for (float& x : b[j]) x = rng();
+        got[j].assign(M * N, 0.0f);
+    }
+    dydiff::nn::set_num_threads(2);
+    dydiff::nn::parallel_for(kJobs, 1, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t j = begin; j < end; ++j)
+            simd::gemm(false, false, M, N, K, 1.0f, a[j].data(), K, b[j].data(), N, 0.0f, got[j].data(), N);
+    });
+    dydiff::nn::set_num_threads(0);
+    for (std::size_t j = 0; j < kJobs; ++j) {
+        std::vector<float> serial(M * N);
+        simd::gemm(false, false, M, N, K, 1.0f, a[j].data(), K, b[j].data(), N, 0.0f, serial.data(), N);
+        BOOST_TEST(std::memcmp(serial.data(), got[j].data(), serial.size() * sizeof(float)) == 0, "job " << j);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
