@@ -123,14 +123,18 @@ void softplus_backward(std::size_t n, const float* x, const float* dout, float* 
 
 namespace {
 
-// Two-pass statistics of x[0, len): mean first, then the mean squared deviation (biased variance).
+// Two-pass statistics of x[0, len): mean first, then the mean squared deviation (biased variance). The first pass
+// sums x - x[0], not x: with a mean far from zero (|mean| >> std) the float sum of x would lose the low bits that
+// the normalised output depends on, the sum of deviations does not.
 void span_stats(std::size_t len, const float* x, float eps, float* mean, float* rstd) noexcept {
+    const float pivot = x[0];
+    const Batch vpivot(pivot);
     Batch acc(0.0f);
     std::size_t j = 0;
-    for (; j + W <= len; j += W) acc += load(x + j);
+    for (; j + W <= len; j += W) acc += load(x + j) - vpivot;
     float sum = reduce_sum(acc);
-    for (; j < len; ++j) sum += x[j];
-    const float mu = sum / static_cast<float>(len);
+    for (; j < len; ++j) sum += x[j] - pivot;
+    const float mu = pivot + sum / static_cast<float>(len);
 
     const Batch vmu(mu);
     Batch acc2(0.0f);

@@ -40,8 +40,9 @@ void softplus_backward(std::size_t n, const float* x /*(n)*/, const float* dout 
 // Channels split into G consecutive groups of C/G; group (b, g) is the contiguous span of (C/G)*H floats
 // x[b, g*C/G : (g+1)*C/G, :], with mean and biased variance over it:
 //   y[b,c,h] = (x[b,c,h] - mean[b,g]) * rstd[b,g] * gamma[c] + beta[c],   rstd = 1 / sqrt(var + eps).
-// Statistics: two passes in float (mean, then the sum of squared deviations) with kFloatWidth lane-parallel partial
-// sums, so each lane adds at most (C/G)*H / W terms (3200 / 8 = 400 in the U-Net); the twin accumulates in double.
+// Statistics: two passes in float (the mean, shifted by the span's first entry, then the sum of squared deviations)
+// with kFloatWidth lane-parallel partial sums, so each lane adds at most (C/G)*H / W terms (3200 / 8 = 400 in the
+// U-Net); the twin accumulates in double.
 // Preconditions: G >= 1, C % G == 0, H >= 1, eps > 0. mean/rstd are the forward's cache for the backward.
 void group_norm_forward(std::size_t B, std::size_t C, std::size_t H, std::size_t G,
                         const float* x,      // (B, C, H)

@@ -18,10 +18,10 @@ using dydiff::test::test_array;
 
 namespace {
 
-constexpr float kActTol = 2e-5f;    // activations: xsimd's exp/log1p/tanh are a few ulp from libm
-constexpr float kNormTol = 5e-5f;   // norms: float two-pass statistics vs the twin's double
-constexpr float kSumTol = 1e-5f;    // reductions: summation order differs
-constexpr float kExactTol = 1e-6f;  // adds, multiplies and fmas on O(1) values
+constexpr float kActTol = 5e-6f;     // activations: xsimd's exp/log1p/tanh are a few ulp from libm
+constexpr float kNormTol = 2e-5f;    // norms: float two-pass statistics vs the twin's double (D = 1 is the worst)
+constexpr float kSumTol = 1e-5f;     // reductions: summation order differs
+constexpr float kExactTol = 1e-6f;   // adds, multiplies and fmas on O(1) values
 constexpr float kParamTol = 2e-6f;   // Adam goldens: parameter after a step, absolute
 constexpr float kMomentTol = 2e-5f;  // Adam goldens: moments, relative
 
@@ -138,9 +138,13 @@ BOOST_AUTO_TEST_CASE(group_norm_matches_twin) {
         std::size_t B, C, H, G;
         float shift;  // added to x: a large mean tests the two-pass statistics
     };
-    const Case cases[] = {{2, 8, 5, 4, 0.0f},        {3, 6, 1, 3, 0.0f},  {2, 16, W + 1, 1, 0.0f},
-                          {2, 4, 2 * W + 3, 4, 0.0f}, {1, 4, W - 1, 2, 0.0f}, {2, 8, 25, 2, 100.0f},
-                          {1, 128, 25, 8, 0.0f}};
+    const Case cases[] = {{2, 8, 5, 4, 0.0f},
+                          {3, 6, 1, 3, 0.0f},  // H = 1: a (B, C) input
+                          {2, 16, W + 1, 1, 0.0f},
+                          {2, 4, 2 * W + 3, 4, 0.0f},
+                          {1, 4, std::max<std::size_t>(W - 1, 1), 2, 0.0f},  // H < W: tails only
+                          {2, 8, 25, 2, 100.0f},
+                          {1, 128, 25, 8, 0.0f}};  // the U-Net's largest group: 16 channels x 25
     for (const Case& k : cases)
         for (std::size_t off : kOffsets) {
             const std::string what = "group_norm B=" + std::to_string(k.B) + " C=" + std::to_string(k.C) +
