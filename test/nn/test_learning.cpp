@@ -22,7 +22,7 @@ namespace {
 // y = sin(2x) on 128 points of [-pi, pi].
 constexpr std::size_t kPoints = 128;
 constexpr int kMlpSteps = 1500;
-constexpr float kMlpTargetMse = 2e-3f;
+constexpr float kMlpTargetMse = 1e-3f;
 
 void sine_data(Array& x, Array& y) {
     x = xt::empty<float>({kPoints, std::size_t{1}});
@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(conv_net_fits_a_sequence_task) {
     // Task: from a random sequence x (B, 1, 16), predict its centred 3-tap moving average shifted by one step.
     constexpr std::size_t B = 16, H = 16;
     constexpr int kSteps = 400;
-    constexpr float kTargetMse = 2e-2f;
+    constexpr float kTargetMse = 1e-2f;
     data::Rng rng(12);
     nn::Conv1d in(1, 8, 5, rng, 1, 2);
     nn::GroupNorm norm(2, 8);
