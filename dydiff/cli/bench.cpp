@@ -5,6 +5,10 @@
 // docs/performance.md.
 #include "dydiff/cli/bench.hpp"
 
+#include "autograd/ops.hpp"
+#include "data/rng.hpp"
+#include "nn/mlp.hpp"
+#include "nn/optim.hpp"
 #include "nn/parallel.hpp"
 #include "nn/simd/batch.hpp"
 #include "nn/simd/gemm.hpp"
@@ -174,6 +178,62 @@ void bench_gemm(const Options& options) {
     }
 }
 
+// ---- mlp ----------------------------------------------------------------------------------------------------------
+
+/// One TD3+BC-size critic step: two MLPs I -> H -> H -> 1 (ReLU) on a batch of B, MSE to a fixed target, backward,
+/// Adam. Spelled BxIxH; the default 256x14x256 is the reference workload (PyTorch peer:
+/// docs/bench/torch_mlp_step.py).
+struct MlpCase {
+    std::size_t B, I, H;
+};
+
+MlpCase parse_mlp_case(const std::string& spec) {
+    const std::size_t x1 = spec.find('x');
+    const std::size_t x2 = x1 == std::string::npos ? x1 : spec.find('x', x1 + 1);
+    MlpCase c{};
+    if (x2 == std::string::npos || !parse_dim(spec.substr(0, x1), c.B) ||
+        !parse_dim(spec.substr(x1 + 1, x2 - x1 - 1), c.I) || !parse_dim(spec.substr(x2 + 1), c.H))
+        throw UsageError("bad mlp case '" + spec + "' (want BxIxH: batch x inputs x hidden width)");
+    return c;
+}
+
+void bench_mlp(const Options& options) {
+    std::vector<MlpCase> cases;
+    if (options.shapes.empty()) cases.push_back({256, 14, 256});
+    for (const auto& spec : options.shapes) cases.push_back(parse_mlp_case(spec));
+    const Report report(options, "mlp", "      B      I      H     ms/step    GFLOP/s    iters");
+    for (const auto& c : cases) {
+        data::Rng rng(0);
+        nn::MLP q1({c.I, c.H, c.H, 1}, nn::Activation::relu, rng);
+        nn::MLP q2({c.I, c.H, c.H, 1}, nn::Activation::relu, rng);
+        nn::NamedTensors params = q1.named_parameters();
+        for (auto& p : q2.named_parameters()) params.push_back(p);
+        nn::Adam adam(params, nn::AdamConfig{3e-4f});
+        autograd::Array x = xt::empty<float>({c.B, c.I});
+        autograd::Array y = xt::empty<float>({c.B, std::size_t{1}});
+        rng.fill_normal(x.data(), x.size());
+        rng.fill_normal(y.data(), y.size());
+        const autograd::Tensor xs(x), ys(y);
+        const Timing t = time_iterations(
+            [&] {
+                using autograd::mean;
+                using autograd::square;
+                autograd::Tensor loss = mean(square(q1.forward(xs) - ys)) + mean(square(q2.forward(xs) - ys));
+                adam.zero_grad();
+                loss.backward();
+                adam.step();
+            },
+            options.seconds);
+        // Forward 2 B (I H + H H + H) per network; backward twice that (input gradient and weight gradient).
+        const double forward = 2.0 * double(c.B) * double(c.I * c.H + c.H * c.H + c.H);
+        std::ostringstream shape;
+        shape << '[' << c.B << ',' << c.I << ',' << c.H << ']';
+        char cols[64];
+        std::snprintf(cols, sizeof cols, "%7zu%7zu%7zu ", c.B, c.I, c.H);
+        report.add(shape.str(), ",\"networks\":2", t, 2 * 3 * forward, cols);
+    }
+}
+
 // ---- the workload table -----------------------------------------------------------------------------------------
 
 struct Workload {
@@ -184,6 +244,8 @@ struct Workload {
 
 const Workload kWorkloads[] = {
     {"gemm", "nn::simd::gemm, C = op(A) op(B); --shapes MxNxK[:op],... (op nn|nt|tn|tt, default nn)", bench_gemm},
+    {"mlp", "TD3+BC critic step: two MLPs I->H->H->1 (relu), MSE, backward, Adam; --shapes BxIxH (default 256x14x256)",
+     bench_mlp},
 };
 
 void print_usage(std::ostream& os) {
