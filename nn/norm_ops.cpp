@@ -50,6 +50,7 @@ Tensor group_norm(const Tensor& x, std::size_t groups, const Tensor& gamma, cons
     DYDIFF_CHECK(x.dim() == 2 || x.dim() == 3,
                  "group_norm: x must be (B, C, H) or (B, C), got " << shape_str(x.shape()));
     const auto [B, C, H] = bch_of(x.value());
+    DYDIFF_CHECK(C >= 1 && H >= 1, "group_norm: x " << shape_str(x.shape()) << " has no channels or no length");
     DYDIFF_CHECK(groups >= 1 && C % groups == 0,
                  "group_norm: " << C << " channels are not divisible into " << groups << " groups");
     check_channel_param("group_norm", "gamma", gamma, C);

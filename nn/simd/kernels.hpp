@@ -43,7 +43,7 @@ void softplus_backward(std::size_t n, const float* x /*(n)*/, const float* dout 
 // Statistics: two passes in float (the mean, shifted by the span's first entry, then the sum of squared deviations)
 // with kFloatWidth lane-parallel partial sums, so each lane adds at most (C/G)*H / W terms (3200 / 8 = 400 in the
 // U-Net); the twin accumulates in double.
-// Preconditions: G >= 1, C % G == 0, H >= 1, eps > 0. mean/rstd are the forward's cache for the backward.
+// Preconditions: C >= G >= 1, C % G == 0, H >= 1, eps > 0. mean/rstd are the forward's cache for the backward.
 void group_norm_forward(std::size_t B, std::size_t C, std::size_t H, std::size_t G,
                         const float* x,      // (B, C, H)
                         const float* gamma,  // (C)

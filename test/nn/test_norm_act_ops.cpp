@@ -195,6 +195,8 @@ BOOST_AUTO_TEST_CASE(boundary_checks_name_op_and_shapes) {
     });
     BOOST_CHECK_EXCEPTION(nn::group_norm(Tensor(xt::zeros<float>({5})), 1, p8, p8), dydiff::Error,
                           [](const dydiff::Error& e) { return message_contains(e, "group_norm: x must be"); });
+    BOOST_CHECK_EXCEPTION(nn::group_norm(Tensor(xt::zeros<float>({2, 8, 0})), 2, p8, p8), dydiff::Error,
+                          [](const dydiff::Error& e) { return message_contains(e, "has no channels or no length"); });
     BOOST_CHECK_EXCEPTION(nn::layer_norm(x, p8, p8), dydiff::Error, [](const dydiff::Error& e) {
         return message_contains(e, "layer_norm: gamma (8,) and beta (8,) must be (D,) = (4,)");
     });
