@@ -1,8 +1,8 @@
 // Activation by name: one switch, so every network that takes an `activation` option accepts the same names.
+// All of them run the fused SIMD ops of nn/activation_ops.hpp.
 #include "nn/activation.hpp"
 
 #include "autograd/error.hpp"
-#include "autograd/ops.hpp"
 #include "nn/activation_ops.hpp"
 
 namespace dydiff::nn {
@@ -26,10 +26,10 @@ const char* activation_name(Activation a) {
 
 autograd::Tensor activate(const autograd::Tensor& x, Activation a) {
     switch (a) {
-        case Activation::relu: return autograd::relu(x);
+        case Activation::relu: return relu(x);
         case Activation::silu: return silu(x);
         case Activation::mish: return mish(x);
-        case Activation::tanh: return autograd::tanh(x);
+        case Activation::tanh: return tanh(x);
         case Activation::identity: return x;
     }
     DYDIFF_FAIL("activate: unhandled activation");

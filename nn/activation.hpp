@@ -1,5 +1,5 @@
 // The activations a network can be configured with, by name (config files say "relu", "silu", "mish", "tanh").
-// Layering: nn/. relu and tanh are autograd's generic ops; mish and silu are nn's fused ops (nn/activation_ops.hpp).
+// Layering: nn/ (the fused ops of nn/activation_ops.hpp).
 #pragma once
 
 #include "autograd/tensor.hpp"

@@ -84,6 +84,11 @@ BOOST_AUTO_TEST_CASE(activations_gradcheck) {
     const Array x = test_array({3, 7}, -4, 4, 1);
     DYDIFF_CHECK_GRAD([](const auto& in) { return nn::mish(in[0]); }, {x});
     DYDIFF_CHECK_GRAD([](const auto& in) { return nn::silu(in[0]); }, {x});
+    DYDIFF_CHECK_GRAD([](const auto& in) { return nn::tanh(in[0]); }, {x});
+    DYDIFF_CHECK_GRAD([](const auto& in) { return nn::softplus(in[0]); }, {x});
+    Array kinkless = x;
+    for (auto& v : kinkless) v += v >= 0 ? 0.05f : -0.05f;
+    DYDIFF_CHECK_GRAD([](const auto& in) { return nn::relu(in[0]); }, {kinkless});
 }
 
 BOOST_AUTO_TEST_CASE(activations_match_composition) {
@@ -93,6 +98,13 @@ BOOST_AUTO_TEST_CASE(activations_match_composition) {
                               [](const auto& in) { return mish_composed(in[0]); }, {x}, "mish");
     check_against_composition([](const auto& in) { return nn::silu(in[0]); },
                               [](const auto& in) { return silu_composed(in[0]); }, {x}, "silu");
+    // The fused relu / tanh / softplus against autograd's generic versions.
+    check_against_composition([](const auto& in) { return nn::relu(in[0]); },
+                              [](const auto& in) { return relu(in[0]); }, {x}, "relu");
+    check_against_composition([](const auto& in) { return nn::tanh(in[0]); },
+                              [](const auto& in) { return tanh(in[0]); }, {x}, "tanh");
+    check_against_composition([](const auto& in) { return nn::softplus(in[0]); },
+                              [](const auto& in) { return softplus(in[0]); }, {x}, "softplus");
 }
 
 BOOST_AUTO_TEST_CASE(group_norm_gradcheck) {
