@@ -3,7 +3,7 @@
 // A workload is a name, a one-line help and a run function over the shared options; `mlp` and later workloads add
 // one entry to kWorkloads and reuse Options, time_iterations and Report. The numbers are recorded in
 // docs/performance.md.
-#include "dydiff/cli/bench.hpp"
+#include "dydiff/cli/commands.hpp"
 
 #include "autograd/ops.hpp"
 #include "data/rng.hpp"

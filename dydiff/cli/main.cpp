@@ -1,11 +1,13 @@
-// The `dydiff` command-line tool: one executable, one subcommand per job (`dydiff help` lists them).
-// Each subcommand parses its own flags; errors from the library (dydiff::Error) end the program with exit code 1
-// and one message line.
+// The `dydiff` command-line tool: one executable, one subcommand per job, dispatched by the table below
+// (`dydiff help` prints it). Errors from the library (dydiff::Error) end the program with exit code 1 and one
+// message; usage mistakes (cli::UsageError) with exit code 2.
 #include "autograd/error.hpp"
-#include "dydiff/cli/bench.hpp"
+#include "dydiff/cli/args.hpp"
+#include "dydiff/cli/commands.hpp"
+#include "nn/parallel.hpp"
 #include "nn/simd/batch.hpp"
 
-#include <cstring>
+#include <iomanip>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,13 +16,25 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
+struct Command {
+    const char* name;
+    const char* help;
+    int (*run)(const dydiff::cli::Words& args);
+};
+
+const Command kCommands[] = {
+    {"bench", "kernel and training-step benchmarks (dydiff bench --help)", &dydiff::cli::run_bench},
+};
+
 void print_help(std::ostream& os) {
     os << "usage: dydiff <command> [options]\n"
           "\n"
-          "commands:\n"
-          "  help            this text\n"
-          "  --version       version and build configuration\n"
-          "  bench           kernel micro-benchmarks (dydiff bench --help)\n";
+          "commands:\n";
+    for (const Command& c : kCommands) os << "  " << std::left << std::setw(22) << c.name << c.help << "\n";
+    os << "  " << std::left << std::setw(22) << "help" << "this text\n"
+       << "  " << std::left << std::setw(22) << "--version" << "version and build configuration\n"
+       << "\n"
+          "environment: DYDIFF_NUM_THREADS sets the thread count (commands also take --threads N).\n";
 }
 
 }  // namespace
@@ -34,11 +48,16 @@ int main(int argc, char** argv) {
         }
         if (args[0] == "--version" || args[0] == "version") {
             std::cout << "dydiff " << kVersion << " (simd: " << dydiff::nn::simd::arch_name()
-                      << ", float lanes: " << dydiff::nn::simd::kFloatWidth << ")\n";
+                      << ", float lanes: " << dydiff::nn::simd::kFloatWidth
+                      << ", threads: " << dydiff::nn::num_threads() << ")\n";
             return 0;
         }
-        if (args[0] == "bench") return dydiff::cli::run_bench({args.begin() + 1, args.end()});
+        for (const Command& c : kCommands)
+            if (args[0] == c.name) return c.run({args.begin() + 1, args.end()});
         std::cerr << "dydiff: unknown command '" << args[0] << "' (see 'dydiff help')\n";
+        return 2;
+    } catch (const dydiff::cli::UsageError& e) {
+        std::cerr << e.what() << " (see 'dydiff help')\n";
         return 2;
     } catch (const dydiff::Error& e) {
         std::cerr << "dydiff: error: " << e.what() << "\n";
