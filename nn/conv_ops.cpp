@@ -7,6 +7,8 @@
 #include "nn/simd/conv1d.hpp"
 
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace dydiff::nn {
 
@@ -16,6 +18,11 @@ using autograd::Tensor;
 
 namespace {
 
+// The kernel sizes of x (B, C_in, H) and w: (C_out, C_in, K), or (C_in, C_out, K) when transposed.
+simd::Conv1dDims dims_of(const Array& x, const Array& w, bool transposed, std::size_t stride, std::size_t padding) {
+    return {x.shape()[0], x.shape()[1], x.shape()[2], w.shape()[transposed ? 1 : 0], w.shape()[2], stride, padding};
+}
+
 // Checks the operands of conv1d (transposed = false: w is (C_out, C_in, K)) or conv_transpose1d (transposed =
 // true: w is (C_in, C_out, K)) and returns the kernel sizes. Every message names the op and the shapes.
 simd::Conv1dDims checked_dims(const char* op, bool transposed, const Array& x, const Array& w, const Tensor& bias,
@@ -23,14 +30,7 @@ simd::Conv1dDims checked_dims(const char* op, bool transposed, const Array& x, c
     const char* w_layout = transposed ? "(C_in, C_out, K)" : "(C_out, C_in, K)";
     DYDIFF_CHECK(x.dimension() == 3, op << ": input " << shape_str(x.shape()) << " must be (B, C_in, H)");
     DYDIFF_CHECK(w.dimension() == 3, op << ": weight " << shape_str(w.shape()) << " must be " << w_layout);
-    simd::Conv1dDims d;
-    d.B = x.shape()[0];
-    d.C_in = x.shape()[1];
-    d.H_in = x.shape()[2];
-    d.C_out = w.shape()[transposed ? 1 : 0];
-    d.K = w.shape()[2];
-    d.stride = stride;
-    d.padding = padding;
+    const simd::Conv1dDims d = dims_of(x, w, transposed, stride, padding);
     const std::size_t w_c_in = w.shape()[transposed ? 0 : 1];
     DYDIFF_CHECK(d.C_in == w_c_in, op << ": input " << shape_str(x.shape()) << " has " << d.C_in
                                       << " channels, weight " << shape_str(w.shape()) << " expects " << w_c_in);
@@ -54,18 +54,10 @@ simd::Conv1dDims checked_dims(const char* op, bool transposed, const Array& x, c
     return d;
 }
 
+// The sizes an op recorded: x and w are its first two inputs, ints = {stride, padding}.
 simd::Conv1dDims recorded_dims(const Node& out, bool transposed) {
-    const Array& x = out.inputs[0]->value;
-    const Array& w = out.inputs[1]->value;
-    simd::Conv1dDims d;
-    d.B = x.shape()[0];
-    d.C_in = x.shape()[1];
-    d.H_in = x.shape()[2];
-    d.C_out = w.shape()[transposed ? 1 : 0];
-    d.K = w.shape()[2];
-    d.stride = static_cast<std::size_t>(out.ints[0]);
-    d.padding = static_cast<std::size_t>(out.ints[1]);
-    return d;
+    return dims_of(out.inputs[0]->value, out.inputs[1]->value, transposed, static_cast<std::size_t>(out.ints[0]),
+                   static_cast<std::size_t>(out.ints[1]));
 }
 
 // The grad of an input to accumulate into, or nullptr when it needs none.
@@ -90,9 +82,9 @@ Tensor record(Array y, const Tensor& x, const Tensor& w, const Tensor& bias, std
 
 static void conv1d_backward(Node& out) {
     const simd::Conv1dDims d = recorded_dims(out, /*transposed=*/false);
-    Node& x = *out.inputs[0];
-    Node& w = *out.inputs[1];
-    Node* bias = out.inputs.size() > 2 ? out.inputs[2].get() : nullptr;
+    Node& x = *out.inputs[0];                                             // (B, C_in, H)
+    Node& w = *out.inputs[1];                                             // (C_out, C_in, K)
+    Node* bias = out.inputs.size() > 2 ? out.inputs[2].get() : nullptr;  // (C_out)
     simd::conv1d_backward(d, x.value.data(), w.value.data(), out.grad.data(),  // dy (B, C_out, H_out)
                           grad_target(&x), grad_target(&w), grad_target(bias));
 }
@@ -109,9 +101,9 @@ Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& bias, std::size_t 
 
 static void conv_transpose1d_backward(Node& out) {
     const simd::Conv1dDims d = recorded_dims(out, /*transposed=*/true);
-    Node& x = *out.inputs[0];
-    Node& w = *out.inputs[1];
-    Node* bias = out.inputs.size() > 2 ? out.inputs[2].get() : nullptr;
+    Node& x = *out.inputs[0];                                             // (B, C_in, H)
+    Node& w = *out.inputs[1];                                             // (C_in, C_out, K)
+    Node* bias = out.inputs.size() > 2 ? out.inputs[2].get() : nullptr;  // (C_out)
     simd::conv_transpose1d_backward(d, x.value.data(), w.value.data(), out.grad.data(),  // dy (B, C_out, H_out)
                                     grad_target(&x), grad_target(&w), grad_target(bias));
 }

@@ -4,11 +4,13 @@
 // dout), and dW += dout cols^T). Conv1d's forward is the im2col pass and its backward the col2im pass;
 // ConvTranspose1d is the adjoint of a Conv1d with the same weight, so its forward is that Conv1d's col2im pass and
 // its backward that Conv1d's im2col pass.
-// Threads: simd::gemm threads internally, so the gemms are called from this thread (a gemm inside parallel_for
-// would run serially); only the O(data) copy loops (im2col, col2im, gather, scatter) use parallel_for.
+// Threads: only simd::gemm threads (internally). The batch is not split across threads: a gemm inside parallel_for
+// would run serially and narrow. The copy loops (im2col, col2im, gather, scatter) are O(1/C_out) of the gemm's
+// work and stay serial: splitting them over channels made no measurable difference at the U-Net's sizes.
+// K = 1, stride 1, pad 0 takes the same path, where im2col is a row copy: one gemm per sample straight on x (no
+// copy) measured 1.3-3x slower, since N = H (25..100) is too narrow for the gemm's tiles and threads.
 #include "nn/simd/conv1d.hpp"
 
-#include "nn/parallel.hpp"
 #include "nn/simd/gemm.hpp"
 
 #include <algorithm>
@@ -28,8 +30,6 @@ namespace {
 /// Floats of im2col columns per group of samples (16 MiB): bounds the workspace for large batches (rollouts run
 /// B = 2048) while keeping the gemm's N = group * H_out wide enough to thread well.
 constexpr std::size_t kGroupFloats = std::size_t{1} << 22;
-/// The copy loops hand each thread at least this many floats; below it, waking a worker costs more than it saves.
-constexpr std::size_t kMinFloatsPerChunk = std::size_t{1} << 14;
 
 /// A Conv1d as the passes see it: in (B, C_in, H_in) -> out (B, C_out, H_out), weight (C_out, C_in, K).
 struct Geometry {
@@ -37,8 +37,6 @@ struct Geometry {
 
     /// Rows of the im2col matrix: one per (input channel, tap).
     std::size_t rows() const { return C_in * K; }
-    /// K = 1, stride 1, no padding: the columns are the input itself, so the gemm reads it directly.
-    bool pointwise() const { return K == 1 && stride == 1 && padding == 0; }
     /// Samples per group, so that the group's columns (rows, group H_out) fit in kGroupFloats.
     std::size_t group() const {
         const std::size_t per_sample = std::max(rows(), C_out) * H_out;
@@ -57,10 +55,6 @@ Geometry transpose_geometry(const Conv1dDims& d) {
     return {d.B, d.C_out, conv_transpose1d_h_out(d), d.C_in, d.K, d.stride, d.padding, d.H_in};
 }
 
-std::size_t grain_for(std::size_t floats_per_item) {
-    return std::max<std::size_t>(1, kMinFloatsPerChunk / std::max<std::size_t>(floats_per_item, 1));
-}
-
 /// The output positions t in [begin, end) whose input i = t stride + k - padding lies in [0, H_in), for tap k.
 struct Span {
     std::size_t begin, end;
@@ -76,73 +70,66 @@ Span valid_span(const Geometry& g, std::size_t k) {
 // cols[(c K + k), j H_out + t] = in[b0 + j, c, t stride + k - padding], 0 where that index is outside [0, H_in).
 void im2col(const Geometry& g, const float* in, std::size_t b0, std::size_t n, float* cols) {
     const std::size_t N = n * g.H_out;  // columns of the group
-    parallel_for(g.C_in, grain_for(g.K * N), [&](std::size_t c_begin, std::size_t c_end) {
-        for (std::size_t c = c_begin; c < c_end; ++c) {
-            for (std::size_t k = 0; k < g.K; ++k) {
-                const Span s = valid_span(g, k);
-                for (std::size_t j = 0; j < n; ++j) {
-                    const float* src = in + ((b0 + j) * g.C_in + c) * g.H_in;
-                    float* dst = cols + (c * g.K + k) * N + j * g.H_out;
-                    std::fill(dst, dst + s.begin, 0.0f);
-                    for (std::size_t t = s.begin; t < s.end; ++t) dst[t] = src[t * g.stride + k - g.padding];
-                    std::fill(dst + s.end, dst + g.H_out, 0.0f);
-                }
+    for (std::size_t c = 0; c < g.C_in; ++c) {
+        for (std::size_t k = 0; k < g.K; ++k) {
+            const Span s = valid_span(g, k);
+            const std::size_t len = s.end - s.begin;
+            const std::size_t first = len ? s.begin * g.stride + k - g.padding : 0;  // input index read at s.begin
+            for (std::size_t j = 0; j < n; ++j) {
+                const float* src = in + ((b0 + j) * g.C_in + c) * g.H_in + first;
+                float* dst = cols + (c * g.K + k) * N + j * g.H_out;
+                std::fill(dst, dst + s.begin, 0.0f);
+                if (g.stride == 1)
+                    std::memcpy(dst + s.begin, src, len * sizeof(float));
+                else
+                    for (std::size_t t = 0; t < len; ++t) dst[s.begin + t] = src[t * g.stride];
+                std::fill(dst + s.end, dst + g.H_out, 0.0f);
             }
         }
-    });
+    }
 }
 
 // The adjoint of im2col: din[b0 + j, c, t stride + k - padding] += cols[(c K + k), j H_out + t] where in range.
-// Split by input channel, so no two threads write the same entry.
 void col2im(const Geometry& g, const float* cols, std::size_t b0, std::size_t n, float* din) {
     const std::size_t N = n * g.H_out;
-    parallel_for(g.C_in, grain_for(g.K * N), [&](std::size_t c_begin, std::size_t c_end) {
-        for (std::size_t c = c_begin; c < c_end; ++c) {
-            for (std::size_t k = 0; k < g.K; ++k) {
-                const Span s = valid_span(g, k);
-                for (std::size_t j = 0; j < n; ++j) {
-                    float* dst = din + ((b0 + j) * g.C_in + c) * g.H_in;
-                    const float* src = cols + (c * g.K + k) * N + j * g.H_out;
-                    for (std::size_t t = s.begin; t < s.end; ++t) dst[t * g.stride + k - g.padding] += src[t];
-                }
+    for (std::size_t c = 0; c < g.C_in; ++c) {
+        for (std::size_t k = 0; k < g.K; ++k) {
+            const Span s = valid_span(g, k);
+            const std::size_t len = s.end - s.begin;
+            const std::size_t first = len ? s.begin * g.stride + k - g.padding : 0;  // input index of s.begin
+            for (std::size_t j = 0; j < n; ++j) {
+                float* dst = din + ((b0 + j) * g.C_in + c) * g.H_in + first;
+                const float* src = cols + (c * g.K + k) * N + j * g.H_out + s.begin;
+                if (g.stride == 1)
+                    for (std::size_t t = 0; t < len; ++t) dst[t] += src[t];
+                else
+                    for (std::size_t t = 0; t < len; ++t) dst[t * g.stride] += src[t];
             }
         }
-    });
+    }
 }
 
 // buf[o, j H_out + t] = out[b0 + j, o, t]: a group's output-side tensor as one (C_out, n H_out) matrix.
 void gather(const Geometry& g, const float* out, std::size_t b0, std::size_t n, float* buf) {
     const std::size_t N = n * g.H_out;
-    parallel_for(g.C_out, grain_for(N), [&](std::size_t o_begin, std::size_t o_end) {
-        for (std::size_t o = o_begin; o < o_end; ++o)
-            for (std::size_t j = 0; j < n; ++j)
-                std::memcpy(buf + o * N + j * g.H_out, out + ((b0 + j) * g.C_out + o) * g.H_out,
-                            g.H_out * sizeof(float));
-    });
+    for (std::size_t o = 0; o < g.C_out; ++o)
+        for (std::size_t j = 0; j < n; ++j)
+            std::memcpy(buf + o * N + j * g.H_out, out + ((b0 + j) * g.C_out + o) * g.H_out, g.H_out * sizeof(float));
 }
 
 // out[b0 + j, o, t] (+)= buf[o, j H_out + t], the inverse of gather.
 void scatter(const Geometry& g, const float* buf, std::size_t b0, std::size_t n, float* out, bool accumulate) {
     const std::size_t N = n * g.H_out;
-    parallel_for(g.C_out, grain_for(N), [&](std::size_t o_begin, std::size_t o_end) {
-        for (std::size_t o = o_begin; o < o_end; ++o) {
-            for (std::size_t j = 0; j < n; ++j) {
-                const float* src = buf + o * N + j * g.H_out;
-                float* dst = out + ((b0 + j) * g.C_out + o) * g.H_out;
-                if (accumulate)
-                    for (std::size_t t = 0; t < g.H_out; ++t) dst[t] += src[t];
-                else
-                    std::memcpy(dst, src, g.H_out * sizeof(float));
-            }
+    for (std::size_t o = 0; o < g.C_out; ++o) {
+        for (std::size_t j = 0; j < n; ++j) {
+            const float* src = buf + o * N + j * g.H_out;
+            float* dst = out + ((b0 + j) * g.C_out + o) * g.H_out;
+            if (accumulate)
+                for (std::size_t t = 0; t < g.H_out; ++t) dst[t] += src[t];
+            else
+                std::memcpy(dst, src, g.H_out * sizeof(float));
         }
-    });
-}
-
-// Pointwise weight gradient: dW (C_out, C_in) += sum_b dout_b (C_out, H) in_b^T.
-void pointwise_weight_grad(const Geometry& g, const float* in, const float* dout, float* dw) {
-    for (std::size_t b = 0; b < g.B; ++b)
-        gemm(false, true, g.C_out, g.C_in, g.H_in, 1.0f, dout + b * g.C_out * g.H_out, g.H_out,
-             in + b * g.C_in * g.H_in, g.H_in, 1.0f, dw, g.C_in);
+    }
 }
 
 // The im2col pass, with cols = im2col(in) per group:
@@ -150,14 +137,6 @@ void pointwise_weight_grad(const Geometry& g, const float* in, const float* dout
 //   dw  (C_out, C_in, K)  += gather(dout) cols^T, dout (B, C_out, H_out)        when dw  != nullptr
 void im2col_pass(const Geometry& g, const float* in, const float* w, float* out, bool accumulate, const float* dout,
                  float* dw) {
-    if (g.pointwise()) {
-        if (out)
-            for (std::size_t b = 0; b < g.B; ++b)
-                gemm(false, false, g.C_out, g.H_out, g.C_in, 1.0f, w, g.C_in, in + b * g.C_in * g.H_in, g.H_in,
-                     accumulate ? 1.0f : 0.0f, out + b * g.C_out * g.H_out, g.H_out);
-        if (dw) pointwise_weight_grad(g, in, dout, dw);
-        return;
-    }
     const std::size_t R = g.rows();
     const std::size_t group = g.group();
     std::vector<float> cols(R * group * g.H_out);     // (C_in K, group H_out)
@@ -181,14 +160,6 @@ void im2col_pass(const Geometry& g, const float* in, const float* w, float* out,
 //   dw  (C_out, C_in, K) += D im2col(in)^T          when dw  != nullptr (reads in)
 //   din (B, C_in, H_in)  += col2im(W^T D)           when din != nullptr (reads w)
 void col2im_pass(const Geometry& g, const float* dout, const float* w, float* din, const float* in, float* dw) {
-    if (g.pointwise()) {
-        if (dw) pointwise_weight_grad(g, in, dout, dw);
-        if (din)
-            for (std::size_t b = 0; b < g.B; ++b)
-                gemm(true, false, g.C_in, g.H_in, g.C_out, 1.0f, w, g.C_in, dout + b * g.C_out * g.H_out, g.H_out,
-                     1.0f, din + b * g.C_in * g.H_in, g.H_in);
-        return;
-    }
     const std::size_t R = g.rows();
     const std::size_t group = g.group();
     std::vector<float> cols(R * group * g.H_out);     // (C_in K, group H_out): im2col(in), then W^T D

@@ -30,8 +30,9 @@ std::size_t conv_transpose1d_h_out(const Conv1dDims& d) noexcept;
 
 // Preconditions of all kernels below: the sizes satisfy the h_out precondition above, K >= 1, stride >= 1;
 // every non-null pointer holds the stated shape, contiguous row-major; outputs do not alias inputs.
-// Workspace: each call allocates its im2col columns (at most about 16 MiB, the batch is processed in groups) with
-// std::vector; an allocation failure therefore terminates (the kernels are noexcept).
+// Workspace: each call allocates two std::vector buffers, the im2col columns and the gathered output side, each
+// at most 16 MiB (the batch is processed in groups of samples; a single larger sample gets its own size). An
+// allocation failure therefore terminates (the kernels are noexcept). Threads: those of simd::gemm only.
 
 /// y[b, o, t] = bias[o] + sum_{c, k} w[o, c, k] x[b, c, t stride + k - padding]  (x is 0 outside [0, H_in)).
 /// y is assigned. bias may be nullptr (no bias).
