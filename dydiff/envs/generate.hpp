@@ -41,8 +41,9 @@ std::size_t default_steps(const std::string& env, const std::string& kind);
 /// Called with (rows done, rows total) about every 2^14 rows and once at the end.
 using ProgressFn = std::function<void(std::size_t done, std::size_t total)>;
 
-/// Generates the dataset; the same config gives bit-identical arrays on every platform. Unknown env or kind and
-/// bad options are an Error.
+/// Generates the dataset. The same config gives bit-identical arrays from the same build; builds that differ in
+/// floating-point contraction (-march=native has FMA, -Dsimd=none has not) may differ in the last bits.
+/// Unknown env or kind and bad options are an Error.
 data::Dataset generate_dataset(const GenerateConfig& config, const ProgressFn& progress = {});
 
 }  // namespace dydiff::envs
