@@ -41,7 +41,7 @@ int run_evaluate_controller(const Words& words) {
     const auto episodes = static_cast<std::size_t>(args.integer("episodes", 100, 1, 100000000));
     const auto seed = static_cast<std::uint64_t>(args.integer("seed", 0, 0, INT64_MAX));
     args.finish(0);
-    if (!name) throw UsageError(std::string("dydiff evaluate-controller: --env is required\n") + kUsage);
+    if (!name) throw UsageError("dydiff evaluate-controller: --env is required (dydiff evaluate-controller --help)");
     auto env = envs::make_env(*name);
     const auto ref = envs::reference_scores(*name);
     std::printf("%s: %zu episodes of at most %zu steps, seed %llu\n", name->c_str(), episodes,

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 
 namespace dydiff::cli {
@@ -21,7 +22,7 @@ constexpr const char* kUsage =
     "  --kind KIND         maze2d: waypoint (D4RL recipe, default), random;\n"
     "                      pendulum: random, medium, expert, medium-replay, medium-expert\n"
     "  --steps N           rows (default: maze2d umaze 1M, medium 2M, large 4M; pendulum 100k, medium-expert 200k)\n"
-    "  --seed S            random seed (default 0); the same flags give byte-identical files\n"
+    "  --seed S            random seed (default 0); the same flags and build give identical files\n"
     "  --out FILE.npz      output (np.load gives the D4RL keys)\n"
     "maze2d options:\n"
     "  --action-noise X    std of the Gaussian action noise (default 0.5)\n"
@@ -75,8 +76,8 @@ int run_dataset_generate(const Words& words) {
     config.pendulum_expert_noise = args.real("expert-noise", config.pendulum_expert_noise, 0.0, 10.0);
     config.pendulum_medium_noise = args.real("medium-noise", config.pendulum_medium_noise, 0.0, 10.0);
     args.finish(0);
-    if (!env) throw UsageError(std::string("dydiff dataset generate: --env is required\n") + kUsage);
-    if (!out) throw UsageError(std::string("dydiff dataset generate: --out is required\n") + kUsage);
+    if (!env) throw UsageError("dydiff dataset generate: --env is required (dydiff dataset generate --help)");
+    if (!out) throw UsageError("dydiff dataset generate: --out is required (dydiff dataset generate --help)");
     config.env = *env;
 
     const auto start = std::chrono::steady_clock::now();
