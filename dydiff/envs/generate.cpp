@@ -1,0 +1,252 @@
+// Dataset recipes (see generate.hpp and docs/environments.md).
+#include "dydiff/envs/generate.hpp"
+
+#include "autograd/error.hpp"
+#include "data/rng.hpp"
+#include "dydiff/envs/controllers.hpp"
+#include "dydiff/envs/env.hpp"
+#include "dydiff/envs/maze2d.hpp"
+#include "dydiff/envs/pendulum.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace dydiff::envs {
+namespace {
+
+constexpr std::size_t kProgressEvery = std::size_t{1} << 14;  // rows between progress calls
+constexpr std::size_t kPendulumDefaultSteps = 100000;  // 500 episodes of 200 steps
+
+bool is_maze(const std::string& env) { return env.rfind("maze2d-", 0) == 0; }
+bool ends_with(const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+std::string join(const std::vector<std::string>& words) {
+    std::string out;
+    for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+    return out;
+}
+
+/// The arrays being filled, row by row.
+struct Rows {
+    explicit Rows(std::size_t n, std::size_t s, std::size_t a, bool with_next)
+        : observations(xt::zeros<float>({n, s})), actions(xt::zeros<float>({n, a})), rewards(xt::zeros<float>({n})),
+          terminals(xt::zeros<float>({n})), timeouts(xt::zeros<float>({n})) {
+        if (with_next) next_observations = xt::zeros<float>({n, s});
+    }
+    xt::xtensor<float, 2> observations;       // (N, S)
+    xt::xtensor<float, 2> actions;            // (N, A)
+    xt::xtensor<float, 1> rewards;            // (N)
+    xt::xtensor<float, 1> terminals;          // (N)
+    xt::xtensor<float, 1> timeouts;           // (N)
+    xt::xtensor<float, 2> next_observations;  // (N, S) or empty
+
+    data::Dataset finish(const std::string& source) {
+        data::Dataset d;
+        d.observations = std::move(observations);
+        d.actions = std::move(actions);
+        d.rewards = std::move(rewards);
+        d.terminals = std::move(terminals);
+        d.timeouts = std::move(timeouts);
+        if (next_observations.size() > 0) d.next_observations = std::move(next_observations);
+        d.source = source;
+        return d;
+    }
+};
+
+void report(const ProgressFn& progress, std::size_t done, std::size_t total) {
+    if (progress && (done % kProgressEvery == 0 || done == total)) progress(done, total);
+}
+
+// ---- maze2d ----
+
+/// A waypoint goal as D4RL draws it: a uniformly chosen free cell (i, j) plus U(-0.1, 0.1) per axis.
+std::pair<double, double> random_goal(const std::vector<std::pair<int, int>>& cells, data::Rng& rng) {
+    const auto& [i, j] = cells[rng.randint(cells.size())];
+    const double gx = i + (2.0 * rng.uniform_double() - 1.0) * PointMass::kResetNoise;
+    const double gy = j + (2.0 * rng.uniform_double() - 1.0) * PointMass::kResetNoise;
+    return {gx, gy};
+}
+
+data::Dataset generate_maze(const GenerateConfig& c, std::size_t n, const ProgressFn& progress) {
+    const std::string size = c.env.substr(7, c.env.find('-', 7) == std::string::npos ? std::string::npos
+                                                                                      : c.env.find('-', 7) - 7);
+    const Maze& maze = maze_by_name(size);
+    const bool dense = ends_with(c.env, "-dense");
+    const bool waypoint = c.kind == "waypoint";
+    DYDIFF_CHECK(c.maze_reward_goal == "eval" || c.maze_reward_goal == "waypoint",
+                 "maze reward goal '" << c.maze_reward_goal << "' (expected eval or waypoint)");
+    DYDIFF_CHECK(c.maze_reward_timing == "pre" || c.maze_reward_timing == "post",
+                 "maze reward timing '" << c.maze_reward_timing << "' (expected pre or post)");
+    DYDIFF_CHECK(c.maze_action_noise >= 0.0 && c.maze_goal_threshold > 0.0 && c.maze_max_goal_steps > 0,
+                 "maze options: action noise " << c.maze_action_noise << " must be >= 0, goal threshold "
+                                               << c.maze_goal_threshold << " and max goal steps "
+                                               << c.maze_max_goal_steps << " > 0");
+    const bool reward_eval = c.maze_reward_goal == "eval";
+    const bool reward_post = c.maze_reward_timing == "post";
+    const double tx = maze.goal_i, ty = maze.goal_j;
+
+    Rows rows(n, 4, 2, false);
+    xt::xtensor<float, 2> goals = xt::zeros<float>({n, std::size_t{2}});  // (N, 2) infos/goal
+    const auto cells = maze.free_cells();
+    const MazeWaypointController controller(maze);
+    data::Rng rng(c.seed);
+
+    PointMassState s = maze_reset_state(maze, rng);
+    auto [gx, gy] = waypoint ? random_goal(cells, rng) : std::pair<double, double>{tx, ty};
+    std::size_t on_goal = 0;  // rows since the goal was set (waypoint) or since the reset (random)
+    float* obs = rows.observations.data();
+    float* act = rows.actions.data();
+    for (std::size_t t = 0; t < n; ++t) {
+        obs[4 * t + 0] = static_cast<float>(s.x);
+        obs[4 * t + 1] = static_cast<float>(s.y);
+        obs[4 * t + 2] = static_cast<float>(s.vx);
+        obs[4 * t + 3] = static_cast<float>(s.vy);
+        goals(t, 0) = static_cast<float>(gx);
+        goals(t, 1) = static_cast<float>(gy);
+        const double rx = reward_eval ? tx : gx, ry = reward_eval ? ty : gy;
+        double u[2];
+        if (waypoint) {
+            // D4RL: the controller reports the goal reached at state s_t; the row keeps the old goal and is marked
+            // as the end of a segment (timeouts), then the controller steers s_t toward the new goal.
+            if (std::hypot(s.x - gx, s.y - gy) <= c.maze_goal_threshold || on_goal >= c.maze_max_goal_steps) {
+                rows.timeouts(t) = 1.0f;
+                std::tie(gx, gy) = random_goal(cells, rng);
+                on_goal = 0;
+            }
+            controller.act(s, gx, gy, u);
+            u[0] = std::clamp(u[0] + c.maze_action_noise * rng.normal_double(), -1.0, 1.0);
+            u[1] = std::clamp(u[1] + c.maze_action_noise * rng.normal_double(), -1.0, 1.0);
+        } else {
+            u[0] = 2.0 * rng.uniform_double() - 1.0;
+            u[1] = 2.0 * rng.uniform_double() - 1.0;
+        }
+        act[2 * t + 0] = static_cast<float>(u[0]);
+        act[2 * t + 1] = static_cast<float>(u[1]);
+        // Rewards read the float32 values stored in the row (as a relabelling of the file would).
+        if (!reward_post) rows.rewards(t) = static_cast<float>(maze_reward(obs[4 * t], obs[4 * t + 1], rx, ry, dense));
+        point_mass_step(maze, s, act[2 * t], act[2 * t + 1]);
+        if (reward_post)
+            rows.rewards(t) = static_cast<float>(
+                maze_reward(static_cast<float>(s.x), static_cast<float>(s.y), rx, ry, dense));
+        ++on_goal;
+        if (!waypoint && on_goal == maze.max_episode_steps && t + 1 < n) {
+            // Random kind: env-like episodes with D4RL's reset distribution, truncated at the episode limit.
+            rows.timeouts(t) = 1.0f;
+            s = maze_reset_state(maze, rng);
+            on_goal = 0;
+        }
+        report(progress, t + 1, n);
+    }
+    data::Dataset d = rows.finish("generated " + c.env + " " + c.kind);
+    d.infos["infos/goal"] = goals;
+    d.infos["infos/qpos"] = xt::xtensor<float, 2>(xt::view(d.observations, xt::all(), xt::range(0, 2)));
+    d.infos["infos/qvel"] = xt::xtensor<float, 2>(xt::view(d.observations, xt::all(), xt::range(2, 4)));
+    return d;
+}
+
+// ---- pendulum ----
+
+/// The action of one pendulum recipe at one step.
+struct PendulumBehaviour {
+    enum Kind { kRandom, kController } kind = kRandom;
+    PendulumControllerConfig config;
+    double noise = 0.0;           // torque noise std
+    double random_prob = 0.0;     // per-step probability of a uniform action instead (medium-replay)
+
+    float act(const float* obs, data::Rng& rng) const {
+        constexpr double kMax = PendulumConstants::kMaxTorque;
+        if (kind == kRandom || (random_prob > 0.0 && rng.uniform_double() < random_prob))
+            return static_cast<float>((2.0 * rng.uniform_double() - 1.0) * kMax);
+        const double u = pendulum_controller_action(obs, config) + noise * rng.normal_double();
+        return static_cast<float>(std::clamp(u, -kMax, kMax));
+    }
+};
+
+/// Fills rows [begin, end) with whole 200-step episodes (the last one cut at `end`, flagged as a timeout too);
+/// episode e draws from root.fork(e). medium-replay anneals random_prob from 1 to 0 over the episodes.
+void pendulum_rows(Rows& rows, std::size_t begin, std::size_t end, PendulumBehaviour behaviour, bool anneal,
+                   const data::Rng& root, const ProgressFn& progress, std::size_t total) {
+    PendulumEnv env;
+    const std::size_t len = env.max_episode_steps();
+    const std::size_t episodes = (end - begin + len - 1) / len;
+    std::size_t t = begin;
+    for (std::size_t e = 0; t < end; ++e) {
+        data::Rng rng = root.fork(e);
+        if (anneal) behaviour.random_prob = 1.0 - static_cast<double>(e) / static_cast<double>(episodes);
+        std::vector<float> obs = env.reset(rng);
+        for (std::size_t k = 0; k < len && t < end; ++k, ++t) {
+            const float a = behaviour.act(obs.data(), rng);
+            StepResult r = env.step({a});
+            std::copy(obs.begin(), obs.end(), &rows.observations(t, 0));
+            std::copy(r.obs.begin(), r.obs.end(), &rows.next_observations(t, 0));
+            rows.actions(t, 0) = a;
+            rows.rewards(t) = static_cast<float>(r.reward);
+            rows.timeouts(t) = (r.truncated || t + 1 == end) ? 1.0f : 0.0f;
+            obs = std::move(r.obs);
+            report(progress, t + 1, total);
+        }
+    }
+}
+
+data::Dataset generate_pendulum(const GenerateConfig& c, std::size_t n, const ProgressFn& progress) {
+    DYDIFF_CHECK(c.pendulum_expert_noise >= 0.0 && c.pendulum_medium_noise >= 0.0,
+                 "pendulum noise levels must be >= 0 (expert " << c.pendulum_expert_noise << ", medium "
+                                                               << c.pendulum_medium_noise << ")");
+    Rows rows(n, 3, 1, true);
+    PendulumBehaviour random;
+    PendulumBehaviour medium{PendulumBehaviour::kController, pendulum_medium_config(), c.pendulum_medium_noise, 0.0};
+    PendulumBehaviour expert{PendulumBehaviour::kController, pendulum_expert_config(), c.pendulum_expert_noise, 0.0};
+    const data::Rng root(c.seed);
+    if (c.kind == "random") {
+        pendulum_rows(rows, 0, n, random, false, root, progress, n);
+    } else if (c.kind == "medium") {
+        pendulum_rows(rows, 0, n, medium, false, root, progress, n);
+    } else if (c.kind == "expert") {
+        pendulum_rows(rows, 0, n, expert, false, root, progress, n);
+    } else if (c.kind == "medium-replay") {
+        pendulum_rows(rows, 0, n, medium, true, root, progress, n);
+    } else if (c.kind == "medium-expert") {
+        // As D4RL: the medium rows, then the expert rows, each from its own stream.
+        pendulum_rows(rows, 0, n / 2, medium, false, root.fork(0), progress, n);
+        pendulum_rows(rows, n / 2, n, expert, false, root.fork(1), progress, n);
+    } else {
+        DYDIFF_FAIL("unknown dataset kind '" << c.kind << "' for pendulum (known: " << join(dataset_kinds(c.env)) << ")");
+    }
+    return rows.finish("generated pendulum " + c.kind);
+}
+
+}  // namespace
+
+std::vector<std::string> dataset_kinds(const std::string& env) {
+    const auto names = known_env_names();
+    DYDIFF_CHECK(std::find(names.begin(), names.end(), env) != names.end(),
+                 "unknown environment '" << env << "' (known: " << join(names) << ")");
+    if (is_maze(env)) return {"waypoint", "random"};
+    return {"random", "medium", "expert", "medium-replay", "medium-expert"};
+}
+
+std::size_t default_steps(const std::string& env, const std::string& kind) {
+    dataset_kinds(env);  // validates env
+    if (is_maze(env)) {
+        // D4RL maze2d-v1 sizes (ecosystem.md §3.1).
+        if (env.find("umaze") != std::string::npos) return 1000000;
+        if (env.find("medium") != std::string::npos) return 2000000;
+        return 4000000;
+    }
+    return kind == "medium-expert" ? 2 * kPendulumDefaultSteps : kPendulumDefaultSteps;
+}
+
+data::Dataset generate_dataset(const GenerateConfig& config, const ProgressFn& progress) {
+    GenerateConfig c = config;
+    const auto kinds = dataset_kinds(c.env);
+    if (c.kind.empty()) c.kind = kinds.front();
+    DYDIFF_CHECK(std::find(kinds.begin(), kinds.end(), c.kind) != kinds.end(),
+                 "unknown dataset kind '" << c.kind << "' for " << c.env << " (known: " << join(kinds) << ")");
+    const std::size_t n = c.steps > 0 ? c.steps : default_steps(c.env, c.kind);
+    if (is_maze(c.env)) return generate_maze(c, n, progress);
+    return generate_pendulum(c, n, progress);
+}
+
+}  // namespace dydiff::envs
