@@ -193,11 +193,11 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
     }
 }
 
-/// C <- beta * C (alpha * 0 + beta * C, as the scalar twin computes it for K == 0); beta == 0 never reads C.
+/// C <- beta * C, the whole product when K == 0 (op(A) op(B) is an empty sum); beta == 0 never reads C.
 void scale_c(const Problem& p) noexcept {
     for (std::size_t i = 0; i < p.M; ++i) {
         float* row = p.C + i * p.ldc;
-        for (std::size_t j = 0; j < p.N; ++j) row[j] = p.beta == 0.0f ? 0.0f : p.alpha * 0.0f + p.beta * row[j];
+        for (std::size_t j = 0; j < p.N; ++j) row[j] = p.beta == 0.0f ? 0.0f : p.beta * row[j];
     }
 }
 

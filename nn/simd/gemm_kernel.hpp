@@ -1,8 +1,8 @@
 // Private to nn/simd/gemm.cpp: the register-blocked micro-kernel of the packed sgemm and its tile sizes.
-// The micro-kernel multiplies one packed A sliver (kc, kMr) by one packed B sliver (kc, kNr) into kMr x kNr
-// accumulators held in registers (kMr * kNrVecs batches, 12 of the 16 vector registers on AVX2, SSE2 and NEON), then
-// merges them into C. Tile sizes derive from kFloatWidth; with DYDIFF_HAVE_SIMD == 0 the same loops run on scalars.
-// Goto/BLIS idea (pack, then a micro-kernel over contiguous slivers), our own code.
+// The micro-kernel multiplies one packed A sliver (kc, kMr) by one B sliver (kc, kNr; packed, or read in place) into
+// kMr x kNr accumulators held in registers (kMr * kNrVecs batches: 12 of the 16 vector registers of AVX2 or SSE2),
+// then merges them into C. Smaller variants serve the edge tiles. Tile sizes derive from kFloatWidth; with
+// DYDIFF_HAVE_SIMD == 0 the same loops run on scalars. Goto/BLIS idea (pack, then a micro-kernel), our own code.
 #pragma once
 
 #include "nn/simd/batch.hpp"
