@@ -70,10 +70,20 @@ struct Problem {
     std::size_t ldc;
 };
 
-/// dst (ceil(mc / kMr), kc, kMr) <- op(A)[i0 : i0 + mc, p0 : p0 + kc], slivers of kMr rows, the last zero-padded.
+/// Rows of the next micro-tile when `remaining` rows of a block are left: kMr, except that the last two tiles share
+/// their rows evenly when fewer than 2 kMr remain. A tile of r rows keeps 2r accumulators busy and runs at full FMA
+/// rate only from r = 4 (FMA latency 4 x 2 pipes), so 14 rows go as 6 + 4 + 4 (14 cycles per k), not 6 + 6 + 2 (16).
+std::size_t tile_rows(std::size_t remaining) noexcept {
+    if (remaining <= kMr) return remaining;
+    if (remaining < 2 * kMr) return (remaining + 1) / 2;
+    return kMr;
+}
+
+/// dst (tiles, kc, kMr) <- op(A)[i0 : i0 + mc, p0 : p0 + kc], one sliver per micro-tile of tile_rows() rows, each
+/// zero-padded to kMr rows.
 void pack_a(const Problem& p, std::size_t i0, std::size_t mc, std::size_t p0, std::size_t kc, float* dst) noexcept {
-    for (std::size_t ir = 0; ir < mc; ir += kMr) {
-        const std::size_t mr = std::min(kMr, mc - ir);
+    for (std::size_t ir = 0, mr = 0; ir < mc; ir += mr) {
+        mr = tile_rows(mc - ir);
         if (p.trans_a) {
             // op(A)(i, k) = A[k * lda + i]: each k contributes mr contiguous floats.
             for (std::size_t k = 0; k < kc; ++k) {
@@ -148,7 +158,7 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
     const std::size_t kc_max = depth_block(p.K);
     const std::size_t mc_max = std::min(kMc, (i_end - i_begin + kMr - 1) / kMr * kMr);
     const std::size_t nc_max = std::min(kNc, (j_end - j_begin + kNr - 1) / kNr * kNr);
-    float* packed_a = t_pack_a.reserve(mc_max * kc_max);  // (mc / kMr, kc, kMr)
+    float* packed_a = t_pack_a.reserve(mc_max * kc_max);  // (tiles, kc, kMr), tiles <= mc_max / kMr
     float* packed_b = t_pack_b.reserve(nc_max * kc_max);  // (nc / kNr, kc, kNr)
     alignas(kAlign) float edge[kMr * kNr];                 // (kMr, kNr)
 
@@ -175,9 +185,9 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
                     const bool b_direct = in_place_b && jr < nc_full;
                     const float* b = b_direct ? p.B + pc * p.ldb + jc + jr : packed_b + jr * kc;
                     const std::size_t b_stride = b_direct ? p.ldb : kNr;
-                    for (std::size_t ir = 0; ir < mc; ir += kMr) {
-                        const std::size_t mr = std::min(kMr, mc - ir);
-                        const float* a = packed_a + ir * kc;
+                    const float* a = packed_a;  // sliver of the current tile
+                    for (std::size_t ir = 0, mr = 0; ir < mc; ir += mr, a += kc * kMr) {
+                        mr = tile_rows(mc - ir);
                         const gemm_detail::MicroKernel kernel = gemm_detail::kMicroKernels[nv - 1][mr - 1];
                         float* c = p.C + (ic + ir) * p.ldc + jc + jr;
                         if (nr == nv * kFloatWidth) {
