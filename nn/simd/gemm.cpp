@@ -30,6 +30,9 @@ constexpr std::size_t kNc = 128 * kNr;
 /// Regions of at most this many rows read op(B) = B in place instead of packing it: each B sliver then serves at
 /// most 4 micro-tiles, too few to repay the copy (the weight gradient X^T dY of a narrow input layer, M = obs dim).
 constexpr std::size_t kInPlaceBMaxRows = 4 * kMr;
+/// Regions of at most this many columns read op(A) in place instead of packing it, for the same reason (dX = dY W of
+/// a narrow output layer, N = obs dim).
+constexpr std::size_t kInPlaceAMaxCols = 4 * kNr;
 /// Below this many multiply-adds per thread, waking a worker costs more than it saves.
 constexpr std::size_t kMinFmasPerThread = std::size_t{1} << 18;
 /// Alignment of the packed buffers (a cache line; also enough for every batch type).
@@ -163,6 +166,11 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
     alignas(kAlign) float edge[kMr * kNr];                 // (kMr, kNr)
 
     const bool in_place_b = !p.trans_b && i_end - i_begin <= kInPlaceBMaxRows;
+    const bool in_place_a = j_end - j_begin <= kInPlaceAMaxCols;
+    // A in place: op(A)(i, k) at A[i * lda + k] (row-major walk) or, transposed, at A[k * lda + i] (k-major walk).
+    const auto layout = in_place_a && !p.trans_a ? gemm_detail::ALayout::kRowMajor : gemm_detail::ALayout::kKMajor;
+    const gemm_detail::KernelTable& kernels = gemm_detail::kMicroKernels[static_cast<std::size_t>(layout)];
+    const std::size_t a_stride = in_place_a ? p.lda : kMr;
 
     for (std::size_t jc = j_begin; jc < j_end; jc += kNc) {
         const std::size_t nc = std::min(kNc, j_end - jc);
@@ -178,22 +186,25 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
             }
             for (std::size_t ic = i_begin; ic < i_end; ic += kMc) {
                 const std::size_t mc = std::min(kMc, i_end - ic);
-                pack_a(p, ic, mc, pc, kc, packed_a);
+                if (!in_place_a) pack_a(p, ic, mc, pc, kc, packed_a);
                 for (std::size_t jr = 0; jr < nc; jr += kNr) {
                     const std::size_t nr = std::min(kNr, nc - jr);
                     const std::size_t nv = (nr + kFloatWidth - 1) / kFloatWidth;  // vectors of the tile
                     const bool b_direct = in_place_b && jr < nc_full;
                     const float* b = b_direct ? p.B + pc * p.ldb + jc + jr : packed_b + jr * kc;
                     const std::size_t b_stride = b_direct ? p.ldb : kNr;
-                    const float* a = packed_a;  // sliver of the current tile
-                    for (std::size_t ir = 0, mr = 0; ir < mc; ir += mr, a += kc * kMr) {
+                    const float* a_packed = packed_a;  // sliver of the current tile when packed
+                    for (std::size_t ir = 0, mr = 0; ir < mc; ir += mr, a_packed += kc * kMr) {
                         mr = tile_rows(mc - ir);
-                        const gemm_detail::MicroKernel kernel = gemm_detail::kMicroKernels[nv - 1][mr - 1];
+                        const float* a = !in_place_a ? a_packed
+                                         : p.trans_a ? p.A + pc * p.lda + ic + ir
+                                                     : p.A + (ic + ir) * p.lda + pc;
+                        const gemm_detail::MicroKernel kernel = kernels[nv - 1][mr - 1];
                         float* c = p.C + (ic + ir) * p.ldc + jc + jr;
                         if (nr == nv * kFloatWidth) {
-                            kernel(kc, a, b, b_stride, p.alpha, beta, c, p.ldc);
+                            kernel(kc, a, a_stride, b, b_stride, p.alpha, beta, c, p.ldc);
                         } else {
-                            kernel(kc, a, b, b_stride, 1.0f, 0.0f, edge, kNr);
+                            kernel(kc, a, a_stride, b, b_stride, 1.0f, 0.0f, edge, kNr);
                             merge_edge(edge, mr, nr, p.alpha, beta, c, p.ldc);
                         }
                     }
