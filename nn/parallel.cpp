@@ -66,6 +66,7 @@ public:
     }
 
     void set_threads(std::size_t n) {
+        DYDIFF_CHECK(n <= 1024, "set_num_threads: at most 1024 threads, got " << n);
         std::lock_guard<std::mutex> run_lock(run_mutex_);
         threads_ = n == 0 ? default_threads() : n;
         std::call_once(init_, [] {});

@@ -224,7 +224,8 @@ void scale_c(const Problem& p) noexcept {
 
 }  // namespace
 
-// NOTE: noexcept like every kernel; a failed allocation of the packing buffers or of a pool thread terminates.
+// NOTE: noexcept like every kernel: a failed allocation of the packing buffers or of a pool thread, or an invalid
+// DYDIFF_NUM_THREADS read on the first call, terminates. Callers that want an error check num_threads() first.
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
           std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) noexcept {
     if (M == 0 || N == 0) return;

@@ -2,6 +2,8 @@
 // num_threads() of them, the caller runs chunk 0, exceptions reach the caller, nested calls run serially.
 #include "nn/parallel.hpp"
 
+#include "autograd/error.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -50,6 +52,13 @@ BOOST_AUTO_TEST_CASE(covers_every_index_exactly_once) {
                 BOOST_TEST(hits[i].load() == 1, "threads " << threads << " n " << n << " index " << i);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(thread_count_is_checked) {
+    const ThreadCount guard(0);
+    BOOST_CHECK_THROW(dydiff::nn::set_num_threads(1025), dydiff::Error);
+    dydiff::nn::set_num_threads(3);
+    BOOST_TEST(dydiff::nn::num_threads() == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(zero_length_calls_nothing) {
