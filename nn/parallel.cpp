@@ -1,7 +1,9 @@
-// Thread pool behind nn::parallel_for: a job is a function and a chunk count; worker w runs chunk w + 1 (the caller
-// runs chunk 0) and the caller waits for all of them. Between jobs a worker spins for kSpin before sleeping on a
-// condition variable, and the caller spins as long before sleeping on the job's completion: back-to-back kernels
-// (a training step is hundreds of small gemms) then cost ~1 us of hand-off instead of a futex wake-up (~20 us).
+// Thread pool behind nn::parallel_for: a job is a function and a chunk count; the caller runs chunk 0, then workers
+// and the caller claim the other chunks (an atomic ticket), and the caller waits for all of them. Chunk bounds are
+// fixed; only which thread runs a chunk varies, so a worker the OS has not scheduled yet delays nothing. Between jobs
+// a worker spins for kSpin before sleeping on a condition variable, and the caller spins as long before sleeping on
+// the job's completion: back-to-back kernels (a training step is hundreds of small gemms) then cost ~1 us of
+// hand-off instead of a futex wake-up (~20 us or more).
 #include "nn/parallel.hpp"
 
 #include "autograd/error.hpp"
@@ -10,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
@@ -63,6 +66,7 @@ public:
     }
 
     void set_threads(std::size_t n) {
+        DYDIFF_CHECK(n <= 1024, "set_num_threads: at most 1024 threads, got " << n);
         std::lock_guard<std::mutex> run_lock(run_mutex_);
         threads_ = n == 0 ? default_threads() : n;
         std::call_once(init_, [] {});
@@ -73,16 +77,23 @@ public:
     void run(std::size_t chunks, const std::function<void(std::size_t)>& chunk_fn) {
         std::lock_guard<std::mutex> run_lock(run_mutex_);  // one job at a time
         resize(chunks - 1);
+        std::uint64_t generation = 0;
         {
             std::lock_guard<std::mutex> lock(mutex_);
             job_ = &chunk_fn;
-            job_chunks_ = chunks - 1;
+            job_chunks_ = chunks;
             pending_.store(chunks - 1);
             error_ = nullptr;
-            generation_.fetch_add(1);
+            generation = generation_.fetch_add(1) + 1;
+            next_.store(ticket(generation, 1));
         }
         wake_.notify_all();
-        run_chunk(0);
+        run_chunk(chunk_fn, 0);
+        // Then help: a chunk whose worker has not been scheduled yet is run here rather than waited for.
+        for (std::size_t c; (c = claim(generation, chunks)) != kNone;) {
+            run_chunk(chunk_fn, c);
+            pending_.fetch_sub(1);
+        }
         spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
         std::unique_lock<std::mutex> lock(mutex_);
         done_.wait(lock, [this] { return pending_.load() == 0; });
@@ -91,10 +102,28 @@ public:
     }
 
 private:
-    void run_chunk(std::size_t chunk) {
+    static constexpr std::size_t kNone = ~std::size_t{0};
+    static constexpr int kChunkBits = 16;  // chunks <= threads <= 1024
+
+    /// next_ packs (generation, next unclaimed chunk): a claim can only take a chunk of the job it was woken for.
+    static std::uint64_t ticket(std::uint64_t generation, std::size_t chunk) {
+        return (generation << kChunkBits) | chunk;
+    }
+
+    /// The next unclaimed chunk of job `generation` (which has `chunks` chunks), or kNone.
+    std::size_t claim(std::uint64_t generation, std::size_t chunks) {
+        std::uint64_t t = next_.load();
+        for (;;) {
+            const std::size_t chunk = t & ((std::uint64_t{1} << kChunkBits) - 1);
+            if (t >> kChunkBits != (generation & (~std::uint64_t{0} >> kChunkBits)) || chunk >= chunks) return kNone;
+            if (next_.compare_exchange_weak(t, t + 1)) return chunk;
+        }
+    }
+
+    void run_chunk(const std::function<void(std::size_t)>& fn, std::size_t chunk) {
         t_inside_job = true;
         try {
-            (*job_)(chunk);
+            fn(chunk);
         } catch (...) {
             std::lock_guard<std::mutex> lock(mutex_);
             if (!error_) error_ = std::current_exception();
@@ -115,29 +144,32 @@ private:
             stop_ = false;
         }
         // NOTE: a new worker must start from the generation current *now*: reading it inside the new thread races
-        // with the ++generation_ of the job being started, and the worker would sleep through its chunk.
+        // with the generation bump of the job being started, and the worker would sleep through that job.
         while (workers_.size() < n) {
-            const std::size_t index = workers_.size();
-            const std::size_t seen = generation_.load();
-            workers_.emplace_back([this, index, seen] { worker_loop(index, seen); });
+            const std::uint64_t seen = generation_.load();
+            workers_.emplace_back([this, seen] { worker_loop(seen); });
         }
     }
 
-    void worker_loop(std::size_t index, std::size_t seen) {
+    void worker_loop(std::uint64_t seen) {
         for (;;) {
             spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
             std::unique_lock<std::mutex> lock(mutex_);
             wake_.wait(lock, [&] { return stop_ || generation_.load() != seen; });
             if (stop_) return;
             seen = generation_.load();
-            const bool mine = job_ != nullptr && index < job_chunks_;
+            const auto* job = job_;
+            const std::size_t chunks = job_chunks_;
             lock.unlock();
-            if (!mine) continue;
-            run_chunk(index + 1);
-            if (pending_.fetch_sub(1) == 1) {
-                // Under the mutex, so the caller cannot check pending_ and then sleep through this notification.
-                lock.lock();
-                done_.notify_one();
+            // A successful claim proves job `seen` is still running (its chunk is not done), so *job is alive.
+            for (std::size_t c; job != nullptr && (c = claim(seen, chunks)) != kNone;) {
+                run_chunk(*job, c);
+                if (pending_.fetch_sub(1) == 1) {
+                    // Under the mutex, so the caller cannot check pending_ and then sleep through this notification.
+                    lock.lock();
+                    done_.notify_one();
+                    lock.unlock();
+                }
             }
         }
     }
@@ -150,9 +182,10 @@ private:
     std::condition_variable done_;
     std::vector<std::thread> workers_;
     const std::function<void(std::size_t)>* job_ = nullptr;
-    std::size_t job_chunks_ = 0;  // chunks of the current job run by workers (chunk 0 is the caller's)
-    std::atomic<std::size_t> pending_{0};     // worker chunks of the current job not yet finished
-    std::atomic<std::size_t> generation_{0};  // bumped once per job; spinning workers watch it
+    std::size_t job_chunks_ = 0;              // chunks of the current job, chunk 0 included
+    std::atomic<std::size_t> pending_{0};     // chunks 1.. of the current job not yet finished
+    std::atomic<std::uint64_t> generation_{0};  // bumped once per job; spinning workers watch it
+    std::atomic<std::uint64_t> next_{0};      // ticket(generation, next unclaimed chunk)
     bool stop_ = false;
     std::exception_ptr error_;
 };

@@ -30,6 +30,9 @@ constexpr std::size_t kNc = 128 * kNr;
 /// Regions of at most this many rows read op(B) = B in place instead of packing it: each B sliver then serves at
 /// most 4 micro-tiles, too few to repay the copy (the weight gradient X^T dY of a narrow input layer, M = obs dim).
 constexpr std::size_t kInPlaceBMaxRows = 4 * kMr;
+/// Regions of at most this many columns read op(A) in place instead of packing it, for the same reason (dX = dY W of
+/// a narrow output layer, N = obs dim).
+constexpr std::size_t kInPlaceAMaxCols = 4 * kNr;
 /// Below this many multiply-adds per thread, waking a worker costs more than it saves.
 constexpr std::size_t kMinFmasPerThread = std::size_t{1} << 18;
 /// Alignment of the packed buffers (a cache line; also enough for every batch type).
@@ -70,10 +73,20 @@ struct Problem {
     std::size_t ldc;
 };
 
-/// dst (ceil(mc / kMr), kc, kMr) <- op(A)[i0 : i0 + mc, p0 : p0 + kc], slivers of kMr rows, the last zero-padded.
+/// Rows of the next micro-tile when `remaining` rows of a block are left: kMr, except that the last two tiles share
+/// their rows evenly when fewer than 2 kMr remain. A tile of r rows keeps 2r accumulators busy and runs at full FMA
+/// rate only from r = 4 (FMA latency 4 x 2 pipes), so 14 rows go as 6 + 4 + 4 (14 cycles per k), not 6 + 6 + 2 (16).
+std::size_t tile_rows(std::size_t remaining) noexcept {
+    if (remaining <= kMr) return remaining;
+    if (remaining < 2 * kMr) return (remaining + 1) / 2;
+    return kMr;
+}
+
+/// dst (tiles, kc, kMr) <- op(A)[i0 : i0 + mc, p0 : p0 + kc], one sliver per micro-tile of tile_rows() rows, each
+/// zero-padded to kMr rows.
 void pack_a(const Problem& p, std::size_t i0, std::size_t mc, std::size_t p0, std::size_t kc, float* dst) noexcept {
-    for (std::size_t ir = 0; ir < mc; ir += kMr) {
-        const std::size_t mr = std::min(kMr, mc - ir);
+    for (std::size_t ir = 0, mr = 0; ir < mc; ir += mr) {
+        mr = tile_rows(mc - ir);
         if (p.trans_a) {
             // op(A)(i, k) = A[k * lda + i]: each k contributes mr contiguous floats.
             for (std::size_t k = 0; k < kc; ++k) {
@@ -148,11 +161,16 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
     const std::size_t kc_max = depth_block(p.K);
     const std::size_t mc_max = std::min(kMc, (i_end - i_begin + kMr - 1) / kMr * kMr);
     const std::size_t nc_max = std::min(kNc, (j_end - j_begin + kNr - 1) / kNr * kNr);
-    float* packed_a = t_pack_a.reserve(mc_max * kc_max);  // (mc / kMr, kc, kMr)
+    float* packed_a = t_pack_a.reserve(mc_max * kc_max);  // (tiles, kc, kMr), tiles <= mc_max / kMr
     float* packed_b = t_pack_b.reserve(nc_max * kc_max);  // (nc / kNr, kc, kNr)
     alignas(kAlign) float edge[kMr * kNr];                 // (kMr, kNr)
 
     const bool in_place_b = !p.trans_b && i_end - i_begin <= kInPlaceBMaxRows;
+    const bool in_place_a = j_end - j_begin <= kInPlaceAMaxCols;
+    // A in place: op(A)(i, k) at A[i * lda + k] (row-major walk) or, transposed, at A[k * lda + i] (k-major walk).
+    const auto layout = in_place_a && !p.trans_a ? gemm_detail::ALayout::kRowMajor : gemm_detail::ALayout::kKMajor;
+    const gemm_detail::KernelTable& kernels = gemm_detail::kMicroKernels[static_cast<std::size_t>(layout)];
+    const std::size_t a_stride = in_place_a ? p.lda : kMr;
 
     for (std::size_t jc = j_begin; jc < j_end; jc += kNc) {
         const std::size_t nc = std::min(kNc, j_end - jc);
@@ -168,22 +186,25 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
             }
             for (std::size_t ic = i_begin; ic < i_end; ic += kMc) {
                 const std::size_t mc = std::min(kMc, i_end - ic);
-                pack_a(p, ic, mc, pc, kc, packed_a);
+                if (!in_place_a) pack_a(p, ic, mc, pc, kc, packed_a);
                 for (std::size_t jr = 0; jr < nc; jr += kNr) {
                     const std::size_t nr = std::min(kNr, nc - jr);
                     const std::size_t nv = (nr + kFloatWidth - 1) / kFloatWidth;  // vectors of the tile
                     const bool b_direct = in_place_b && jr < nc_full;
                     const float* b = b_direct ? p.B + pc * p.ldb + jc + jr : packed_b + jr * kc;
                     const std::size_t b_stride = b_direct ? p.ldb : kNr;
-                    for (std::size_t ir = 0; ir < mc; ir += kMr) {
-                        const std::size_t mr = std::min(kMr, mc - ir);
-                        const float* a = packed_a + ir * kc;
-                        const gemm_detail::MicroKernel kernel = gemm_detail::kMicroKernels[nv - 1][mr - 1];
+                    const float* a_packed = packed_a;  // sliver of the current tile when packed
+                    for (std::size_t ir = 0, mr = 0; ir < mc; ir += mr, a_packed += kc * kMr) {
+                        mr = tile_rows(mc - ir);
+                        const float* a = !in_place_a ? a_packed
+                                         : p.trans_a ? p.A + pc * p.lda + ic + ir
+                                                     : p.A + (ic + ir) * p.lda + pc;
+                        const gemm_detail::MicroKernel kernel = kernels[nv - 1][mr - 1];
                         float* c = p.C + (ic + ir) * p.ldc + jc + jr;
                         if (nr == nv * kFloatWidth) {
-                            kernel(kc, a, b, b_stride, p.alpha, beta, c, p.ldc);
+                            kernel(kc, a, a_stride, b, b_stride, p.alpha, beta, c, p.ldc);
                         } else {
-                            kernel(kc, a, b, b_stride, 1.0f, 0.0f, edge, kNr);
+                            kernel(kc, a, a_stride, b, b_stride, 1.0f, 0.0f, edge, kNr);
                             merge_edge(edge, mr, nr, p.alpha, beta, c, p.ldc);
                         }
                     }
@@ -193,17 +214,18 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
     }
 }
 
-/// C <- beta * C (alpha * 0 + beta * C, as the scalar twin computes it for K == 0); beta == 0 never reads C.
+/// C <- beta * C, the whole product when K == 0 (op(A) op(B) is an empty sum); beta == 0 never reads C.
 void scale_c(const Problem& p) noexcept {
     for (std::size_t i = 0; i < p.M; ++i) {
         float* row = p.C + i * p.ldc;
-        for (std::size_t j = 0; j < p.N; ++j) row[j] = p.beta == 0.0f ? 0.0f : p.alpha * 0.0f + p.beta * row[j];
+        for (std::size_t j = 0; j < p.N; ++j) row[j] = p.beta == 0.0f ? 0.0f : p.beta * row[j];
     }
 }
 
 }  // namespace
 
-// NOTE: noexcept like every kernel; a failed allocation of the packing buffers or of a pool thread terminates.
+// NOTE: noexcept like every kernel: a failed allocation of the packing buffers or of a pool thread, or an invalid
+// DYDIFF_NUM_THREADS read on the first call, terminates. Callers that want an error check num_threads() first.
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
           std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) noexcept {
     if (M == 0 || N == 0) return;

@@ -1,8 +1,8 @@
 // Private to nn/simd/gemm.cpp: the register-blocked micro-kernel of the packed sgemm and its tile sizes.
-// The micro-kernel multiplies one packed A sliver (kc, kMr) by one packed B sliver (kc, kNr) into kMr x kNr
-// accumulators held in registers (kMr * kNrVecs batches, 12 of the 16 vector registers on AVX2, SSE2 and NEON), then
-// merges them into C. Tile sizes derive from kFloatWidth; with DYDIFF_HAVE_SIMD == 0 the same loops run on scalars.
-// Goto/BLIS idea (pack, then a micro-kernel over contiguous slivers), our own code.
+// The micro-kernel multiplies one A sliver (kc, kMr) by one B sliver (kc, kNr), each packed or read in place, into
+// kMr x kNr accumulators held in registers (kMr * kNrVecs batches: 12 of the 16 vector registers of AVX2 or SSE2),
+// then merges them into C. Smaller variants serve the edge tiles. Tile sizes derive from kFloatWidth; with
+// DYDIFF_HAVE_SIMD == 0 the same loops run on scalars. Goto/BLIS idea (pack, then a micro-kernel), our own code.
 #pragma once
 
 #include "nn/simd/batch.hpp"
@@ -20,15 +20,39 @@ inline constexpr std::size_t kNrVecs = 2;
 /// Columns of C per micro-tile (16 with AVX2, 8 with SSE2/NEON, 2 when scalar).
 inline constexpr std::size_t kNr = kNrVecs * kFloatWidth;
 
-/// C (MR, NV * kFloatWidth) <- alpha * a^T b + beta * C, where a is a packed A sliver (kc, kMr) of which the first MR
-/// rows are used and b a B sliver (kc, >= NV * kFloatWidth) with row stride b_stride (kNr when packed, ldb when read
-/// in place) of which the first NV vectors are used. beta == 0 writes C without reading it. MR < kMr and NV < kNrVecs serve the edge tiles at full speed per useful row; every element sees the
-/// same chain of fused multiply-adds whatever the tile shape, so edge and interior results agree bitwise.
-/// Preconditions: 1 <= MR <= kMr, 1 <= NV <= kNrVecs; C has MR rows of NV * kFloatWidth writable floats; kc may be
-/// 0. No alignment is required.
-template <std::size_t MR, std::size_t NV>
-void micro_kernel(std::size_t kc, const float* a, const float* b, std::size_t b_stride, float alpha, float beta,
-                  float* c, std::size_t ldc) noexcept {
+#if DYDIFF_HAVE_SIMD
+/// Makes the compiler materialise x in a register here. NOTE: without it g++ 12 folds the B loads of the smaller
+/// variants into every FMA as memory operands, doubling the loads per step (measured -25% on a 14-row gemm).
+inline void pin_in_register(FloatBatch& x) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    typename FloatBatch::register_type r = x;
+    __asm__("" : "+x"(r));
+    x = r;
+#elif defined(__GNUC__) && defined(__aarch64__)
+    typename FloatBatch::register_type r = x;
+    __asm__("" : "+w"(r));
+    x = r;
+#else
+    static_cast<void>(x);  // other compilers: no known folding problem, nothing to pin
+#endif
+}
+#endif
+
+/// How the micro-kernel walks its A sliver: element (k, i) is at a[k * a_stride + i] (kKMajor: a packed sliver,
+/// a_stride = kMr, or a transposed A read in place, a_stride = lda) or at a[i * a_stride + k] (kRowMajor: a plain A
+/// read in place, a_stride = lda).
+enum class ALayout { kKMajor, kRowMajor };
+
+/// C (MR, NV * kFloatWidth) <- alpha * a^T b + beta * C, where a is an A sliver (kc, MR) laid out as `Layout` says
+/// and b a B sliver (kc, NV * kFloatWidth) with row stride b_stride (kNr when packed, ldb when read in place).
+/// beta == 0 writes C without reading it. MR < kMr and NV < kNrVecs serve the edge tiles; every element sees the
+/// same chain of fused multiply-adds whatever the variant, so all variants agree bitwise.
+/// Preconditions: 1 <= MR <= kMr, 1 <= NV <= kNrVecs; kc >= 1; C has MR rows of NV * kFloatWidth writable floats.
+/// No alignment is required.
+template <ALayout Layout, std::size_t MR, std::size_t NV>
+void micro_kernel(std::size_t kc, const float* a, std::size_t a_stride, const float* b, std::size_t b_stride,
+                  float alpha, float beta, float* c, std::size_t ldc) noexcept {
+    constexpr bool kRowMajor = Layout == ALayout::kRowMajor;
     // The C tile is touched only after the K loop: start fetching its lines now (C is often beyond L2).
     for (std::size_t i = 0; i < MR; ++i) {
         __builtin_prefetch(c + i * ldc, 1);
@@ -38,16 +62,22 @@ void micro_kernel(std::size_t kc, const float* a, const float* b, std::size_t b_
     FloatBatch acc[MR][NV];
     for (std::size_t i = 0; i < MR; ++i)
         for (std::size_t v = 0; v < NV; ++v) acc[i][v] = FloatBatch(0.0f);
-    for (std::size_t k = 0; k < kc; ++k) {
+    // NOTE: a do-while (kc >= 1) lets g++ 12 keep acc in registers through the epilogue; a for loop that may run
+    // zero times makes it spill acc to the stack around the loop, which costs ~10% at kc = 14.
+    std::size_t k = kc;
+    do {
         FloatBatch bk[NV];
-        for (std::size_t v = 0; v < NV; ++v) bk[v] = FloatBatch::load_unaligned(b + v * kFloatWidth);
+        for (std::size_t v = 0; v < NV; ++v) {
+            bk[v] = FloatBatch::load_unaligned(b + v * kFloatWidth);
+            pin_in_register(bk[v]);
+        }
         for (std::size_t i = 0; i < MR; ++i) {
-            const FloatBatch ai(a[i]);
+            const FloatBatch ai(kRowMajor ? a[i * a_stride] : a[i]);
             for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(ai, bk[v], acc[i][v]);
         }
-        a += kMr;
+        a += kRowMajor ? 1 : a_stride;
         b += b_stride;
-    }
+    } while (--k != 0);
     const FloatBatch va(alpha);
     if (beta == 0.0f) {
         for (std::size_t i = 0; i < MR; ++i)
@@ -66,8 +96,8 @@ void micro_kernel(std::size_t kc, const float* a, const float* b, std::size_t b_
     float acc[MR][kCols] = {};
     for (std::size_t k = 0; k < kc; ++k) {
         for (std::size_t i = 0; i < MR; ++i)
-            for (std::size_t j = 0; j < kCols; ++j) acc[i][j] += a[i] * b[j];
-        a += kMr;
+            for (std::size_t j = 0; j < kCols; ++j) acc[i][j] += (kRowMajor ? a[i * a_stride] : a[i]) * b[j];
+        a += kRowMajor ? 1 : a_stride;
         b += b_stride;
     }
     for (std::size_t i = 0; i < MR; ++i) {
@@ -79,20 +109,24 @@ void micro_kernel(std::size_t kc, const float* a, const float* b, std::size_t b_
 #endif
 }
 
-using MicroKernel = void (*)(std::size_t, const float*, const float*, std::size_t, float, float, float*,
+using MicroKernel = void (*)(std::size_t, const float*, std::size_t, const float*, std::size_t, float, float, float*,
                              std::size_t) noexcept;
+using KernelTable = std::array<std::array<MicroKernel, kMr>, kNrVecs>;
 
-template <std::size_t NV, std::size_t... R>
+template <ALayout Layout, std::size_t NV, std::size_t... R>
 constexpr std::array<MicroKernel, kMr> row_variants(std::index_sequence<R...>) noexcept {
-    return {&micro_kernel<R + 1, NV>...};
+    return {&micro_kernel<Layout, R + 1, NV>...};
 }
 
-template <std::size_t... V>
-constexpr std::array<std::array<MicroKernel, kMr>, kNrVecs> all_variants(std::index_sequence<V...>) noexcept {
-    return {row_variants<V + 1>(std::make_index_sequence<kMr>{})...};
+template <ALayout Layout, std::size_t... V>
+constexpr KernelTable all_variants(std::index_sequence<V...>) noexcept {
+    return {row_variants<Layout, V + 1>(std::make_index_sequence<kMr>{})...};
 }
 
-/// kMicroKernels[nv - 1][mr - 1] is micro_kernel<mr, nv>.
-inline constexpr auto kMicroKernels = all_variants(std::make_index_sequence<kNrVecs>{});
+/// kMicroKernels[layout][nv - 1][mr - 1] is micro_kernel<layout, mr, nv>.
+inline constexpr std::array<KernelTable, 2> kMicroKernels = {
+    all_variants<ALayout::kKMajor>(std::make_index_sequence<kNrVecs>{}),
+    all_variants<ALayout::kRowMajor>(std::make_index_sequence<kNrVecs>{}),
+};
 
 }  // namespace dydiff::nn::simd::gemm_detail

@@ -164,6 +164,18 @@ BOOST_AUTO_TEST_CASE(block_edges_and_large_shapes) {
             for (bool tb : kBools) check_against_ref({ta, tb, s[0], s[1], s[2], 1.0f, 0.0f}, seed++);
 }
 
+BOOST_AUTO_TEST_CASE(in_place_operand_thresholds) {
+    // gemm reads B in place for regions of at most 24 rows and A for regions of at most 4 column slivers (8 W
+    // columns); both sides of each threshold, with padding and an unaligned start so the in-place reads see odd
+    // strides and addresses.
+    const std::size_t shapes[][3] = {{24, 100, 50}, {25, 100, 50}, {100, 8 * W, 50}, {100, 8 * W + 1, 50},
+                                     {24, 8 * W, 300}, {3, 5, 700}};
+    std::uint64_t seed = 150;
+    for (const auto& s : shapes)
+        for (bool ta : kBools)
+            for (bool tb : kBools) check_against_ref({ta, tb, s[0], s[1], s[2], 0.5f, 1.5f, 3, 1}, seed++);
+}
+
 BOOST_AUTO_TEST_CASE(padded_leading_dimensions_and_unaligned_pointers) {
     std::uint64_t seed = 200;
     for (std::size_t pad : {1, 3, 17})

@@ -2,10 +2,13 @@
 // num_threads() of them, the caller runs chunk 0, exceptions reach the caller, nested calls run serially.
 #include "nn/parallel.hpp"
 
+#include "autograd/error.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -51,6 +54,13 @@ BOOST_AUTO_TEST_CASE(covers_every_index_exactly_once) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(thread_count_is_checked) {
+    const ThreadCount guard(0);
+    BOOST_CHECK_THROW(dydiff::nn::set_num_threads(1025), dydiff::Error);
+    dydiff::nn::set_num_threads(3);
+    BOOST_TEST(dydiff::nn::num_threads() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(zero_length_calls_nothing) {
     const ThreadCount guard(2);
     int calls = 0;
@@ -89,16 +99,33 @@ BOOST_AUTO_TEST_CASE(split_is_fixed_for_fixed_n_and_threads) {
 }
 
 BOOST_AUTO_TEST_CASE(caller_runs_chunk_zero) {
+    // Other chunks go to whichever thread claims them first (the caller too, if a worker is slow to start).
     const ThreadCount guard(2);
     const auto caller = std::this_thread::get_id();
-    std::atomic<bool> chunk0_on_caller{false};
-    std::atomic<bool> other_on_worker{false};
+    for (int repeat = 0; repeat < 100; ++repeat) {
+        std::atomic<bool> chunk0_on_caller{false};
+        parallel_for(2, 1, [&](std::size_t begin, std::size_t) {
+            if (begin == 0) chunk0_on_caller = std::this_thread::get_id() == caller;
+        });
+        BOOST_TEST(chunk0_on_caller.load());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(chunks_run_concurrently_when_a_worker_is_free) {
+    // Chunk 0 waits (bounded) for chunk 1 to start: only a second thread can start it while chunk 0 is running.
+    const ThreadCount guard(2);
+    std::atomic<bool> chunk1_started{false};
+    std::atomic<bool> overlapped{false};
     parallel_for(2, 1, [&](std::size_t begin, std::size_t) {
-        if (begin == 0) chunk0_on_caller = std::this_thread::get_id() == caller;
-        else other_on_worker = std::this_thread::get_id() != caller;
+        if (begin == 0) {
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (!chunk1_started && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+            overlapped = chunk1_started.load();
+        } else {
+            chunk1_started = true;
+        }
     });
-    BOOST_TEST(chunk0_on_caller.load());
-    BOOST_TEST(other_on_worker.load());
+    BOOST_TEST(overlapped.load());
 }
 
 BOOST_AUTO_TEST_CASE(exception_reaches_the_caller_and_pool_survives) {
