@@ -9,6 +9,7 @@ namespace dydiff::cli {
 
 using Words = std::vector<std::string>;
 
-int run_bench(const Words& args);  // bench.cpp
+int run_bench(const Words& args);    // bench.cpp
+int run_dataset(const Words& args);  // cmd_dataset.cpp
 
 }  // namespace dydiff::cli

@@ -24,6 +24,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"bench", "kernel and training-step benchmarks (dydiff bench --help)", &dydiff::cli::run_bench},
+    {"dataset", "inspect (info) and convert (convert) datasets (dydiff dataset --help)", &dydiff::cli::run_dataset},
 };
 
 void print_help(std::ostream& os) {
