@@ -85,10 +85,12 @@ std::vector<NpzEntry> ZScoreNormalizer::entries(const std::string& prefix) const
 }
 
 ZScoreNormalizer ZScoreNormalizer::load(const ArrayLookup& get, const std::string& prefix) {
+    // One statement per key: errors then name the first missing key in a fixed order.
+    xt::xtensor<float, 1> mean = as_vector(get(prefix + "/mean"), prefix + "/mean");
+    xt::xtensor<float, 1> std = as_vector(get(prefix + "/std"), prefix + "/std");
     const xt::xarray<float> eps = get(prefix + "/eps");
     DYDIFF_CHECK(eps.size() == 1, prefix << "/eps: expected one value, found shape " << shape_str(eps.shape()));
-    return ZScoreNormalizer(as_vector(get(prefix + "/mean"), prefix + "/mean"),
-                            as_vector(get(prefix + "/std"), prefix + "/std"), eps.data()[0]);
+    return ZScoreNormalizer(std::move(mean), std::move(std), eps.data()[0]);
 }
 
 ZScoreNormalizer ZScoreNormalizer::load(const NpzFile& file, const std::string& prefix) {
@@ -156,8 +158,9 @@ std::vector<NpzEntry> MinMaxNormalizer::entries(const std::string& prefix) const
 }
 
 MinMaxNormalizer MinMaxNormalizer::load(const ArrayLookup& get, const std::string& prefix) {
-    return MinMaxNormalizer(as_vector(get(prefix + "/min"), prefix + "/min"),
-                            as_vector(get(prefix + "/max"), prefix + "/max"));
+    xt::xtensor<float, 1> min = as_vector(get(prefix + "/min"), prefix + "/min");
+    xt::xtensor<float, 1> max = as_vector(get(prefix + "/max"), prefix + "/max");
+    return MinMaxNormalizer(std::move(min), std::move(max));
 }
 
 MinMaxNormalizer MinMaxNormalizer::load(const NpzFile& file, const std::string& prefix) {

@@ -1,8 +1,6 @@
 // Q-learning transitions (data/transitions.hpp).
 #include "data/transitions.hpp"
 
-#include "autograd/error.hpp"
-
 #include <algorithm>
 
 namespace dydiff::data {
