@@ -1,8 +1,21 @@
-// Dataset I/O.
+// Dataset I/O and validation: the NPZ writer, dataset_from_arrays (the one validating constructor), the NPZ and HDF5
+// loaders, check_dims and summarize.
 #include "data/dataset.hpp"
 
 #include "autograd/error.hpp"
+#include "data/episodes.hpp"
 #include "data/npz.hpp"
+
+#if DYDIFF_HAVE_HDF5
+#include "data/hdf5_reader.hpp"
+#endif
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <sstream>
 
 namespace dydiff::data {
 
@@ -25,6 +38,236 @@ void save_dataset_npz(const Dataset& d, const std::string& path) {
         entries.emplace_back(key, NpyArray::from_xarray(value));
     }
     write_npz(path, entries);
+}
+
+namespace {
+
+const char* const kKnownKeys[] = {"observations", "actions", "rewards", "terminals", "timeouts", "next_observations"};
+
+std::string key_list(const std::map<std::string, RawArray>& arrays) {
+    std::string out;
+    for (const auto& [k, v] : arrays) out += (out.empty() ? "" : ", ") + k;
+    return out.empty() ? "none" : out;
+}
+
+const RawArray& require_key(const std::map<std::string, RawArray>& arrays, const std::string& key,
+                            const std::string& source) {
+    const auto it = arrays.find(key);
+    DYDIFF_CHECK(it != arrays.end(), source << ": missing key '" << key << "' (keys: " << key_list(arrays)
+                                            << "); a D4RL-layout dataset needs observations, actions, rewards, "
+                                               "terminals and timeouts (docs/data_format.md)");
+    return it->second;
+}
+
+// The float32 values of a (N, K) array, K >= 1.
+xt::xtensor<float, 2> as_matrix(const RawArray& raw, const std::string& key, const std::string& source) {
+    const auto& shape = raw.array.shape;
+    DYDIFF_CHECK(shape.size() == 2, source << ": key '" << key << "' has shape " << shape_str(shape)
+                                           << ", expected rank 2 (N, dim)");
+    DYDIFF_CHECK(shape[1] >= 1, source << ": key '" << key << "' has shape " << shape_str(shape)
+                                       << ": its dimension must be at least 1");
+    const xt::xarray<float> a = raw.array.to_float();
+    xt::xtensor<float, 2> out = xt::xtensor<float, 2>::from_shape({shape[0], shape[1]});
+    std::copy(a.data(), a.data() + a.size(), out.data());
+    return out;
+}
+
+// The float32 values of a (N) or (N, 1) array.
+xt::xtensor<float, 1> as_vector(const RawArray& raw, const std::string& key, const std::string& source) {
+    const auto& shape = raw.array.shape;
+    DYDIFF_CHECK(shape.size() == 1 || (shape.size() == 2 && shape[1] == 1),
+                 source << ": key '" << key << "' has shape " << shape_str(shape) << ", expected (N,) or (N, 1)");
+    const xt::xarray<float> a = raw.array.to_float();
+    xt::xtensor<float, 1> out = xt::xtensor<float, 1>::from_shape({shape[0]});
+    std::copy(a.data(), a.data() + a.size(), out.data());
+    return out;
+}
+
+void check_rows(std::size_t rows, std::size_t n, const std::string& key, const std::string& source) {
+    DYDIFF_CHECK(rows == n, source << ": length mismatch: key '" << key << "' has " << rows
+                                   << " rows but 'observations' has " << n);
+}
+
+// The original value of element i as a double (for messages about float64 values that overflow float32).
+double original_value(const NpyArray& a, std::size_t i) {
+    if (a.dtype == DType::f64) {
+        double v;
+        std::memcpy(&v, a.bytes.data() + i * sizeof(double), sizeof(double));
+        return v;
+    }
+    return std::numeric_limits<double>::quiet_NaN();
+}
+
+// Fails on the first non-finite element of values (row-major, `cols` per row).
+void check_finite(const float* values, std::size_t count, std::size_t cols, const RawArray& raw, const std::string& key,
+                  const std::string& source) {
+    for (std::size_t i = 0; i < count; ++i) {
+        if (std::isfinite(values[i])) continue;
+        std::ostringstream where;
+        where << "row " << i / cols;
+        if (raw.array.shape.size() == 2) where << ", column " << i % cols;
+        const double orig = original_value(raw.array, i);
+        if (std::isfinite(orig))
+            DYDIFF_FAIL(source << ": key '" << key << "' " << where.str() << ": the float64 value " << orig
+                               << " overflows float32");
+        DYDIFF_FAIL(source << ": key '" << key << "' has a non-finite value " << values[i] << " at " << where.str()
+                           << " (first bad index)");
+    }
+}
+
+// Flags: bool, or numbers that are exactly 0 or 1.
+xt::xtensor<float, 1> as_flags(const RawArray& raw, const std::string& key, std::size_t n, const std::string& source) {
+    xt::xtensor<float, 1> f = as_vector(raw, key, source);
+    check_rows(f.size(), n, key, source);
+    if (raw.array.dtype == DType::bool_) return f;
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        DYDIFF_CHECK(f(i) == 0.0f || f(i) == 1.0f,
+                     source << ": key '" << key << "' row " << i << " holds " << f(i) << " (stored as " << raw.stored
+                            << "): episode flags must be bool or the numbers 0 and 1");
+    }
+    return f;
+}
+
+}  // namespace
+
+Dataset dataset_from_arrays(const std::map<std::string, RawArray>& arrays, const std::string& source,
+                            const std::vector<std::string>& ignored) {
+    Dataset d;
+    d.source = source;
+    d.ignored_keys = ignored;
+
+    const RawArray& obs = require_key(arrays, "observations", source);
+    const RawArray& act = require_key(arrays, "actions", source);
+    const RawArray& rew = require_key(arrays, "rewards", source);
+    const RawArray& term = require_key(arrays, "terminals", source);
+    const RawArray& tout = require_key(arrays, "timeouts", source);
+
+    d.observations = as_matrix(obs, "observations", source);
+    const std::size_t n = d.observations.shape()[0];
+    DYDIFF_CHECK(n >= 1, source << ": key 'observations' has no rows");
+    d.actions = as_matrix(act, "actions", source);
+    check_rows(d.actions.shape()[0], n, "actions", source);
+    d.rewards = as_vector(rew, "rewards", source);
+    check_rows(d.rewards.size(), n, "rewards", source);
+    d.terminals = as_flags(term, "terminals", n, source);
+    d.timeouts = as_flags(tout, "timeouts", n, source);
+
+    check_finite(d.observations.data(), d.observations.size(), d.obs_dim(), obs, "observations", source);
+    check_finite(d.actions.data(), d.actions.size(), d.action_dim(), act, "actions", source);
+    check_finite(d.rewards.data(), d.rewards.size(), 1, rew, "rewards", source);
+
+    if (const auto it = arrays.find("next_observations"); it != arrays.end()) {
+        xt::xtensor<float, 2> next = as_matrix(it->second, "next_observations", source);
+        check_rows(next.shape()[0], n, "next_observations", source);
+        DYDIFF_CHECK(next.shape()[1] == d.obs_dim(), source << ": key 'next_observations' has shape "
+                                                            << shape_str(next.shape()) << " but 'observations' has "
+                                                            << shape_str(d.observations.shape()));
+        check_finite(next.data(), next.size(), next.shape()[1], it->second, "next_observations", source);
+        d.next_observations = std::move(next);
+    }
+
+    for (const auto& [key, raw] : arrays) {
+        const bool known = std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) != std::end(kKnownKeys);
+        if (known) {
+            d.stored_dtypes[key] = raw.stored;
+        } else if (key.rfind("infos/", 0) == 0 && !raw.array.shape.empty() && raw.array.shape[0] == n) {
+            d.infos[key] = raw.array.to_float();
+            d.stored_dtypes[key] = raw.stored;
+        } else {
+            d.ignored_keys.push_back(key + (key.rfind("infos/", 0) == 0 ? " (first axis is not N)" : ""));
+        }
+    }
+    return d;
+}
+
+Dataset load_dataset_npz(const std::string& path) {
+    const NpzFile file = read_npz(path);
+    std::map<std::string, RawArray> arrays;
+    for (const auto& [key, array] : file) arrays[key] = RawArray{array, dtype_name(array.dtype)};
+    return dataset_from_arrays(arrays, path);
+}
+
+bool hdf5_supported() noexcept { return DYDIFF_HAVE_HDF5 != 0; }
+
+Dataset load_dataset_hdf5(const std::string& path) {
+#if DYDIFF_HAVE_HDF5
+    detail::Hdf5Contents contents = detail::read_hdf5_arrays(path);
+    return dataset_from_arrays(contents.arrays, path, contents.ignored);
+#else
+    DYDIFF_FAIL(path << ": this dydiff was built without HDF5 support (Meson feature 'hdf5': install libhdf5-dev and "
+                        "reconfigure, or -Dhdf5=enabled). Or convert the file to NPZ offline with h5py: "
+                        "python3 -c \"import h5py, numpy as np; f = h5py.File('IN.hdf5', 'r'); "
+                        "np.savez('OUT.npz', **{k: f[k][()] for k in ('observations', 'actions', 'rewards', "
+                        "'terminals', 'timeouts')})\" (full recipe in docs/data_format.md)");
+#endif
+}
+
+Dataset load_dataset(const std::string& path) {
+    const auto dot = path.find_last_of('.');
+    const auto slash = path.find_last_of('/');
+    std::string ext = (dot == std::string::npos || (slash != std::string::npos && dot < slash)) ? "" : path.substr(dot);
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (ext == ".npz") return load_dataset_npz(path);
+    if (ext == ".hdf5" || ext == ".h5") return load_dataset_hdf5(path);
+    DYDIFF_FAIL(path << ": unknown dataset format '" << ext << "': dydiff reads .npz (np.savez, D4RL keys) and "
+                     << ".hdf5 / .h5 (D4RL layout)");
+}
+
+void check_dims(const Dataset& dataset, std::size_t obs_dim, std::size_t action_dim, const std::string& what) {
+    DYDIFF_CHECK(dataset.obs_dim() == obs_dim && dataset.action_dim() == action_dim,
+                 what << " expects obs dim " << obs_dim << ", action dim " << action_dim << ", but dataset "
+                      << (dataset.source.empty() ? "(in memory)" : dataset.source) << " has obs dim "
+                      << dataset.obs_dim() << ", action dim " << dataset.action_dim());
+}
+
+DatasetSummary summarize(const Dataset& d) {
+    DatasetSummary s;
+    s.size = d.size();
+    s.obs_dim = d.obs_dim();
+    s.action_dim = d.action_dim();
+    for (std::size_t i = 0; i < s.size; ++i) {
+        s.terminals += d.terminals(i) != 0.0f;
+        s.timeouts += d.timeouts(i) != 0.0f;
+    }
+    const std::vector<EpisodeRange> episodes = split_episodes(d, TailRows::drop);
+    s.episodes = episodes.size();
+    s.tail_rows = s.size - (episodes.empty() ? 0 : episodes.back().end);
+    if (!episodes.empty()) {
+        std::vector<double> returns;  // undiscounted, per complete episode
+        s.length_min = std::numeric_limits<std::size_t>::max();
+        double length_sum = 0.0;
+        for (const EpisodeRange& e : episodes) {
+            s.length_min = std::min(s.length_min, e.length());
+            s.length_max = std::max(s.length_max, e.length());
+            length_sum += static_cast<double>(e.length());
+            double ret = 0.0;
+            for (std::size_t i = e.start; i < e.end; ++i) ret += d.rewards(i);
+            returns.push_back(ret);
+        }
+        const double m = static_cast<double>(episodes.size());
+        s.length_mean = length_sum / m;
+        double sum = 0.0;
+        for (double r : returns) sum += r;
+        s.return_mean = sum / m;
+        double sq = 0.0;  // two passes: no cancellation for large returns
+        for (double r : returns) sq += (r - s.return_mean) * (r - s.return_mean);
+        s.return_std = std::sqrt(sq / m);
+        s.return_min = *std::min_element(returns.begin(), returns.end());
+        s.return_max = *std::max_element(returns.begin(), returns.end());
+    }
+    const auto column_ranges = [](const xt::xtensor<float, 2>& x, std::vector<float>& lo, std::vector<float>& hi) {
+        const std::size_t rows = x.shape()[0], cols = x.shape()[1];
+        lo.assign(cols, std::numeric_limits<float>::infinity());
+        hi.assign(cols, -std::numeric_limits<float>::infinity());
+        for (std::size_t i = 0; i < rows; ++i)
+            for (std::size_t j = 0; j < cols; ++j) {
+                lo[j] = std::min(lo[j], x(i, j));
+                hi[j] = std::max(hi[j], x(i, j));
+            }
+    };
+    column_ranges(d.observations, s.obs_min, s.obs_max);
+    column_ranges(d.actions, s.action_min, s.action_max);
+    return s;
 }
 
 }  // namespace dydiff::data

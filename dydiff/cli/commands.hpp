@@ -10,7 +10,8 @@ namespace dydiff::cli {
 using Words = std::vector<std::string>;
 
 int run_bench(const Words& args);                // bench.cpp
+int run_dataset(const Words& args);              // cmd_dataset.cpp: info, convert, generate
+int run_dataset_generate(const Words& args);     // cmd_generate.cpp: `dataset generate`, dispatched by run_dataset
 int run_evaluate_controller(const Words& args);  // cmd_evaluate.cpp
-int run_dataset_generate(const Words& args);     // cmd_generate.cpp: `dataset generate`, wired by cmd_dataset.cpp
 
 }  // namespace dydiff::cli

@@ -24,9 +24,8 @@ struct Command {
 
 const Command kCommands[] = {
     {"bench", "kernel and training-step benchmarks (dydiff bench --help)", &dydiff::cli::run_bench},
+    {"dataset", "datasets: info, convert, generate (dydiff dataset --help)", &dydiff::cli::run_dataset},
     {"evaluate-controller", "scripted expert and random policies on a built-in env", &dydiff::cli::run_evaluate_controller},
-    // NOTE: temporary; `generate` belongs under the `dataset` dispatcher (cmd_dataset.cpp), then this line goes.
-    {"dataset-generate", "generate a maze2d/pendulum dataset (.npz, D4RL layout)", &dydiff::cli::run_dataset_generate},
 };
 
 void print_help(std::ostream& os) {
