@@ -4,7 +4,6 @@
 #include "autograd/error.hpp"
 #include "autograd/ops.hpp"
 #include "nn/activation_ops.hpp"
-#include "nn/optim.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -183,6 +182,21 @@ std::vector<float> ensemble_mse(const DynamicsEnsemble& model, const Array& inpu
     return mse;
 }
 
+std::vector<nn::ParamGroup> ensemble_param_groups(const DynamicsEnsemble& model,
+                                                  const std::vector<float>& weight_decay) {
+    DYDIFF_CHECK(weight_decay.size() == model.layers().size(),
+                 "ensemble: " << weight_decay.size() << " weight decays for " << model.layers().size() << " layers");
+    std::vector<nn::ParamGroup> groups;
+    for (std::size_t l = 0; l < model.layers().size(); ++l) {
+        nn::ParamGroup g;
+        for (const auto& [name, t] : model.layers()[l]->named_parameters())
+            g.params.emplace_back("layers." + std::to_string(l) + "." + name, t);
+        g.weight_decay = weight_decay[l];
+        groups.push_back(std::move(g));
+    }
+    return groups;
+}
+
 std::vector<std::vector<std::size_t>> draw_bootstrap(std::size_t members, std::size_t n, data::Rng& rng) {
     DYDIFF_CHECK(n > 0, "draw_bootstrap: no rows");
     std::vector<std::vector<std::size_t>> idx(members, std::vector<std::size_t>(n));
@@ -199,9 +213,6 @@ EnsembleTrainReport train_ensemble(DynamicsEnsemble& model, const Array& inputs,
                      targets.shape()[1] == s && inputs.shape()[0] == targets.shape()[0],
                  "train_ensemble: inputs " << shape_str(inputs.shape()) << " and targets " << shape_str(targets.shape())
                                            << " are not (N, " << width << ") and (N, " << s << ")");
-    DYDIFF_CHECK(config.weight_decay.size() == model.layers().size(),
-                 "train_ensemble: " << config.weight_decay.size() << " weight decays for " << model.layers().size()
-                                    << " layers");
     DYDIFF_CHECK(config.max_epochs >= 1 && config.batch >= 1, "train_ensemble: max_epochs " << config.max_epochs
                                                                                             << ", batch " << config.batch);
 
@@ -214,17 +225,9 @@ EnsembleTrainReport train_ensemble(DynamicsEnsemble& model, const Array& inputs,
     // Positions into split.train, one fixed multiset per member; only their order changes between epochs.
     std::vector<std::vector<std::size_t>> boot = draw_bootstrap(members, n_train, rng);
 
-    std::vector<nn::ParamGroup> groups;
-    for (std::size_t l = 0; l < model.layers().size(); ++l) {
-        nn::ParamGroup g;
-        for (const auto& [name, t] : model.layers()[l]->named_parameters())
-            g.params.emplace_back("layers." + std::to_string(l) + "." + name, t);
-        g.weight_decay = config.weight_decay[l];
-        groups.push_back(std::move(g));
-    }
     nn::AdamConfig adam_config;
     adam_config.lr = config.lr;
-    nn::Adam adam(std::move(groups), adam_config);
+    nn::Adam adam(ensemble_param_groups(model, config.weight_decay), adam_config);
 
     EarlyStopping stopping(members, config.patience);
     MemberSnapshot best(model, members);

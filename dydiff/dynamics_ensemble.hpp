@@ -13,6 +13,7 @@
 #include "nn/activation.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/linear.hpp"
+#include "nn/optim.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -50,10 +51,12 @@ void print_config(std::ostream& os, const EnsembleConfig& config);
 /// Mean and bounded log-variance of every member, each (E, B, S).
 struct EnsembleOutput {
     autograd::Tensor mean;    // (E, B, S) μ of Δŝ
-    autograd::Tensor logvar;  // (E, B, S) within [min_logvar, max_logvar] (soft bounds)
+    autograd::Tensor logvar;  // (E, B, S) softly bounded to [min_logvar, max_logvar], see bound_logvar
 };
 
 /// §5.2 soft bounds: lv = max − softplus(max − v); lv = min + softplus(lv − min). Any shape.
+/// NOTE: the range is (min, max + log(1 + e^{min − max})], i.e. (−10, 0.5 + 2.8e-5] with the defaults: the outer
+/// softplus lifts a saturated upper value very slightly above max, exactly as in the reference.
 autograd::Tensor bound_logvar(const autograd::Tensor& raw, float max_logvar, float min_logvar);
 
 class DynamicsEnsemble : public nn::Module {
@@ -102,6 +105,11 @@ autograd::Tensor ensemble_loss(const EnsembleOutput& out, const autograd::Tensor
 /// evaluated in chunks under NoGradGuard. → E values.
 std::vector<float> ensemble_mse(const DynamicsEnsemble& model, const autograd::Array& inputs,
                                 const autograd::Array& targets);
+
+/// Adam parameter groups for the per-layer coupled weight decay (§5.2): group l holds layer l's weight and bias
+/// with weight_decay[l]; one entry per EnsembleLinear.
+std::vector<nn::ParamGroup> ensemble_param_groups(const DynamicsEnsemble& model,
+                                                  const std::vector<float>& weight_decay);
 
 /// One bootstrap index vector per member: n draws with replacement from [0, n) (§5.2).
 std::vector<std::vector<std::size_t>> draw_bootstrap(std::size_t members, std::size_t n, data::Rng& rng);

@@ -274,15 +274,7 @@ void bench_ensemble_train(const Options& options) {
         const EnsembleConfig config;  // 7 members, 4 x 200 SiLU, the §5.2 weight decays
         data::Rng rng(0);
         DynamicsEnsemble model(c.S, c.A, config, rng);
-        std::vector<nn::ParamGroup> groups;
-        for (std::size_t l = 0; l < model.layers().size(); ++l) {
-            nn::ParamGroup g;
-            for (const auto& [name, t] : model.layers()[l]->named_parameters())
-                g.params.emplace_back("layers." + std::to_string(l) + "." + name, t);
-            g.weight_decay = config.weight_decay[l];
-            groups.push_back(std::move(g));
-        }
-        nn::Adam adam(std::move(groups), nn::AdamConfig{config.lr});
+        nn::Adam adam(ensemble_param_groups(model, config.weight_decay), nn::AdamConfig{config.lr});
         autograd::Array x = xt::empty<float>({config.members, c.B, c.S + c.A});  // (E, B, S + A)
         autograd::Array y = xt::empty<float>({config.members, c.B, c.S});        // (E, B, S)
         rng.fill_normal(x.data(), x.size());

@@ -64,6 +64,21 @@ BOOST_AUTO_TEST_CASE(parameter_counts_match_the_reference) {
     BOOST_TEST(walker.num_parameters() == 925638u);
 }
 
+BOOST_AUTO_TEST_CASE(weight_decay_groups_are_per_layer) {
+    data::Rng rng(0);
+    const EnsembleConfig config;
+    const DynamicsEnsemble model(11, 3, config, rng);
+    const auto groups = ensemble_param_groups(model, config.weight_decay);
+    BOOST_TEST_REQUIRE(groups.size() == 5u);
+    for (std::size_t l = 0; l < 5; ++l) {
+        BOOST_TEST(groups[l].weight_decay == config.weight_decay[l]);
+        BOOST_TEST_REQUIRE(groups[l].params.size() == 2u);
+        BOOST_TEST(groups[l].params[0].first == "layers." + std::to_string(l) + ".weight");
+        BOOST_TEST(groups[l].params[1].first == "layers." + std::to_string(l) + ".bias");
+    }
+    BOOST_CHECK_THROW(ensemble_param_groups(model, {1e-4f}), Error);
+}
+
 BOOST_AUTO_TEST_CASE(init_is_uniform_within_one_over_sqrt_in_times_out) {
     data::Rng rng(1);
     const DynamicsEnsemble model(11, 3, EnsembleConfig{}, rng);
