@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <set>
 
 using namespace dydiff;
@@ -298,6 +299,32 @@ BOOST_AUTO_TEST_CASE(training_restores_each_members_best_weights_bitwise) {
     BOOST_TEST(report.epochs.size() == last_best + config.patience + 1);
     BOOST_TEST(report.elites == select_lowest(report.best_holdout_mse, 2));
     BOOST_TEST(model.elites() == report.elites);
+}
+
+BOOST_AUTO_TEST_CASE(training_is_deterministic_per_seed) {
+    const std::size_t s = 2, a = 1, n = 80, members = 3;
+    EnsembleConfig config = small_config(members, 2, 16);
+    config.batch = 16;
+    config.max_epochs = 3;
+    Array inputs = xt::empty<float>({n, s + a}), targets = xt::empty<float>({n, s});
+    data::Rng data_rng(40);
+    data_rng.fill_normal(inputs.data(), inputs.size());
+    data_rng.fill_normal(targets.data(), targets.size());
+    auto run = [&](std::uint64_t seed) {
+        data::Rng rng(seed);
+        auto model = std::make_unique<DynamicsEnsemble>(s, a, config, rng);
+        const EnsembleTrainReport report = train_ensemble(*model, inputs, targets, config, rng);
+        std::vector<float> weights;
+        for (std::size_t e = 0; e < members; ++e) {
+            const auto v = member_values(*model, members, e);
+            weights.insert(weights.end(), v.begin(), v.end());
+        }
+        return std::make_pair(weights, report.epochs.back().holdout_mse);
+    };
+    const auto first = run(41), second = run(41), other = run(42);
+    BOOST_TEST(bitwise_equal(first.first, second.first));
+    BOOST_TEST(first.second == second.second);
+    BOOST_TEST(!bitwise_equal(first.first, other.first));
 }
 
 BOOST_AUTO_TEST_CASE(save_and_load_round_trip_and_refuse_another_shape) {
