@@ -7,6 +7,7 @@
 
 #include "autograd/ops.hpp"
 #include "data/rng.hpp"
+#include "dydiff/dynamics_ensemble.hpp"
 #include "nn/mlp.hpp"
 #include "nn/optim.hpp"
 #include "nn/parallel.hpp"
@@ -21,6 +22,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <vector>
+
+#include <sys/resource.h>
 
 namespace dydiff::cli {
 namespace {
@@ -234,6 +237,72 @@ void bench_mlp(const Options& options) {
     }
 }
 
+// ---- ensemble-train -----------------------------------------------------------------------------------------------
+
+/// One training step of the dynamics ensemble (§5.2): E = 7 members of 4 x 200 SiLU EnsembleLinear layers on
+/// (E, B, S + A), Gaussian loss with bounded log-variance, backward, Adam with the per-layer coupled weight decay.
+/// Spelled SxAxB; the default 11x3x256 is hopper at the reference batch (PyTorch peer: docs/bench/torch_ensemble.py).
+/// Also reports the process's peak RSS (getrusage) after the case.
+struct EnsembleCase {
+    std::size_t S, A, B;
+};
+
+EnsembleCase parse_ensemble_case(const std::string& spec) {
+    const std::size_t x1 = spec.find('x');
+    const std::size_t x2 = x1 == std::string::npos ? x1 : spec.find('x', x1 + 1);
+    EnsembleCase c{};
+    if (x2 == std::string::npos || !parse_dim(spec.substr(0, x1), c.S) ||
+        !parse_dim(spec.substr(x1 + 1, x2 - x1 - 1), c.A) || !parse_dim(spec.substr(x2 + 1), c.B))
+        throw UsageError("bad ensemble-train case '" + spec + "' (want SxAxB: obs dim x action dim x batch)");
+    return c;
+}
+
+/// Peak resident set size of this process in MiB (Linux reports ru_maxrss in KiB).
+double peak_rss_mib() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+void bench_ensemble_train(const Options& options) {
+    std::vector<EnsembleCase> cases;
+    if (options.shapes.empty()) cases.push_back({11, 3, 256});
+    for (const auto& spec : options.shapes) cases.push_back(parse_ensemble_case(spec));
+    const Report report(options, "ensemble-train",
+                        "      E      S      A      B  peak RSS MiB     ms/step    GFLOP/s    iters");
+    for (const auto& c : cases) {
+        const EnsembleConfig config;  // 7 members, 4 x 200 SiLU, the §5.2 weight decays
+        data::Rng rng(0);
+        DynamicsEnsemble model(c.S, c.A, config, rng);
+        nn::Adam adam(ensemble_param_groups(model, config.weight_decay), nn::AdamConfig{config.lr});
+        autograd::Array x = xt::empty<float>({config.members, c.B, c.S + c.A});  // (E, B, S + A)
+        autograd::Array y = xt::empty<float>({config.members, c.B, c.S});        // (E, B, S)
+        rng.fill_normal(x.data(), x.size());
+        rng.fill_normal(y.data(), y.size());
+        const autograd::Tensor xs(x), ys(y);
+        const Timing t = time_iterations(
+            [&] {
+                autograd::Tensor loss = ensemble_loss(model.forward(xs), ys);
+                adam.zero_grad();
+                loss.backward();
+                adam.step();
+            },
+            options.seconds);
+        // Forward 2 B (I H + (L - 1) H H + H 2S) per member; backward twice that.
+        const std::size_t in = c.S + c.A, h = config.hidden;
+        const double forward = 2.0 * double(c.B) * double(config.members) *
+                               double(in * h + (config.layers - 1) * h * h + h * 2 * c.S);
+        const double rss = peak_rss_mib();
+        std::ostringstream shape;
+        shape << '[' << config.members << ',' << c.S << ',' << c.A << ',' << c.B << ']';
+        char cols[96];
+        std::snprintf(cols, sizeof cols, "%7zu%7zu%7zu%7zu %13.1f ", config.members, c.S, c.A, c.B, rss);
+        char extra[64];
+        std::snprintf(extra, sizeof extra, ",\"peak_rss_mib\":%.1f", rss);
+        report.add(shape.str(), extra, t, 3 * forward, cols);
+    }
+}
+
 // ---- the workload table -----------------------------------------------------------------------------------------
 
 struct Workload {
@@ -246,6 +315,10 @@ const Workload kWorkloads[] = {
     {"gemm", "nn::simd::gemm, C = op(A) op(B); --shapes MxNxK[:op],... (op nn|nt|tn|tt, default nn)", bench_gemm},
     {"mlp", "TD3+BC critic step: two MLPs I->H->H->1 (relu), MSE, backward, Adam; --shapes BxIxH (default 256x14x256)",
      bench_mlp},
+    {"ensemble-train",
+     "dynamics ensemble step: 7 x (4x200 SiLU) EnsembleLinear, Gaussian loss, backward, Adam with per-layer decay; "
+     "--shapes SxAxB (default 11x3x256), reports peak RSS",
+     bench_ensemble_train},
 };
 
 void print_usage(std::ostream& os) {
