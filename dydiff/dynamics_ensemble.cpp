@@ -44,13 +44,21 @@ void check_architecture(const EnsembleConfig& model, const EnsembleConfig& given
 
 }  // namespace
 
-void print_config(std::ostream& os, const EnsembleConfig& c) {
-    os << "members " << c.members << "\nelites " << c.elites << "\nhidden " << c.hidden << "\nlayers " << c.layers
-       << "\nactivation " << nn::activation_name(c.activation) << "\nmax_logvar " << c.max_logvar << "\nmin_logvar "
-       << c.min_logvar << "\nlr " << c.lr << "\nbatch " << c.batch << "\nweight_decay";
-    for (float wd : c.weight_decay) os << ' ' << wd;
-    os << "\nholdout_fraction " << c.holdout_fraction << "\nmax_holdout " << c.max_holdout << "\npatience "
-       << c.patience << "\nmax_epochs " << c.max_epochs << "\nseed " << c.seed << "\n";
+void EnsembleConfig::fields(ConfigFields& f) {
+    f.add("members", &members, "ensemble members E (§5.2: 7)");
+    f.add("elites", &elites, "members used at prediction time (§5.2: 5)");
+    f.add("hidden", &hidden, "width of every hidden layer (§5.2: 200)");
+    f.add("layers", &layers, "hidden layers; the net has layers + 1 EnsembleLinear (§5.2: 4; activation SiLU)");
+    f.add("max_logvar", &max_logvar, "soft upper bound of the log-variance (§5.2: 0.5)");
+    f.add("min_logvar", &min_logvar, "soft lower bound of the log-variance (§5.2: -10)");
+    f.add("lr", &lr, "Adam learning rate (§6.4: 1e-4)");
+    f.add("batch", &batch, "minibatch rows per member (§6.4: 256)");
+    f.add("weight_decay", &weight_decay, "coupled L2 per layer (§5.2)");
+    f.add("holdout_fraction", &holdout_fraction, "share of rows held out (§5.2: 0.2)");
+    f.add("max_holdout", &max_holdout, "cap on the hold-out rows (§5.2: 5000)");
+    f.add("patience", &patience, "stop when no member improved for more than this many epochs (§5.2: 7)");
+    f.add("max_epochs", &max_epochs, "CPU budget: hard cap on epochs (the reference has none)");
+    f.add("seed", &seed, "seed of the run's Rng (init, split, bootstrap, batches)");
 }
 
 Tensor bound_logvar(const Tensor& raw, float max_logvar, float min_logvar) {

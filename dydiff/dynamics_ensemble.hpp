@@ -9,6 +9,7 @@
 #pragma once
 
 #include "data/rng.hpp"
+#include "dydiff/config.hpp"
 #include "dydiff/holdout.hpp"
 #include "nn/activation.hpp"
 #include "nn/checkpoint.hpp"
@@ -41,12 +42,14 @@ struct EnsembleConfig {
     std::size_t max_holdout = 5000;        // cap on the hold-out rows (§5.2)
     std::size_t patience = 7;              // stop when no member improved for more than this many epochs (§5.2)
     std::size_t max_epochs = 1000;         // CPU budget: hard cap on epochs (the reference has none)
-    std::uint64_t seed = 0;                // root seed the caller derives the Rng from (init, split, batches);
+    std::int64_t seed = 0;                 // root seed the caller derives the Rng from (init, split, batches);
                                            // saved with the run, the library itself takes an explicit Rng&
+
+    /// The fields by key, for config files, --set overrides and printing (dydiff/config.hpp).
+    void fields(ConfigFields& f);
 };
 
 /// One line per field, "name value", for logs and run directories.
-void print_config(std::ostream& os, const EnsembleConfig& config);
 
 /// Mean and bounded log-variance of every member, each (E, B, S).
 struct EnsembleOutput {

@@ -32,10 +32,16 @@ std::vector<std::size_t> mlp_widths(std::size_t obs_dim, std::size_t act_dim, co
 
 }  // namespace
 
-void print_config(std::ostream& os, const RewardConfig& c) {
-    os << "hidden " << c.hidden << "\nlayers " << c.layers << "\nlr " << c.lr << "\nbatch " << c.batch
-       << "\nholdout_fraction " << c.holdout_fraction << "\nmax_holdout " << c.max_holdout << "\npatience "
-       << c.patience << "\nmax_epochs " << c.max_epochs << "\nseed " << c.seed << "\n";
+void RewardConfig::fields(ConfigFields& f) {
+    f.add("hidden", &hidden, "width of each hidden layer (§5.3: 256)");
+    f.add("layers", &layers, "hidden layers (§5.3: 2)");
+    f.add("lr", &lr, "Adam learning rate, no weight decay (§6.4: 1e-4)");
+    f.add("batch", &batch, "minibatch rows (§6.4: 256)");
+    f.add("holdout_fraction", &holdout_fraction, "share of rows held out for early stopping (§5.3: 0.2)");
+    f.add("max_holdout", &max_holdout, "cap on the hold-out rows (§5.3: 5000)");
+    f.add("patience", &patience, "stop after more than this many epochs without improvement (§5.3: 7)");
+    f.add("max_epochs", &max_epochs, "CPU budget: hard cap on epochs (the reference has none)");
+    f.add("seed", &seed, "seed of the run's Rng (init, split, batches)");
 }
 
 RewardModel::RewardModel(std::size_t obs_dim, std::size_t act_dim, const RewardConfig& config, data::Rng& rng)

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "data/rng.hpp"
+#include "dydiff/config.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/mlp.hpp"
 
@@ -28,11 +29,12 @@ struct RewardConfig {
     std::size_t max_holdout = 5000;     // cap on the hold-out rows (§5.3)
     std::size_t patience = 7;           // stop after more than this many epochs without hold-out improvement (§5.3)
     std::size_t max_epochs = 1000;      // CPU budget: hard cap on epochs (the reference has none)
-    std::uint64_t seed = 0;             // root seed the caller derives the Rng from; saved with the run
+    std::int64_t seed = 0;              // root seed the caller derives the Rng from; saved with the run
+
+    /// The fields by key, for config files, --set overrides and printing (dydiff/config.hpp).
+    void fields(ConfigFields& f);
 };
 
-/// One line per field, "name value".
-void print_config(std::ostream& os, const RewardConfig& config);
 
 class RewardModel : public nn::Module {
 public:
