@@ -90,7 +90,7 @@ Progress::Progress(std::string what, std::int64_t total, RunDir* run, std::ostre
 
 std::string Progress::line(std::int64_t step, const std::string& status) const {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
-    const double done = static_cast<double>(step - first_step_ + 1);
+    const double done = static_cast<double>(step - done_before_);
     const double rate = elapsed > 0 ? done / elapsed : 0.0;
     std::ostringstream os;
     os << what_ << " step " << step << "/" << total_ << "  " << status << "  " << std::fixed << std::setprecision(1)
@@ -103,11 +103,13 @@ std::string Progress::line(std::int64_t step, const std::string& status) const {
     return os.str();
 }
 
+void Progress::resume_from(std::int64_t done) {
+    done_before_ = done;
+    last_printed_step_ = done;
+    start_ = Clock::now();
+}
+
 void Progress::update(std::int64_t step, const std::string& status) {
-    if (first_step_ < 0) {
-        first_step_ = step;
-        start_ = Clock::now();
-    }
     const auto now = Clock::now();
     const double since = std::chrono::duration<double>(now - last_print_).count();
     const std::int64_t every = std::max<std::int64_t>(1, total_ / 20);

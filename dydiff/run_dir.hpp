@@ -57,6 +57,8 @@ public:
     void finish(const std::string& status);
     /// Prints a line that is not progress (a note, a warning), keeping the live line intact.
     void note(const std::string& line);
+    /// Declares that `done` steps were finished before now (a resumed run): rates and ETA count from here.
+    void resume_from(std::int64_t done);
 
 private:
     std::string line(std::int64_t step, const std::string& status) const;
@@ -66,7 +68,7 @@ private:
     RunDir* run_;
     std::ostream& out_;
     bool live_;
-    std::int64_t first_step_ = -1;
+    std::int64_t done_before_ = 0;  // steps finished before start_
     Clock::time_point start_, last_print_;
     std::int64_t last_printed_step_ = 0;
 };
