@@ -4,7 +4,8 @@
 #   train:  EDM loss with in-painting on a batch of 8, backward, Adam        -> seconds per step
 #   sample: one denoiser call D(x; sigma = 1) on a batch of 256, no_grad     -> seconds per forward
 # Not part of the build; run by hand for docs/performance.md:
-#   /usr/bin/python3 docs/bench/torch_unet.py {train|sample} THREADS [paper|small|tiny] [BATCH]
+#   /usr/bin/python3 docs/bench/torch_unet.py {train|sample} THREADS [paper|small|tiny] [BATCH] [SECONDS]
+# SECONDS (default 0.5) is the timed duration after one warm-up call, at least 3 calls (as dydiff bench --seconds).
 import json
 import math
 import resource
@@ -18,6 +19,7 @@ mode = sys.argv[1] if len(sys.argv) > 1 else 'train'
 threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 preset = sys.argv[3] if len(sys.argv) > 3 else 'paper'
 batch = int(sys.argv[4]) if len(sys.argv) > 4 else (8 if mode == 'train' else 256)
+seconds = float(sys.argv[5]) if len(sys.argv) > 5 else 0.5
 assert mode in ('train', 'sample'), mode
 torch.set_num_threads(threads)
 torch.manual_seed(0)
@@ -125,7 +127,7 @@ else:
 run()  # warm-up, as dydiff bench
 times = []
 start = time.perf_counter()
-while len(times) < 3 or time.perf_counter() - start < 0.5:
+while len(times) < 3 or time.perf_counter() - start < seconds:
     t0 = time.perf_counter()
     run()
     times.append(time.perf_counter() - t0)
