@@ -47,23 +47,23 @@ bool Checkpoint::contains(const std::string& key) const {
     return false;
 }
 
-const data::NpyArray& Checkpoint::require(const std::string& key) const {
+const data::NpyArray& Checkpoint::array(const std::string& key) const {
     for (const auto& [k, a] : entries_)
         if (k == key) return a;
     DYDIFF_FAIL((source_.empty() ? "checkpoint" : source_) << ": missing key '" << key << "'");
 }
 
-autograd::Array Checkpoint::get(const std::string& key) const { return require(key).to_float(); }
+autograd::Array Checkpoint::get(const std::string& key) const { return array(key).to_float(); }
 
 std::int64_t Checkpoint::get_int64(const std::string& key) const {
-    const data::NpyArray& a = require(key);
+    const data::NpyArray& a = array(key);
     a.check_dtype(data::DType::i64, (source_.empty() ? "checkpoint" : source_) + ": key '" + key + "'");
     DYDIFF_CHECK(a.size() == 1, source_ << ": key '" << key << "' must hold one int64, found shape " << shape_str(a.shape));
     return a.to_vector<std::int64_t>()[0];
 }
 
 std::vector<std::uint8_t> Checkpoint::get_bytes(const std::string& key) const {
-    const data::NpyArray& a = require(key);
+    const data::NpyArray& a = array(key);
     a.check_dtype(data::DType::u8, (source_.empty() ? "checkpoint" : source_) + ": key '" + key + "'");
     return a.to_vector<std::uint8_t>();
 }
@@ -104,7 +104,7 @@ void Checkpoint::load_module(const std::string& section, Module& module) const {
     }
     for (const auto& [name, t] : params) {
         Tensor p = t;
-        p.mutable_value() = require(prefix + name).to_float();
+        p.mutable_value() = array(prefix + name).to_float();
     }
 }
 

@@ -35,6 +35,8 @@ public:
     autograd::Array get(const std::string& key) const;
     std::int64_t get_int64(const std::string& key) const;
     std::vector<std::uint8_t> get_bytes(const std::string& key) const;
+    /// The stored array under key, any dtype, unconverted.
+    const data::NpyArray& array(const std::string& key) const;
     /// Copies "<section>/*" into the module's parameters. Missing, unexpected and mis-shaped entries fail together
     /// in one error, and nothing is modified then.
     void load_module(const std::string& section, Module& module) const;
@@ -44,8 +46,6 @@ public:
     const std::string& source() const { return source_; }
 
 private:
-    const data::NpyArray& require(const std::string& key) const;
-
     std::string source_;
     std::vector<data::NpzEntry> entries_;
 };

@@ -8,6 +8,8 @@
 #include "autograd/ops.hpp"
 #include "data/rng.hpp"
 #include "dydiff/dynamics_ensemble.hpp"
+#include "dydiff/edm.hpp"
+#include "dydiff/temporal_unet.hpp"
 #include "nn/mlp.hpp"
 #include "nn/optim.hpp"
 #include "nn/parallel.hpp"
@@ -39,6 +41,7 @@ struct Options {
     bool json = false;                // one JSON object per line instead of a table
     std::size_t threads = 0;          // nn::set_num_threads; 0 keeps the default (DYDIFF_NUM_THREADS or all cores)
     double seconds = 0.5;             // timed duration per case, after the warm-up
+    std::string preset = "paper";     // U-Net size for unet-train / unet-sample: paper | small | tiny
     std::vector<std::string> shapes;  // workload-specific case list (gemm: MxNxK[:op]); empty = the defaults
 };
 
@@ -303,6 +306,98 @@ void bench_ensemble_train(const Options& options) {
     }
 }
 
+// ---- unet-train, unet-sample ------------------------------------------------------------------------------------
+
+/// The diffusion workloads run on hopper-sized windows: D = 14 channels (S = 11), horizon 100 (§6.1).
+constexpr std::size_t kUNetChannels = 14;
+constexpr std::size_t kUNetStateDim = 11;
+constexpr std::size_t kUNetHorizon = 100;
+
+std::vector<std::size_t> batch_sizes(const Options& options, std::size_t fallback) {
+    std::vector<std::size_t> batches;
+    for (const auto& spec : options.shapes) {
+        std::size_t b = 0;
+        if (!parse_dim(spec, b)) throw UsageError("bad batch size '" + spec + "' (want an integer in 1..2^20)");
+        batches.push_back(b);
+    }
+    if (batches.empty()) batches.push_back(fallback);
+    return batches;
+}
+
+UNetConfig bench_preset(const Options& options) {
+    try {
+        return unet_preset(options.preset);
+    } catch (const Error& e) {
+        throw UsageError(e.what());
+    }
+}
+
+std::string unet_extra_json(const Options& options, std::size_t params) {
+    char text[160];
+    std::snprintf(text, sizeof text, ",\"preset\":\"%s\",\"params\":%zu,\"peak_rss_mib\":%.1f", options.preset.c_str(),
+                  params, peak_rss_mib());
+    return text;
+}
+
+/// One diffusion training step (§6.1): EDM loss with in-painting on a batch of B windows (default 8), backward,
+/// Adam. PyTorch peer: docs/bench/torch_unet.py train.
+void bench_unet_train(const Options& options) {
+    const UNetConfig config = bench_preset(options);
+    const Report report(options, "unet-train", "preset      B    H    D     ms/step    GFLOP/s    iters");
+    for (std::size_t B : batch_sizes(options, 8)) {
+        data::Rng rng(0);
+        const TemporalUNet net(config, kUNetChannels, rng);
+        const Denoiser denoiser(net);
+        nn::Adam adam(net.named_parameters(), nn::AdamConfig{1e-4f});
+        autograd::Array y = xt::empty<float>({B, kUNetHorizon, kUNetChannels});
+        rng.fill_uniform(y.data(), y.size(), -1.0f, 1.0f);
+        const Timing t = time_iterations(
+            [&] {
+                autograd::Tensor loss = edm_loss(denoiser, y, kUNetStateDim, rng);
+                adam.zero_grad();
+                loss.backward();
+                adam.step();
+            },
+            options.seconds);
+        // Backward costs twice the forward (input and weight gradients).
+        const double flops = 3.0 * 2.0 * double(B) * unet_forward_macs(config, kUNetChannels, kUNetHorizon);
+        std::ostringstream shape;
+        shape << '[' << B << ',' << kUNetHorizon << ',' << kUNetChannels << ']';
+        char cols[64];
+        std::snprintf(cols, sizeof cols, "%-8s%5zu%5zu%5zu ", options.preset.c_str(), B, kUNetHorizon, kUNetChannels);
+        report.add(shape.str(), unet_extra_json(options, net.num_parameters()), t, flops, cols);
+    }
+}
+
+/// One network evaluation of the sampler (§4.3): D(x; sigma = 1) on a batch of B windows (default 256) under
+/// NoGradGuard. A full sampler pass is 67 of these. PyTorch peer: docs/bench/torch_unet.py sample.
+void bench_unet_sample(const Options& options) {
+    const UNetConfig config = bench_preset(options);
+    const Report report(options, "unet-sample", "preset      B    H    D  ms/forward    GFLOP/s    iters");
+    for (std::size_t B : batch_sizes(options, 256)) {
+        data::Rng rng(0);
+        const TemporalUNet net(config, kUNetChannels, rng);
+        const Denoiser denoiser(net);
+        autograd::Array x = xt::empty<float>({B, kUNetHorizon, kUNetChannels});
+        rng.fill_normal(x.data(), x.size());
+        const autograd::Array sigma = xt::ones<float>({B});
+        const autograd::Tensor xs(x);
+        const Timing t = time_iterations(
+            [&] {
+                autograd::NoGradGuard no_grad;
+                const autograd::Tensor out = denoiser.forward(xs, sigma);
+                (void)out;
+            },
+            options.seconds);
+        const double flops = 2.0 * double(B) * unet_forward_macs(config, kUNetChannels, kUNetHorizon);
+        std::ostringstream shape;
+        shape << '[' << B << ',' << kUNetHorizon << ',' << kUNetChannels << ']';
+        char cols[64];
+        std::snprintf(cols, sizeof cols, "%-8s%5zu%5zu%5zu ", options.preset.c_str(), B, kUNetHorizon, kUNetChannels);
+        report.add(shape.str(), unet_extra_json(options, net.num_parameters()), t, flops, cols);
+    }
+}
+
 // ---- the workload table -----------------------------------------------------------------------------------------
 
 struct Workload {
@@ -319,15 +414,20 @@ const Workload kWorkloads[] = {
      "dynamics ensemble step: 7 x (4x200 SiLU) EnsembleLinear, Gaussian loss, backward, Adam with per-layer decay; "
      "--shapes SxAxB (default 11x3x256), reports peak RSS",
      bench_ensemble_train},
+    {"unet-train", "diffusion training step: EDM loss (D=14, H=100), backward, Adam; --preset; --shapes B (default 8)",
+     bench_unet_train},
+    {"unet-sample", "one sampler network call D(x; sigma) under NoGradGuard; --preset; --shapes B (default 256)",
+     bench_unet_sample},
 };
 
 void print_usage(std::ostream& os) {
-    os << "usage: dydiff bench <workload> [--json] [--threads N] [--seconds S] [--shapes A,B,...]\n"
+    os << "usage: dydiff bench <workload> [--json] [--threads N] [--seconds S] [--shapes A,B,...] [--preset P]\n"
           "\n"
           "  --json        one JSON object per line (workload, shape, threads, seconds_per_iter = median, gflops)\n"
           "  --threads N   threads for the kernels (default: DYDIFF_NUM_THREADS, else all cores)\n"
           "  --seconds S   timed seconds per case after one warm-up call (default 0.5)\n"
           "  --shapes ...  comma-separated cases, syntax per workload (default: a built-in list)\n"
+          "  --preset P    U-Net size for unet-*: paper (default, §5.1), small or tiny; JSON adds peak_rss_mib\n"
           "\n"
           "workloads:\n";
     for (const auto& w : kWorkloads) os << "  " << w.name << "  " << w.help << "\n";
@@ -373,6 +473,8 @@ Options parse_options(const std::vector<std::string>& args) {
             options.threads = parse_count(flag, value());
         } else if (flag == "--seconds") {
             options.seconds = parse_seconds(value());
+        } else if (flag == "--preset") {
+            options.preset = value();
         } else if (flag == "--shapes") {
             std::istringstream list(value());
             for (std::string item; std::getline(list, item, ',');)

@@ -1,5 +1,5 @@
-// `dydiff train-dynamics` and `dydiff train-reward` (and train-diffusion, in cmd_train_diffusion.cpp): one
-// dataset in, one run directory out. Shared steps (prepare_run): resolve the config (preset or --config file, then
+// `dydiff train-diffusion`, `dydiff train-dynamics` and `dydiff train-reward`: one dataset in, one run directory
+// out. Shared steps (prepare_run): resolve the config (preset or --config file, then
 // --set overrides, then --seed), create the run directory or reopen it with --resume, save and print the resolved
 // config, and apply --threads.
 // The one-step models are fitted on Q-learning transitions with z-scored observations and raw actions (§2, §7.3);
@@ -8,6 +8,7 @@
 
 #include "data/normalizer.hpp"
 #include "data/transitions.hpp"
+#include "dydiff/diffusion_trainer.hpp"
 #include "dydiff/dynamics_ensemble.hpp"
 #include "dydiff/reward_model.hpp"
 #include "nn/checkpoint.hpp"
@@ -32,6 +33,32 @@ void put_normalizer(nn::Checkpoint& c, const data::ZScoreNormalizer& norm) {
 }
 
 }  // namespace
+
+int run_train_diffusion(const Words& words) {
+    Args args("train-diffusion", words, {"resume", "help"});
+    if (args.flag("help")) {
+        std::cout << "usage: dydiff train-diffusion DATA.npz --out RUN [--preset tiny|small|paper] [--config FILE]\n"
+                     "                              [--set key=value]... [--seed S] [--threads N] [--resume]\n"
+                     "Trains the EDM diffusion model (temporal U-Net) on windows of [s, a]; writes RUN/config.txt,\n"
+                     "RUN/metrics.csv, RUN/log.txt and RUN/checkpoint.npz (weights, EMA, Adam, Rng, normaliser).\n"
+                     "--resume continues from the last checkpoint, bitwise as if never interrupted; --set steps=N\n"
+                     "extends a finished run.\n";
+        return 0;
+    }
+    DiffusionTrainConfig config;
+    config.apply_preset("tiny");
+    ConfigFields fields;
+    config.fields(fields);
+    PreparedRun prepared =
+        prepare_run(args, "train-diffusion", fields, [&](const std::string& name) { config.apply_preset(name); });
+    const data::Dataset dataset = data::load_dataset(prepared.data_path);
+    Progress progress("train-diffusion", config.steps, &prepared.run);
+    const double loss = train_diffusion(dataset, config, prepared.run, prepared.resume, progress);
+    std::ostringstream summary;
+    summary << config.steps << " steps, final logged loss " << loss << "; wrote " << prepared.run.file("checkpoint.npz");
+    progress.finish(summary.str());
+    return 0;
+}
 
 int run_train_dynamics(const Words& words) {
     Args args("train-dynamics", words, {"resume", "help"});

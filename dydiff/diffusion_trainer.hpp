@@ -1,0 +1,64 @@
+// Diffusion-model training (dydiff_algorithm.md §4.1(a), §5.1, §6.1): windows of [s, a] from a dataset, min-max
+// normalised to [-1, 1], the EDM loss with in-painting, Adam with EDM's learning-rate ramp, an EMA of the weights
+// with EDM's half-life schedule, checkpoints that resume bitwise, metrics and progress in a RunDir.
+// Layering: dydiff/ (on nn/, data/, dydiff/edm, dydiff/temporal_unet, dydiff/run_dir).
+#pragma once
+
+#include "data/dataset.hpp"
+#include "data/normalizer.hpp"
+#include "dydiff/config.hpp"
+#include "dydiff/edm.hpp"
+#include "dydiff/run_dir.hpp"
+#include "dydiff/temporal_unet.hpp"
+#include "nn/checkpoint.hpp"
+#include "nn/optim.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace dydiff {
+
+struct DiffusionTrainConfig {
+    std::string preset = "tiny";          // U-Net preset (tiny, small, paper); also picks the budget defaults below
+    std::size_t horizon = 32;             // window length L; multiple of 4 (§5.1; the paper uses 100)
+    std::size_t batch = 8;                // windows per step (§6.1: 8)
+    std::int64_t steps = 2000;            // Adam steps in total (§6.1: 500,000 = 4,000 kimg at batch 8)
+    float lr = 1e-3f;                     // base learning rate (§6.1: "10e-4")
+    double lr_rampup_kimg = 10000;        // lr * min(images_seen / (this * 1000), 1) (§6.1; never completes there)
+    double ema_halflife_kimg = 500;       // EMA half-life cap in kimg (§6.1)
+    double ema_rampup_ratio = 0.05;       // EMA half-life = min(cap, ratio * images_seen) (§6.1)
+    std::int64_t log_every = 50;          // steps between metrics rows
+    std::int64_t checkpoint_every = 500;  // steps between checkpoints (and always at the end)
+    std::int64_t seed = 0;                // seeds initialisation, window sampling and EDM noise
+
+    void fields(ConfigFields& f);
+    /// Sets the preset and its budget defaults (horizon, batch, steps, lr ramp, checkpoint cadence).
+    void apply_preset(const std::string& name);
+};
+
+/// EDM's learning rate before the step that sees images_seen + batch images: lr * min(images_seen / rampup, 1).
+double diffusion_learning_rate(const DiffusionTrainConfig& config, double images_seen);
+/// EDM's EMA decay after a step that brought the count to images_seen: 0.5^(batch / halflife),
+/// halflife = min(halflife_kimg * 1000, ratio * images_seen).
+double diffusion_ema_beta(const DiffusionTrainConfig& config, double images_seen);
+
+/// A trained (or training) diffusion model with what sampling needs: the network, its EMA weights, and the
+/// normaliser of [s, a]. Saved as one NPZ checkpoint.
+struct DiffusionModel {
+    DiffusionTrainConfig config;
+    std::size_t obs_dim = 0, action_dim = 0;
+    data::MinMaxNormalizer normalizer;        // over [s, a] rows of the whole dataset (§2)
+    std::unique_ptr<TemporalUNet> net;        // the trained weights
+    std::unique_ptr<nn::Ema> ema;             // their moving average (sampling uses it)
+
+    /// Loads model, EMA and normaliser from a train-diffusion checkpoint; the network is built from the saved
+    /// preset and dims, so a mismatching file fails with one clear error.
+    static DiffusionModel load(const std::string& checkpoint_path);
+};
+
+/// Runs (or resumes) train-diffusion into `run`. Returns the final mean loss of the last logged window.
+double train_diffusion(const data::Dataset& dataset, DiffusionTrainConfig config, RunDir& run, bool resume,
+                       Progress& progress);
+
+}  // namespace dydiff

@@ -1,0 +1,125 @@
+// TemporalUNet: the diffusion backbone F_theta of DyDiff, a 1-D temporal U-Net of the Diffuser / Decision-Diffuser
+// type ("UNet_RL", dydiff_algorithm.md §5.1): time MLP on the sinusoidal embedding of c_noise, ResBlocks of
+// Conv1d-GroupNorm-Mish blocks, stride-2 Down / transposed-conv Up, skip concatenation, no attention, no dropout.
+// Layering: dydiff/ (on nn/ modules and ops). Shapes: B batch, H horizon (L in the paper), D = S + A channels,
+// C channels. Input and output are in model space (B, H, D); inside, the net works on (B, C, H).
+// Presets: `paper` is §5.1 exactly (58,751,246 parameters at D = 14); `small` and `tiny` are CPU-sized variants
+// with the same structure.
+#pragma once
+
+#include "data/rng.hpp"
+#include "nn/conv.hpp"
+#include "nn/embedding.hpp"
+#include "nn/linear.hpp"
+#include "nn/module.hpp"
+#include "nn/norm.hpp"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dydiff {
+
+using autograd::Array;
+using autograd::Tensor;
+
+struct UNetConfig {
+    std::size_t dim = 128;                         // base width: level l has dim * dim_mults[l] channels (§5.1)
+    std::vector<std::size_t> dim_mults = {1, 4, 8};  // width multipliers per level; one Down between levels (§5.1)
+    std::size_t kernel_size = 5;                   // Conv1dBlock kernel, padding kernel_size / 2 (§5.1)
+    std::size_t groups = 8;                        // GroupNorm groups in every Conv1dBlock (§5.1); divides all widths
+    std::size_t time_dim = 128;                    // sinusoidal embedding width = time-MLP output t_emb (§5.1: = dim);
+                                                   // the hidden layer of the time MLP is 4 * time_dim
+
+    /// Throws dydiff::Error unless the widths, groups and kernel are consistent (odd kernel, groups | widths, even
+    /// time_dim >= 4, at least one level).
+    void validate() const;
+    /// Levels minus one: the number of Down (and Up) stages.
+    std::size_t num_downsamples() const { return dim_mults.size() - 1; }
+    /// Throws dydiff::Error unless H is divisible by 2^num_downsamples() (4 for the paper, §11 P27): each Down halves
+    /// the length and each Up doubles it, so the skip concatenations only line up for such horizons.
+    void check_horizon(std::size_t H) const;
+    /// "dim=128 dim_mults=[1,4,8] kernel=5 groups=8 time_dim=128", for run logs.
+    std::string describe() const;
+};
+
+/// §5.1 exactly: dim 128, mults (1, 4, 8), kernel 5, groups 8, time_dim 128.
+UNetConfig unet_paper();
+/// CPU preset, same structure: dim 32, mults (1, 2, 4), kernel 5, groups 8, time_dim 32.
+UNetConfig unet_small();
+/// Test preset, same structure: dim 16, mults (1, 2, 4), kernel 5, groups 8, time_dim 16.
+UNetConfig unet_tiny();
+/// "paper" | "small" | "tiny"; any other name is a dydiff::Error listing the valid ones.
+UNetConfig unet_preset(const std::string& name);
+
+/// Parameter count of TemporalUNet(config, channels) without building it (the layer list of §5.1 counted).
+std::size_t unet_num_parameters(const UNetConfig& config, std::size_t channels);
+/// Multiply-accumulates of one forward pass of one sample of horizon H (convolutions and linears).
+double unet_forward_macs(const UNetConfig& config, std::size_t channels, std::size_t H);
+
+/// Conv1d(i, o, k, pad k/2) -> GroupNorm(groups, o) -> Mish. Parameters: conv.*, norm.*.
+class Conv1dBlock : public nn::Module {
+public:
+    Conv1dBlock(std::size_t in_channels, std::size_t out_channels, std::size_t kernel_size, std::size_t groups,
+                data::Rng& rng);
+    /// x (B, C_in, H) -> (B, C_out, H).
+    Tensor forward(const Tensor& x) const;
+
+private:
+    nn::Conv1d conv_;
+    nn::GroupNorm norm_;
+};
+
+/// Residual block with time conditioning (§5.1):
+///   h = block0(x) + time_proj(mish(t_emb)) broadcast over H;  h = block1(h);  out = h + residual(x)
+/// residual is Conv1d(i, o, 1) when i != o, else the identity. Parameters: block0.*, block1.*, time_proj.*,
+/// residual.* (only when i != o).
+class ResBlock : public nn::Module {
+public:
+    ResBlock(std::size_t in_channels, std::size_t out_channels, std::size_t time_dim, const UNetConfig& config,
+             data::Rng& rng);
+    /// x (B, C_in, H), t_emb (B, time_dim) -> (B, C_out, H).
+    Tensor forward(const Tensor& x, const Tensor& t_emb) const;
+
+private:
+    std::size_t out_channels_;
+    Conv1dBlock block0_, block1_;
+    nn::Linear time_proj_;
+    std::unique_ptr<nn::Conv1d> residual_;  // null when in == out (identity)
+};
+
+/// Shapes seen inside one forward pass, recorded when a trace is passed (tests and debugging).
+struct UNetTrace {
+    std::vector<std::pair<std::string, autograd::Shape>> shapes;  // ("down0", (B, C, H)), ("skip2", ...), ...
+};
+
+class TemporalUNet : public nn::Module {
+public:
+    /// channels = D (S + A). Parameters are drawn from rng with PyTorch's default init (§5.1).
+    TemporalUNet(const UNetConfig& config, std::size_t channels, data::Rng& rng);
+    ~TemporalUNet() override;
+
+    /// F(x, c_noise): x (B, H, D) model space, c_noise (B) (a constant: no gradient flows into it) -> (B, H, D).
+    /// H must satisfy config.check_horizon. With a trace, the shape after each stage is appended to it.
+    Tensor forward(const Tensor& x, const Tensor& c_noise, UNetTrace* trace = nullptr) const;
+
+    const UNetConfig& config() const { return config_; }
+    std::size_t channels() const { return channels_; }
+
+    struct DownStage;
+    struct UpStage;
+
+private:
+    UNetConfig config_;
+    std::size_t channels_;
+    nn::SinusoidalEmbedding time_embedding_;
+    nn::Linear time_fc0_, time_fc1_;                 // time_mlp.fc0 (time_dim -> 4 time_dim), time_mlp.fc1 (back)
+    std::vector<std::unique_ptr<DownStage>> downs_;  // downs.<l>: res0, res1, down (all but the last level)
+    ResBlock mid0_, mid1_;                           // mid.res0, mid.res1
+    std::vector<std::unique_ptr<UpStage>> ups_;      // ups.<l>: res0, res1, up
+    Conv1dBlock final_block_;                        // final.block
+    nn::Conv1d final_conv_;                          // final.conv (dim -> D, kernel 1)
+};
+
+}  // namespace dydiff

@@ -1,0 +1,240 @@
+// TemporalUNet (dydiff_algorithm.md §5.1): presets and their errors, parameter counts of the paper preset (§12),
+// the dry-run counter against the module, parameter names, the shapes along the U-Net (100 -> 50 -> 25, skips h2
+// and h1), the horizon check, and gradient checks of a tiny U-Net end to end (input and parameters).
+#include "autograd/ops.hpp"
+#include "dydiff/temporal_unet.hpp"
+#include "support/gradcheck.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+using namespace dydiff;
+using autograd::Shape;
+using test::test_array;
+
+namespace {
+
+// Central differences in float32 on a network of ~50 GroupNorm/Mish layers: agreement within a few percent.
+constexpr float kGradAtol = 3e-3f;
+constexpr float kGradRtol = 3e-2f;
+constexpr float kGradEps = 1e-2f;
+
+// The smallest U-Net with the full structure: three levels, a residual conv (3 -> 4, 4 -> 8), a level without one
+// (8 -> 8), two Down and two Up stages.
+UNetConfig micro_config() {
+    UNetConfig c;
+    c.dim = 4;
+    c.dim_mults = {1, 2, 2};
+    c.kernel_size = 5;
+    c.groups = 2;
+    c.time_dim = 4;
+    return c;
+}
+
+Tensor constant(const Shape& shape, float lo, float hi, unsigned seed) {
+    return Tensor(test_array(shape, lo, hi, seed));
+}
+
+bool has_name(const std::vector<std::pair<std::string, Tensor>>& params, const std::string& name) {
+    return std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.first == name; });
+}
+
+Tensor find_param(const nn::Module& m, const std::string& name) {
+    for (const auto& [n, t] : m.named_parameters())
+        if (n == name) return t;
+    BOOST_FAIL("no parameter named " << name);
+    return {};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(unet)
+
+BOOST_AUTO_TEST_CASE(presets_and_errors) {
+    const UNetConfig paper = unet_preset("paper");
+    BOOST_TEST(paper.dim == 128u);
+    BOOST_TEST((paper.dim_mults == std::vector<std::size_t>{1, 4, 8}));
+    BOOST_TEST(paper.kernel_size == 5u);
+    BOOST_TEST(paper.groups == 8u);
+    BOOST_TEST(paper.time_dim == 128u);
+    BOOST_TEST(unet_preset("small").dim == unet_small().dim);
+    BOOST_TEST(unet_preset("tiny").dim == unet_tiny().dim);
+    try {
+        unet_preset("huge");
+        BOOST_FAIL("unet_preset accepted 'huge'");
+    } catch (const Error& e) {
+        BOOST_TEST(std::string(e.what()).find("paper, small, tiny") != std::string::npos, e.what());
+    }
+    paper.check_horizon(100);
+    BOOST_CHECK_THROW(paper.check_horizon(102), Error);
+    BOOST_CHECK_THROW(paper.check_horizon(0), Error);
+    UNetConfig bad = paper;
+    bad.groups = 7;
+    BOOST_CHECK_THROW(bad.validate(), Error);
+    bad = paper;
+    bad.kernel_size = 4;
+    BOOST_CHECK_THROW(bad.validate(), Error);
+}
+
+// §5.1 / §12: 58,751,246 (D = 14), 58,759,319 (D = 23), 58,744,070 (D = 6). Each module is built (and freed)
+// one at a time; the D = 14 one also runs one forward pass at L = 100 to check the paper's stage shapes.
+BOOST_AUTO_TEST_CASE(paper_parameter_counts_and_shapes) {
+    const std::pair<std::size_t, std::size_t> expected[] = {{14, 58751246}, {23, 58759319}, {6, 58744070}};
+    for (const auto& [D, count] : expected) {
+        BOOST_TEST(unet_num_parameters(unet_paper(), D) == count);
+        data::Rng rng(D);
+        const TemporalUNet net(unet_paper(), D, rng);
+        BOOST_TEST(net.num_parameters() == count);
+        if (D != 14) continue;
+        autograd::NoGradGuard no_grad;
+        UNetTrace trace;
+        const Tensor y = net.forward(constant({1, 100, D}, -1.0f, 1.0f, 1), constant({1}, -0.5f, 0.5f, 2), &trace);
+        BOOST_TEST(y.shape() == (Shape{1, 100, 14}));
+        const auto shape_of = [&](const std::string& name) {
+            for (const auto& [n, s] : trace.shapes)
+                if (n == name) return s;
+            return Shape{};
+        };
+        BOOST_TEST(shape_of("down0") == (Shape{1, 128, 50}));
+        BOOST_TEST(shape_of("skip1") == (Shape{1, 512, 50}));   // h1
+        BOOST_TEST(shape_of("down1") == (Shape{1, 512, 25}));
+        BOOST_TEST(shape_of("skip2") == (Shape{1, 1024, 25}));  // h2
+        BOOST_TEST(shape_of("mid") == (Shape{1, 1024, 25}));
+        BOOST_TEST(shape_of("up0") == (Shape{1, 512, 50}));
+        BOOST_TEST(shape_of("up1") == (Shape{1, 128, 100}));
+        BOOST_TEST(std::isfinite(static_cast<double>(xt::sum(y.value())())));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(dry_run_count_matches_module) {
+    for (const UNetConfig& config : {unet_tiny(), unet_small(), micro_config()}) {
+        for (std::size_t D : {3u, 14u}) {
+            data::Rng rng(7);
+            const TemporalUNet net(config, D, rng);
+            BOOST_TEST(net.num_parameters() == unet_num_parameters(config, D), config.describe() << " D=" << D);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(parameter_names) {
+    data::Rng rng(3);
+    const TemporalUNet net(unet_tiny(), 14, rng);
+    const auto params = net.named_parameters();
+    BOOST_TEST(params.front().first == "time_mlp.fc0.weight");
+    BOOST_TEST(params.back().first == "final.conv.bias");
+    for (const char* name : {"downs.0.res0.block0.conv.weight", "downs.0.res0.block0.norm.weight",
+                             "downs.0.res0.block1.conv.bias", "downs.0.res0.time_proj.weight",
+                             "downs.0.res0.residual.weight", "downs.0.down.weight", "downs.1.down.bias",
+                             "mid.res0.block0.conv.weight", "mid.res1.time_proj.bias", "ups.0.res0.residual.weight",
+                             "ups.1.up.weight", "final.block.norm.bias"})
+        BOOST_TEST(has_name(params, name), name);
+    // Identity residuals and the missing Down of the last level have no parameters.
+    for (const char* name : {"downs.0.res1.residual.weight", "downs.2.down.weight", "mid.res0.residual.weight",
+                             "ups.0.res1.residual.weight"})
+        BOOST_TEST(!has_name(params, name), name);
+    // Shapes follow PyTorch's layouts: Conv1d (O, I, K), ConvTranspose1d (I, O, K), Linear (O, I).
+    BOOST_TEST(find_param(net, "downs.0.res0.block0.conv.weight").shape() == (Shape{16, 14, 5}));
+    BOOST_TEST(find_param(net, "ups.0.res0.block0.conv.weight").shape() == (Shape{32, 128, 5}));
+    BOOST_TEST(find_param(net, "ups.0.up.weight").shape() == (Shape{32, 32, 4}));
+    BOOST_TEST(find_param(net, "time_mlp.fc0.weight").shape() == (Shape{64, 16}));
+}
+
+// The paper's structure (mults 1, 4, 8) at width 8 instead of 128: every channel count is 1/16 of §12's.
+BOOST_AUTO_TEST_CASE(shapes_along_the_unet) {
+    UNetConfig config = unet_paper();
+    config.dim = 8;
+    config.time_dim = 8;
+    data::Rng rng(4);
+    const TemporalUNet net(config, 14, rng);
+    UNetTrace trace;
+    const Tensor y = net.forward(constant({2, 100, 14}, -1.0f, 1.0f, 5), constant({2}, -1.0f, 1.0f, 6), &trace);
+    BOOST_TEST(y.shape() == (Shape{2, 100, 14}));
+    const std::vector<std::pair<std::string, Shape>> expected = {
+        {"skip0", {2, 8, 100}}, {"down0", {2, 8, 50}},  {"skip1", {2, 32, 50}}, {"down1", {2, 32, 25}},
+        {"skip2", {2, 64, 25}}, {"down2", {2, 64, 25}}, {"mid", {2, 64, 25}},   {"up0", {2, 32, 50}},
+        {"up1", {2, 8, 100}},   {"out", {2, 14, 100}}};
+    BOOST_TEST(trace.shapes.size() == expected.size());
+    for (std::size_t i = 0; i < std::min(expected.size(), trace.shapes.size()); ++i) {
+        BOOST_TEST(trace.shapes[i].first == expected[i].first);
+        BOOST_TEST(trace.shapes[i].second == expected[i].second, expected[i].first);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(horizon_and_input_checks) {
+    data::Rng rng(5);
+    const TemporalUNet net(micro_config(), 3, rng);
+    try {
+        net.forward(constant({1, 10, 3}, -1.0f, 1.0f, 1), constant({1}, 0.0f, 1.0f, 2));
+        BOOST_FAIL("horizon 10 accepted");
+    } catch (const Error& e) {
+        BOOST_TEST(std::string(e.what()).find("multiple of 4") != std::string::npos, e.what());
+    }
+    BOOST_CHECK_THROW(net.forward(constant({1, 8, 4}, -1.0f, 1.0f, 1), constant({1}, 0.0f, 1.0f, 2)), Error);
+    BOOST_CHECK_THROW(net.forward(constant({2, 8, 3}, -1.0f, 1.0f, 1), constant({1}, 0.0f, 1.0f, 2)), Error);
+}
+
+BOOST_AUTO_TEST_CASE(gradcheck_input) {
+    data::Rng rng(6);
+    const TemporalUNet net(micro_config(), 3, rng);
+    const Tensor c_noise = constant({2}, -1.0f, 1.0f, 11);
+    test::GradCheckOptions options;
+    options.eps = kGradEps;
+    options.atol = kGradAtol;
+    options.rtol = kGradRtol;
+    DYDIFF_CHECK_GRAD([&](const std::vector<Tensor>& in) { return net.forward(in[0], c_noise); },
+                      {test_array({2, 8, 3}, -1.0f, 1.0f, 12)}, options);
+}
+
+// Parameters cannot be gradcheck() inputs (the module owns them), so the central differences are taken here by
+// perturbing each checked entry in place, with the same reduction L = sum(w * F(x)) as gradcheck.
+BOOST_AUTO_TEST_CASE(gradcheck_parameters) {
+    data::Rng rng(8);
+    const TemporalUNet net(micro_config(), 3, rng);
+    const Tensor x = constant({2, 8, 3}, -1.0f, 1.0f, 21);
+    const Tensor c_noise = constant({2}, -1.0f, 1.0f, 22);
+    const Array w = test_array({2, 8, 3}, -1.0f, 1.0f, 23);
+    const auto reduced = [&] {
+        const Tensor y = net.forward(x, c_noise);
+        double acc = 0.0;
+        for (std::size_t i = 0; i < y.numel(); ++i) acc += double(y.value().data()[i]) * w.data()[i];
+        return acc;
+    };
+    net.forward(x, c_noise).backward(w);
+    const char* names[] = {"time_mlp.fc0.weight",           "downs.0.res0.time_proj.weight",
+                           "downs.0.res0.residual.weight",  "downs.1.res0.block0.norm.weight",
+                           "downs.0.down.weight",           "mid.res1.block1.conv.weight",
+                           "ups.0.res0.block0.conv.weight", "ups.1.up.weight",
+                           "final.block.norm.bias",         "final.conv.weight"};
+    constexpr std::size_t kEntriesPerParam = 6;
+    autograd::NoGradGuard no_grad;
+    for (const char* name : names) {
+        Tensor p = find_param(net, name);
+        const Array analytic = p.grad();
+        float* v = p.mutable_value().data();
+        const std::size_t stride = std::max<std::size_t>(1, p.numel() / kEntriesPerParam);
+        for (std::size_t k = 0; k < p.numel(); k += stride) {
+            const float v0 = v[k];
+            v[k] = v0 + kGradEps;
+            const double lp = reduced();
+            v[k] = v0 - kGradEps;
+            const double lm = reduced();
+            v[k] = v0;
+            const double numeric = (lp - lm) / (2.0 * kGradEps);
+            const double err = std::abs(analytic.data()[k] - numeric);
+            BOOST_TEST(err <= kGradAtol + kGradRtol * std::abs(numeric),
+                       name << "[" << k << "]: analytic " << analytic.data()[k] << " numeric " << numeric);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(deterministic_init_and_forward) {
+    data::Rng rng_a(9), rng_b(9);
+    const TemporalUNet a(micro_config(), 3, rng_a), b(micro_config(), 3, rng_b);
+    const Tensor x = constant({2, 8, 3}, -1.0f, 1.0f, 31), c = constant({2}, -1.0f, 1.0f, 32);
+    BOOST_TEST(xt::amax(xt::abs(a.forward(x, c).value() - b.forward(x, c).value()))() == 0.0f);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
