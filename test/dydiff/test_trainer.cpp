@@ -1,0 +1,139 @@
+// train-diffusion: the learning-rate ramp and EMA schedule against §6.1's values, a resumed run equal to an
+// uninterrupted one bit for bit (checkpoint bytes and metrics), the tiny preset's loss falling on a small maze2d
+// dataset within a fixed budget, and a checkpoint refusing a dataset of other dimensions.
+#include "autograd/error.hpp"
+#include "dydiff/diffusion_trainer.hpp"
+#include "dydiff/envs/generate.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+using namespace dydiff;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+    const fs::path dir = fs::temp_directory_path() / ("dydiff_test_train_" + std::to_string(::getpid())) / name;
+    fs::remove_all(dir);
+    return dir;
+}
+
+std::string file_bytes(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// metrics.csv without its wall-clock column.
+std::string metrics_without_seconds(const fs::path& p) {
+    std::ifstream in(p);
+    std::string line, out;
+    while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
+    return out;
+}
+
+data::Dataset small_maze(std::size_t steps) {
+    envs::GenerateConfig g;
+    g.env = "maze2d-umaze";
+    g.steps = steps;
+    g.seed = 3;
+    return envs::generate_dataset(g);
+}
+
+DiffusionTrainConfig tiny_config(std::int64_t steps) {
+    DiffusionTrainConfig c;
+    c.apply_preset("tiny");
+    c.horizon = 16;
+    c.batch = 4;
+    c.steps = steps;
+    c.log_every = 5;
+    c.checkpoint_every = 10;
+    return c;
+}
+
+double train(const data::Dataset& d, const DiffusionTrainConfig& c, const fs::path& dir, bool resume) {
+    RunDir run = resume ? RunDir::open_existing(dir.string()) : RunDir::create(dir.string());
+    if (!resume) run.write_text("config.txt", "# test\n");
+    std::ostringstream quiet;
+    Progress progress("test", c.steps, nullptr, quiet);
+    return train_diffusion(d, c, run, resume, progress);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(diffusion_trainer)
+
+BOOST_AUTO_TEST_CASE(schedules_match_the_reference) {
+    DiffusionTrainConfig c;
+    c.apply_preset("paper");  // lr 1e-3, ramp 10,000 kimg, EMA half-life cap 500 kimg, ratio 0.05, batch 8
+    BOOST_TEST(diffusion_learning_rate(c, 0.0) == 0.0);
+    BOOST_TEST(std::abs(diffusion_learning_rate(c, 3e6) - 3e-4) < 1e-9);  // §6.1: 3e-4 at 3,000 kimg
+    BOOST_TEST(std::abs(diffusion_learning_rate(c, 4e6) - 4e-4) < 1e-9);  // and 4e-4 at the end
+    BOOST_TEST(std::abs(diffusion_learning_rate(c, 2e7) - 1e-3) < 1e-9);  // capped at the base rate
+    // §6.1: beta = 0.5^(8 / min(500e3, 0.05 n)); at 3,000 kimg the half-life is 150,000 images.
+    BOOST_TEST(std::abs(diffusion_ema_beta(c, 3e6) - std::pow(0.5, 8.0 / 150000.0)) < 1e-12);
+    BOOST_TEST(std::abs(diffusion_ema_beta(c, 3e6) - 0.999963) < 1e-6);
+    BOOST_TEST(std::abs(diffusion_ema_beta(c, 2e7) - std::pow(0.5, 8.0 / 500000.0)) < 1e-12);  // the cap
+}
+
+BOOST_AUTO_TEST_CASE(resume_equals_uninterrupted) {
+    const data::Dataset d = small_maze(4000);
+    const fs::path a = fresh_dir("a"), b = fresh_dir("b");
+    train(d, tiny_config(20), a, false);
+    train(d, tiny_config(10), b, false);  // stops after the checkpoint at step 10
+    train(d, tiny_config(20), b, true);
+    BOOST_TEST(file_bytes(a / "checkpoint.npz") == file_bytes(b / "checkpoint.npz"));
+    BOOST_TEST(metrics_without_seconds(a / "metrics.csv") == metrics_without_seconds(b / "metrics.csv"));
+}
+
+BOOST_AUTO_TEST_CASE(tiny_preset_loss_falls) {
+    constexpr std::int64_t kSteps = 600;
+    constexpr double kMaxFinalOverFirst = 0.7;  // the last logged loss is 30% below the first (at step 50)
+    constexpr double kMaxFinalLoss = 65.0;      // and below this absolute value (measured: 61 at step 600)
+    const data::Dataset d = small_maze(20000);
+    const fs::path dir = fresh_dir("learn");
+    DiffusionTrainConfig c = tiny_config(kSteps);
+    c.batch = 16;
+    c.log_every = 50;
+    c.lr_rampup_kimg = 0.5;
+    c.checkpoint_every = kSteps;
+    const double last = train(d, c, dir, false);
+    std::ifstream in(dir / "metrics.csv");
+    std::string header, first;
+    std::getline(in, header);
+    std::getline(in, first);
+    const double first_loss = std::stod(first.substr(first.find(',') + 1));
+    BOOST_TEST_MESSAGE("tiny preset: first logged loss " << first_loss << ", last " << last);
+    BOOST_TEST(last < kMaxFinalOverFirst * first_loss);
+    BOOST_TEST(last < kMaxFinalLoss);
+    // The model loads back, with its EMA and normaliser.
+    const DiffusionModel m = DiffusionModel::load((dir / "checkpoint.npz").string());
+    BOOST_TEST(m.obs_dim == 4u);
+    BOOST_TEST(m.action_dim == 2u);
+    BOOST_TEST(m.normalizer.dim() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(resume_refuses_other_dimensions) {
+    const fs::path dir = fresh_dir("dims");
+    train(small_maze(3000), tiny_config(10), dir, false);
+    envs::GenerateConfig g;
+    g.env = "pendulum";
+    g.kind = "random";
+    g.steps = 3000;
+    const data::Dataset pendulum = envs::generate_dataset(g);
+    try {
+        train(pendulum, tiny_config(20), dir, true);
+        BOOST_FAIL("no error");
+    } catch (const Error& e) {
+        BOOST_TEST(std::string(e.what()).find("trained on obs/action dims 4/2") != std::string::npos, e.what());
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
