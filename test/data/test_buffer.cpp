@@ -1,5 +1,6 @@
 // ReplayBuffer and sample_mixed: ring wraparound and FIFO order, oversized batches, uniform sampling over the rows
 // held, the real fraction of mixed batches and the fallback to all-real batches (dydiff_algorithm.md §11 P15).
+#include "support/errors.hpp"
 #include "data/replay_buffer.hpp"
 
 #include "autograd/error.hpp"
@@ -10,20 +11,12 @@
 #include <string>
 #include <vector>
 
+using dydiff::test::error_of;
+using dydiff::test::contains;
+
 using namespace dydiff::data;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const dydiff::Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // m transitions with S = 2, A = 1, row k tagged by `first + k` in every field (reward = tag, done = tag % 2).
 Transitions tagged(std::size_t m, float first) {

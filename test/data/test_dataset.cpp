@@ -1,6 +1,7 @@
 // Dataset loading and validation: the numpy-written D4RL-layout fixture (float64 observations, bool terminals,
 // float 0/1 timeouts, (N, 1) rewards, infos), every error message of dataset_from_arrays, check_dims, the NPZ
 // round trip, load_dataset's dispatch and summarize's closed forms.
+#include "support/errors.hpp"
 #include "data/dataset.hpp"
 #include "data/npz.hpp"
 
@@ -19,6 +20,9 @@
 
 #include <unistd.h>
 
+using dydiff::test::error_of;
+using dydiff::test::contains;
+
 namespace fs = std::filesystem;
 using namespace dydiff::data;
 
@@ -26,17 +30,6 @@ namespace {
 
 constexpr double kTol = 1e-6;
 const std::string kFixtures = "fixtures/";  // tests run in test/
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const dydiff::Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 template <class T>
 RawArray raw(const std::vector<std::size_t>& shape, const std::vector<T>& values) {

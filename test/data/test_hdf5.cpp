@@ -6,6 +6,7 @@
 #if DYDIFF_HAVE_HDF5
 
 #define BOOST_TEST_MODULE data_hdf5
+#include "support/errors.hpp"
 #include <boost/test/unit_test.hpp>
 
 #include "data/dataset.hpp"
@@ -24,23 +25,15 @@
 
 #include <unistd.h>
 
+using dydiff::test::error_of;
+using dydiff::test::contains;
+
 namespace fs = std::filesystem;
 using namespace dydiff::data;
 
 namespace {
 
 const std::string kFixtures = "fixtures/";  // tests run in test/
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const dydiff::Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 struct TempDir {
     fs::path dir;

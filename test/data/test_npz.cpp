@@ -1,5 +1,6 @@
 // NPY/NPZ: byte layout against numpy's own output, round trips of every dtype, numpy-written fixtures
 // (test/fixtures/README.md), ZIP64, atomic writes, and one test per error message.
+#include "support/errors.hpp"
 #include "data/atomic_file.hpp"
 #include "data/npy.hpp"
 #include "data/npz.hpp"
@@ -17,6 +18,9 @@
 #include <vector>
 
 #include <unistd.h>
+
+using dydiff::test::error_of;
+using dydiff::test::contains;
 
 namespace fs = std::filesystem;
 using namespace dydiff::data;
@@ -42,17 +46,6 @@ struct TempDir {
         return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
     }
 };
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const dydiff::Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // Tests run in test/ (meson.build's workdir).
 const std::string kFixtures = "fixtures/";

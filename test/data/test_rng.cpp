@@ -1,5 +1,6 @@
 // data::Rng: known answers from an independent implementation, distribution moments, unbiased randint,
 // state save/restore (including the cached normal), streams.
+#include "support/errors.hpp"
 #include "data/rng.hpp"
 
 #include "autograd/error.hpp"
@@ -11,6 +12,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+using dydiff::test::contains;
 
 using dydiff::data::Rng;
 
@@ -31,8 +34,6 @@ std::string error_of(void (*f)(Rng&), Rng& rng) {
     }
     return "no error";
 }
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 // terminal vs timeout), Q-learning transitions (timeout skip, terminal kept, last row, next_observations), diffusion
 // windows (n > H, n = H, n < H, padding, no window crosses an episode end) and the normalizers' closed forms,
 // constant dimensions, clipping and NPZ save/load.
+#include "support/errors.hpp"
 #include "data/episodes.hpp"
 #include "data/normalizer.hpp"
 #include "data/transitions.hpp"
@@ -19,22 +20,14 @@
 
 #include <unistd.h>
 
+using dydiff::test::error_of;
+using dydiff::test::contains;
+
 using namespace dydiff::data;
 
 namespace {
 
 constexpr float kTol = 1e-6f;
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const dydiff::Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // N rows, S = 2 (row i: [i, 10 i]), A = 1 (row i: -i), rewards i, flags at the given rows.
 Dataset make_dataset(std::size_t n, const std::vector<std::size_t>& terminal_rows,

@@ -1,5 +1,6 @@
 // dydiff/envs: pendulum and maze2d steps against hand-computed values and closed forms, the wall-contact
 // invariant under random driving, the scripted maze expert's success rate, episode bookkeeping and errors.
+#include "support/errors.hpp"
 #include "autograd/error.hpp"
 #include "data/rng.hpp"
 #include "dydiff/envs/controllers.hpp"
@@ -12,6 +13,9 @@
 #include <cmath>
 #include <string>
 
+using dydiff::test::error_of;
+using dydiff::test::contains;
+
 using namespace dydiff::envs;
 
 namespace {
@@ -19,18 +23,6 @@ namespace {
 constexpr double kTol = 1e-12;         // double arithmetic against the same formula in another order
 constexpr double kContactTol = 1e-12;  // allowed overlap of ball and wall after a projection (rounding)
 constexpr double kBoxTol = 1e-6;       // the float observation box against double positions
-
-template <class Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const dydiff::Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // dydiff/envs/generate: determinism down to the file bytes, the D4RL layout of each recipe (timeouts at goal
 // switches, infos/goal constant inside a segment, 200-step pendulum episodes), the reward relabelling options,
 // and errors for unknown envs and kinds.
+#include "support/errors.hpp"
 #include "autograd/error.hpp"
 #include "data/dataset.hpp"
 #include "dydiff/envs/generate.hpp"
@@ -16,6 +17,8 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+
+using dydiff::test::contains;
 
 namespace fs = std::filesystem;
 using namespace dydiff::envs;
@@ -45,8 +48,6 @@ std::string error_of(const GenerateConfig& c) {
     }
     return "no error";
 }
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 

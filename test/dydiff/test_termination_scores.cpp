@@ -1,5 +1,6 @@
 // dydiff/envs: MBPO termination rules on hand-made rows, the rule lookup, normalized scores (D4RL constants and
 // our measured ones, which must reproduce from the documented command).
+#include "support/errors.hpp"
 #include "autograd/error.hpp"
 #include "dydiff/envs/controllers.hpp"
 #include "dydiff/envs/env.hpp"
@@ -12,11 +13,11 @@
 #include <limits>
 #include <string>
 
+using dydiff::test::contains;
+
 using namespace dydiff::envs;
 
 namespace {
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 /// (B, S) rows with the first two columns set and every other column 0.5.
 xt::xtensor<float, 2> rows_with(std::initializer_list<std::pair<float, float>> heads, std::size_t s) {

@@ -1,6 +1,7 @@
 // conv1d / conv_transpose1d: the im2col kernels against their scalar twins over many shapes (including the
 // pointwise fast path and batches split into several groups), hand-computed values, gradient checks of both ops,
 // the adjoint identity between them, the boundary's error messages, and the U-Net's length chain (§5.1).
+#include "support/errors.hpp"
 #include "autograd/ops.hpp"
 #include "nn/conv_ops.hpp"
 #include "nn/simd/conv1d.hpp"
@@ -12,6 +13,8 @@
 #include <cmath>
 #include <sstream>
 #include <string>
+
+using dydiff::test::error_of;
 
 using namespace dydiff::autograd;
 using dydiff::nn::conv1d;
@@ -88,16 +91,6 @@ bool conv_valid(const Conv1dDims& d) { return d.H_in + 2 * d.padding >= d.K; }
 bool transpose_valid(const Conv1dDims& d) { return d.H_in >= 1 && (d.H_in - 1) * d.stride + d.K > 2 * d.padding; }
 
 // The error message of f, or "" when it does not throw.
-template <class F>
-std::string error_of(F f) {
-    try {
-        f();
-    } catch (const dydiff::Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
 Tensor zeros(const Shape& shape) { return Tensor(Array(xt::zeros<float>(shape))); }
 
 float dot(const Array& a, const Array& b) { return xt::sum(a * b)(); }
