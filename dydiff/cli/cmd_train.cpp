@@ -14,6 +14,7 @@
 #include "nn/checkpoint.hpp"
 
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace dydiff::cli {
@@ -28,8 +29,38 @@ autograd::Array model_inputs(const data::Transitions& t, const data::ZScoreNorma
     return xt::concatenate(xt::xtuple(obs, t.actions), 1);
 }
 
-void put_normalizer(nn::Checkpoint& c, const data::ZScoreNormalizer& norm) {
+// What both one-step models train on: Q-learning transitions, the z-score statistics of their observations, and
+// the inputs [ŝ, a].
+struct OneStepData {
+    data::Dataset dataset;
+    data::Transitions transitions;
+    data::ZScoreNormalizer norm;
+    autograd::Array inputs;  // (N, S + A)
+};
+
+// Loads the run's dataset; nullopt when a resumed run is already complete (the fits are short and deterministic,
+// so an interrupted one simply runs again from the start, to the same result).
+std::optional<OneStepData> load_one_step_data(const PreparedRun& prepared, const std::string& command) {
+    if (prepared.resume && prepared.run.exists(kModelFile)) {
+        std::cout << command << ": " << prepared.run.file(kModelFile) << " is complete; nothing to resume\n";
+        return std::nullopt;
+    }
+    OneStepData d;
+    d.dataset = data::load_dataset(prepared.data_path);
+    d.transitions = data::make_transitions(d.dataset);
+    d.norm = data::ZScoreNormalizer::fit(d.transitions.observations);
+    d.inputs = model_inputs(d.transitions, d.norm);
+    return d;
+}
+
+// model.npz: the model's section and the observation normaliser, written atomically.
+template <class Model>
+void save_one_step(const PreparedRun& prepared, const Model& model, const std::string& section,
+                   const data::ZScoreNormalizer& norm) {
+    nn::Checkpoint c;
+    model.save(c, section);
     for (auto& [key, array] : norm.entries("obs_normalizer")) c.put(key, std::move(array));
+    c.save(prepared.run.file(kModelFile));
 }
 
 }  // namespace
@@ -73,23 +104,18 @@ int run_train_dynamics(const Words& words) {
     ConfigFields fields;
     config.fields(fields);
     PreparedRun prepared = prepare_run(args, "train-dynamics", fields, nullptr);
-    const data::Dataset dataset = data::load_dataset(prepared.data_path);
-    if (prepared.resume && prepared.run.exists(kModelFile)) {
-        std::cout << "train-dynamics: " << prepared.run.file(kModelFile) << " is complete; nothing to resume\n";
-        return 0;
-    }
-    const data::Transitions t = data::make_transitions(dataset);
-    const auto norm = data::ZScoreNormalizer::fit(t.observations);
-    const autograd::Array inputs = model_inputs(t, norm);                                      // (N, S + A)
-    const autograd::Array targets = norm.apply(t.next_observations) - norm.apply(t.observations);  // Δŝ (N, S)
+    const auto d = load_one_step_data(prepared, "train-dynamics");
+    if (!d) return 0;
+    const data::Transitions& t = d->transitions;
+    const autograd::Array targets = d->norm.apply(t.next_observations) - d->norm.apply(t.observations);  // Δŝ (N, S)
 
     data::Rng rng(static_cast<std::uint64_t>(config.seed));
-    DynamicsEnsemble model(dataset.obs_dim(), dataset.action_dim(), config, rng);
+    DynamicsEnsemble model(d->dataset.obs_dim(), d->dataset.action_dim(), config, rng);
     std::vector<std::string> columns{"step", "train_loss", "holdout_mse_mean"};
     for (std::size_t m = 0; m < config.members; ++m) columns.push_back("holdout_mse_" + std::to_string(m));
     prepared.run.open_metrics(columns);
     Progress progress("train-dynamics", static_cast<std::int64_t>(config.max_epochs), &prepared.run);
-    const EnsembleTrainReport report = train_ensemble(model, inputs, targets, config, rng, [&](const EnsembleEpoch& e) {
+    const EnsembleTrainReport report = train_ensemble(model, d->inputs, targets, config, rng, [&](const EnsembleEpoch& e) {
         double mean = 0;
         for (float v : e.holdout_mse) mean += v;
         mean /= static_cast<double>(e.holdout_mse.size());
@@ -100,10 +126,7 @@ int run_train_dynamics(const Words& words) {
         status << "train loss " << e.train_loss << "  hold-out mse " << mean;
         progress.update(static_cast<std::int64_t>(e.epoch), status.str());
     });
-    nn::Checkpoint c;
-    model.save(c, "dynamics");
-    put_normalizer(c, norm);
-    c.save(prepared.run.file(kModelFile));
+    save_one_step(prepared, model, "dynamics", d->norm);
     std::ostringstream summary;
     summary << report.epochs.size() << " epochs (" << (report.early_stopped ? "early stop" : "epoch cap")
             << "), elites";
@@ -126,30 +149,21 @@ int run_train_reward(const Words& words) {
     ConfigFields fields;
     config.fields(fields);
     PreparedRun prepared = prepare_run(args, "train-reward", fields, nullptr);
-    const data::Dataset dataset = data::load_dataset(prepared.data_path);
-    if (prepared.resume && prepared.run.exists(kModelFile)) {
-        std::cout << "train-reward: " << prepared.run.file(kModelFile) << " is complete; nothing to resume\n";
-        return 0;
-    }
-    const data::Transitions t = data::make_transitions(dataset);
-    const auto norm = data::ZScoreNormalizer::fit(t.observations);
-    const autograd::Array inputs = model_inputs(t, norm);
-    const autograd::Array rewards = t.rewards;
+    const auto d = load_one_step_data(prepared, "train-reward");
+    if (!d) return 0;
+    const autograd::Array rewards = d->transitions.rewards;
 
     data::Rng rng(static_cast<std::uint64_t>(config.seed));
-    RewardModel model(dataset.obs_dim(), dataset.action_dim(), config, rng);
+    RewardModel model(d->dataset.obs_dim(), d->dataset.action_dim(), config, rng);
     prepared.run.open_metrics({"step", "train_loss", "holdout_mse"});
     Progress progress("train-reward", static_cast<std::int64_t>(config.max_epochs), &prepared.run);
-    const RewardTrainReport report = train_reward_model(model, inputs, rewards, config, rng, [&](const RewardEpoch& e) {
+    const RewardTrainReport report = train_reward_model(model, d->inputs, rewards, config, rng, [&](const RewardEpoch& e) {
         prepared.run.append_metrics({static_cast<double>(e.epoch), e.train_loss, e.holdout_mse});
         std::ostringstream status;
         status << "train loss " << e.train_loss << "  hold-out mse " << e.holdout_mse;
         progress.update(static_cast<std::int64_t>(e.epoch), status.str());
     });
-    nn::Checkpoint c;
-    model.save(c, "reward");
-    put_normalizer(c, norm);
-    c.save(prepared.run.file(kModelFile));
+    save_one_step(prepared, model, "reward", d->norm);
     std::ostringstream summary;
     summary << report.epochs.size() << " epochs (" << (report.early_stopped ? "early stop" : "epoch cap")
             << "), best hold-out mse " << report.best_holdout_mse << " at epoch " << report.best_epoch << "; wrote "
