@@ -36,6 +36,20 @@ inline void pin_in_register(FloatBatch& x) noexcept {
     static_cast<void>(x);  // other compilers: no known folding problem, nothing to pin
 #endif
 }
+#else
+/// Makes the compiler forget what it knows about a and b at each k step of the scalar micro-kernel. NOTE: without it
+/// g++ 12 (-O2 and -O3, SSE2) vectorizes the k loop of the 2-column variants and fills each 4-float vector from the
+/// 2 operand floats of this k step and of the next one, using only the first pair: the last step reads a_stride or
+/// b_stride floats past the sliver. The results stay exact, but a B read in place (ldb = 150000 in conv1d's col2im
+/// gemm) then faults one row past the end of the matrix. With a and b opaque the k loop is not vectorized; the 12
+/// multiply-adds of one step still are.
+inline void hide_from_vectorizer(const float*& a, const float*& b) noexcept {
+#if defined(__GNUC__)
+    __asm__("" : "+r"(a), "+r"(b));
+#else
+    static_cast<void>(a), static_cast<void>(b);  // other compilers: no known over-read, nothing to hide
+#endif
+}
 #endif
 
 /// How the micro-kernel walks its A sliver: element (k, i) is at a[k * a_stride + i] (kKMajor: a packed sliver,
@@ -99,6 +113,7 @@ void micro_kernel(std::size_t kc, const float* a, std::size_t a_stride, const fl
             for (std::size_t j = 0; j < kCols; ++j) acc[i][j] += (kRowMajor ? a[i * a_stride] : a[i]) * b[j];
         a += kRowMajor ? 1 : a_stride;
         b += b_stride;
+        hide_from_vectorizer(a, b);
     }
     for (std::size_t i = 0; i < MR; ++i) {
         for (std::size_t j = 0; j < kCols; ++j) {

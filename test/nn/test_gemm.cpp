@@ -1,11 +1,14 @@
 // nn::simd::gemm against its scalar twin ref::gemm: odd and tile-edge shapes, all four transposes, padded leading
 // dimensions, unaligned pointers, alpha/beta combinations (beta == 0 must not read C), writes confined to the M x N
-// window, and bitwise equality across thread counts.
+// window, no read past the end of A or B, and bitwise equality across thread counts.
 #include "nn/parallel.hpp"
 #include "nn/simd/batch.hpp"
 #include "nn/simd/gemm.hpp"
 
 #include <boost/test/unit_test.hpp>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
@@ -52,6 +55,33 @@ struct Matrix {
     std::vector<float> storage;
 };
 
+/// A copy of a matrix whose last element is the last float before unmapped memory (PROT_NONE) at least `reach`
+/// floats long: a read past the end of the matrix faults instead of landing unseen in some other allocation.
+class GuardedCopy {
+public:
+    GuardedCopy(const Matrix& m, std::size_t reach) {
+        const std::size_t used = m.offset + (m.rows - 1) * m.ld + m.cols;  // floats up to the last element
+        const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        const std::size_t mapped = (used * sizeof(float) + page - 1) / page * page;
+        bytes_ = mapped + (reach * sizeof(float) + page - 1) / page * page;
+        base_ = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        BOOST_REQUIRE(base_ != MAP_FAILED);
+        BOOST_REQUIRE(mprotect(static_cast<char*>(base_) + mapped, bytes_ - mapped, PROT_NONE) == 0);
+        float* start = reinterpret_cast<float*>(static_cast<char*>(base_) + mapped) - used;
+        std::memcpy(start, m.storage.data(), used * sizeof(float));
+        data_ = start + m.offset;
+    }
+    GuardedCopy(const GuardedCopy&) = delete;
+    GuardedCopy& operator=(const GuardedCopy&) = delete;
+    ~GuardedCopy() { munmap(base_, bytes_); }
+    const float* data() const { return data_; }
+
+private:
+    void* base_ = nullptr;
+    std::size_t bytes_ = 0;
+    const float* data_ = nullptr;
+};
+
 struct Case {
     bool trans_a, trans_b;
     std::size_t M, N, K;
@@ -61,8 +91,9 @@ struct Case {
 };
 
 /// Runs gemm and ref::gemm on the same inputs and checks every element of C within the error bound, and that no
-/// float outside the M x N window of C changed.
-void check_against_ref(const Case& c, std::uint64_t seed) {
+/// float outside the M x N window of C changed. With `guard_operands` (M, N, K >= 1) gemm reads A and B from
+/// GuardedCopy buffers: reading up to two rows past either ends the process with SIGSEGV.
+void check_against_ref(const Case& c, std::uint64_t seed, bool guard_operands = false) {
     Uniform rng(seed);
     Matrix a(c.trans_a ? c.K : c.M, c.trans_a ? c.M : c.K, c.pad, c.offset);
     Matrix b(c.trans_b ? c.N : c.K, c.trans_b ? c.K : c.N, c.pad, c.offset);
@@ -82,8 +113,14 @@ void check_against_ref(const Case& c, std::uint64_t seed) {
     for (float& x : abs_b.storage) x = std::fabs(x);
     for (float& x : magnitude.storage) x = std::isnan(x) ? 0.0f : std::fabs(x);
 
-    simd::gemm(c.trans_a, c.trans_b, c.M, c.N, c.K, c.alpha, a.data(), a.ld, b.data(), b.ld, c.beta, got.data(),
-               got.ld);
+    if (guard_operands) {
+        const GuardedCopy guarded_a(a, 2 * a.ld), guarded_b(b, 2 * b.ld);
+        simd::gemm(c.trans_a, c.trans_b, c.M, c.N, c.K, c.alpha, guarded_a.data(), a.ld, guarded_b.data(), b.ld,
+                   c.beta, got.data(), got.ld);
+    } else {
+        simd::gemm(c.trans_a, c.trans_b, c.M, c.N, c.K, c.alpha, a.data(), a.ld, b.data(), b.ld, c.beta,
+                   got.data(), got.ld);
+    }
     simd::ref::gemm(c.trans_a, c.trans_b, c.M, c.N, c.K, c.alpha, a.data(), a.ld, b.data(), b.ld, c.beta,
                     want.data(), want.ld);
     simd::ref::gemm(c.trans_a, c.trans_b, c.M, c.N, c.K, std::fabs(c.alpha), abs_a.data(), abs_a.ld, abs_b.data(),
@@ -174,6 +211,24 @@ BOOST_AUTO_TEST_CASE(in_place_operand_thresholds) {
     for (const auto& s : shapes)
         for (bool ta : kBools)
             for (bool tb : kBools) check_against_ref({ta, tb, s[0], s[1], s[2], 0.5f, 1.5f, 3, 1}, seed++);
+}
+
+BOOST_AUTO_TEST_CASE(no_read_past_the_operands) {
+    // The col2im gemm of conv1d_kernels/batch_split_into_groups (dX columns = W^T D for B = 3, C_in = 4, H = 75000,
+    // C_out = 3, K = 5, two samples per group): B read in place with ldb = 150000. The scalar micro-kernel compiled
+    // by g++ 12 -O3 read one row of B past its end there (nn/simd/gemm_kernel.hpp, hide_from_vectorizer).
+    check_against_ref({true, false, 20, 150000, 3, 1.0f, 0.0f}, 500, true);
+    // Every micro-tile variant, in place and packed operands on both sides of the thresholds, K = 1 and 3 (the
+    // over-read came after the last k step), plain and padded, unaligned layouts.
+    std::uint64_t seed = 501;
+    for (std::size_t M : {1, 2, 3, 4, 5, 6, 7, 13, 24, 25})
+        for (std::size_t N : {std::size_t{1}, std::size_t{2}, W + 1, 2 * W, 8 * W, 8 * W + 1})
+            for (std::size_t K : {1, 3})
+                for (bool ta : kBools)
+                    for (bool tb : kBools) {
+                        check_against_ref({ta, tb, M, N, K, 1.0f, 0.0f}, seed++, true);
+                        check_against_ref({ta, tb, M, N, K, 0.5f, 1.5f, 3, 1}, seed++, true);
+                    }
 }
 
 BOOST_AUTO_TEST_CASE(padded_leading_dimensions_and_unaligned_pointers) {
