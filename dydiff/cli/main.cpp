@@ -26,6 +26,8 @@ const Command kCommands[] = {
     {"bench", "kernel and training-step benchmarks (dydiff bench --help)", &dydiff::cli::run_bench},
     {"dataset", "datasets: info, convert, generate (dydiff dataset --help)", &dydiff::cli::run_dataset},
     {"evaluate-controller", "scripted expert and random policies on a built-in env", &dydiff::cli::run_evaluate_controller},
+    {"rollout-error", "state error vs horizon: true env, one-step ensemble, diffusion, DyDiff (--help)",
+     &dydiff::cli::run_rollout_error},
     {"train-diffusion", "train the diffusion model (EDM, temporal U-Net) on a dataset (--help)",
      &dydiff::cli::run_train_diffusion},
     {"train-dynamics", "fit the one-step dynamics ensemble on a dataset (--help)", &dydiff::cli::run_train_dynamics},
