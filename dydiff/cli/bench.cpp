@@ -9,6 +9,7 @@
 #include "data/rng.hpp"
 #include "dydiff/dynamics_ensemble.hpp"
 #include "dydiff/edm.hpp"
+#include "dydiff/envs/generate.hpp"
 #include "dydiff/temporal_unet.hpp"
 #include "nn/mlp.hpp"
 #include "nn/optim.hpp"
@@ -398,6 +399,29 @@ void bench_unet_sample(const Options& options) {
     }
 }
 
+// ---- maze2d-generate -----------------------------------------------------------------------------------------------
+
+/// The maze2d dataset recipe (waypoint controller, point-mass physics, wall contact) on one thread: rows generated per
+/// second, without writing the file. --shapes gives the row counts (default 1000000); the target is >= 1M rows/s.
+void bench_maze2d_generate(const Options& options) {
+    const Report report(options, "maze2d-generate", "maze                rows   ms/dataset  (no GFLOP/s)  iters");
+    const std::vector<std::size_t> rows = batch_sizes(options, 1000000);
+    for (const char* maze : {"maze2d-umaze", "maze2d-medium", "maze2d-large"}) {
+        for (std::size_t n : rows) {
+            envs::GenerateConfig config;
+            config.env = maze;
+            config.steps = n;
+            const Timing t = time_iterations([&] { envs::generate_dataset(config); }, options.seconds);
+            char extra[96];
+            std::snprintf(extra, sizeof extra, ",\"env\":\"%s\",\"rows_per_second\":%.4g", maze,
+                          static_cast<double>(n) / t.median);
+            char cols[64];
+            std::snprintf(cols, sizeof cols, "%-14s%10zu ", maze, n);
+            report.add("[" + std::to_string(n) + "]", extra, t, 0.0, cols);
+        }
+    }
+}
+
 // ---- the workload table -----------------------------------------------------------------------------------------
 
 struct Workload {
@@ -414,6 +438,8 @@ const Workload kWorkloads[] = {
      "dynamics ensemble step: 7 x (4x200 SiLU) EnsembleLinear, Gaussian loss, backward, Adam with per-layer decay; "
      "--shapes SxAxB (default 11x3x256), reports peak RSS",
      bench_ensemble_train},
+    {"maze2d-generate", "maze2d waypoint recipe, rows per second on one thread; --shapes ROWS (default 1000000)",
+     bench_maze2d_generate},
     {"unet-train", "diffusion training step: EDM loss (D=14, H=100), backward, Adam; --preset; --shapes B (default 8)",
      bench_unet_train},
     {"unet-sample", "one sampler network call D(x; sigma) under NoGradGuard; --preset; --shapes B (default 256)",
