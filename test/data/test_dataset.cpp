@@ -2,6 +2,7 @@
 // float 0/1 timeouts, (N, 1) rewards, infos), every error message of dataset_from_arrays, check_dims, the NPZ
 // round trip, load_dataset's dispatch and summarize's closed forms.
 #include "support/errors.hpp"
+#include "support/temp_dir.hpp"
 #include "data/dataset.hpp"
 #include "data/npz.hpp"
 
@@ -22,6 +23,7 @@
 
 using dydiff::test::error_of;
 using dydiff::test::contains;
+using dydiff::test::TempDir;
 
 namespace fs = std::filesystem;
 using namespace dydiff::data;
@@ -53,22 +55,6 @@ std::map<std::string, RawArray> valid_arrays() {
     m["timeouts"] = raw<float>({4}, {0, 0, 0, 1});
     return m;
 }
-
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        static int counter = 0;
-        dir = fs::temp_directory_path() /
-              ("dydiff-test-dataset-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    std::string operator/(const std::string& name) const { return (dir / name).string(); }
-};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // NPY/NPZ: byte layout against numpy's own output, round trips of every dtype, numpy-written fixtures
 // (test/fixtures/README.md), ZIP64, atomic writes, and one test per error message.
 #include "support/errors.hpp"
+#include "support/temp_dir.hpp"
 #include "data/atomic_file.hpp"
 #include "data/npy.hpp"
 #include "data/npz.hpp"
@@ -21,31 +22,12 @@
 
 using dydiff::test::error_of;
 using dydiff::test::contains;
+using dydiff::test::TempDir;
 
 namespace fs = std::filesystem;
 using namespace dydiff::data;
 
 namespace {
-
-// A fresh directory under the system temp dir, removed with everything in it at the end of the test.
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        static std::atomic<int> counter{0};
-        dir = fs::temp_directory_path() /
-              ("dydiff-test-npz-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    std::string operator/(const std::string& name) const { return (dir / name).string(); }
-    std::size_t file_count() const {
-        return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
-    }
-};
 
 // Tests run in test/ (meson.build's workdir).
 const std::string kFixtures = "fixtures/";

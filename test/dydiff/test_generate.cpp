@@ -2,6 +2,7 @@
 // switches, infos/goal constant inside a segment, 200-step pendulum episodes), the reward relabelling options,
 // and errors for unknown envs and kinds.
 #include "support/errors.hpp"
+#include "support/temp_dir.hpp"
 #include "autograd/error.hpp"
 #include "data/dataset.hpp"
 #include "dydiff/envs/generate.hpp"
@@ -19,6 +20,7 @@
 #include <string>
 
 using dydiff::test::contains;
+using dydiff::test::TempDir;
 
 namespace fs = std::filesystem;
 using namespace dydiff::envs;
@@ -29,16 +31,6 @@ std::string file_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
-
-struct TempDir {
-    fs::path dir = fs::temp_directory_path() / ("dydiff-test-generate-" + std::to_string(::getpid()));
-    TempDir() { fs::create_directories(dir); }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    std::string operator/(const std::string& name) const { return (dir / name).string(); }
-};
 
 std::string error_of(const GenerateConfig& c) {
     try {
