@@ -84,8 +84,8 @@ void RunDir::log(const std::string& line) {
 
 // ---- Progress ---------------------------------------------------------------------------------------------------
 
-Progress::Progress(std::string what, std::int64_t total, RunDir* run, std::ostream& out)
-    : what_(std::move(what)), total_(total), run_(run), out_(out),
+Progress::Progress(std::string what, std::int64_t total, RunDir* run, std::ostream& out, std::string unit)
+    : what_(std::move(what)), unit_(std::move(unit)), total_(total), run_(run), out_(out),
       live_(&out == &std::cerr && ::isatty(STDERR_FILENO)), start_(Clock::now()), last_print_(start_) {}
 
 std::string Progress::line(std::int64_t step, const std::string& status) const {
@@ -93,8 +93,8 @@ std::string Progress::line(std::int64_t step, const std::string& status) const {
     const double done = static_cast<double>(step - done_before_);
     const double rate = elapsed > 0 ? done / elapsed : 0.0;
     std::ostringstream os;
-    os << what_ << " step " << step << "/" << total_ << "  " << status << "  " << std::fixed << std::setprecision(1)
-       << rate << " steps/s";
+    os << what_ << " " << unit_ << " " << step << "/" << total_ << "  " << status << "  " << std::fixed
+       << std::setprecision(1) << rate << " " << unit_ << "s/s";
     if (rate > 0 && step < total_) {
         const auto eta = static_cast<long long>(static_cast<double>(total_ - step) / rate);
         os << "  ETA " << eta / 3600 << "h" << std::setw(2) << std::setfill('0') << (eta / 60) % 60 << "m"

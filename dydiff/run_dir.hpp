@@ -48,8 +48,10 @@ private:
 
 class Progress {
 public:
-    /// `what` names the job ("train-diffusion"); total is the last step; lines also go to run->log when given.
-    Progress(std::string what, std::int64_t total, RunDir* run = nullptr, std::ostream& out = std::cerr);
+    /// `what` names the job ("train-diffusion"); total is the last step; lines also go to run->log when given;
+    /// `unit` names a step in the lines ("step", "epoch").
+    Progress(std::string what, std::int64_t total, RunDir* run = nullptr, std::ostream& out = std::cerr,
+             std::string unit = "step");
     /// Reports step (1-based, <= total) and a short status ("loss 0.123"). Cheap: prints at most ~10 times a second
     /// on a terminal, about every 5% (and at least every 30 s) otherwise.
     void update(std::int64_t step, const std::string& status);
@@ -64,6 +66,7 @@ private:
     std::string line(std::int64_t step, const std::string& status) const;
     using Clock = std::chrono::steady_clock;
     std::string what_;
+    std::string unit_;
     std::int64_t total_;
     RunDir* run_;
     std::ostream& out_;

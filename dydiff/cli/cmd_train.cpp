@@ -114,7 +114,8 @@ int run_train_dynamics(const Words& words) {
     std::vector<std::string> columns{"step", "train_loss", "holdout_mse_mean"};
     for (std::size_t m = 0; m < config.members; ++m) columns.push_back("holdout_mse_" + std::to_string(m));
     prepared.run.open_metrics(columns);
-    Progress progress("train-dynamics", static_cast<std::int64_t>(config.max_epochs), &prepared.run);
+    Progress progress("train-dynamics", static_cast<std::int64_t>(config.max_epochs), &prepared.run, std::cerr,
+                      "epoch");
     const EnsembleTrainReport report = train_ensemble(model, d->inputs, targets, config, rng, [&](const EnsembleEpoch& e) {
         double mean = 0;
         for (float v : e.holdout_mse) mean += v;
@@ -156,7 +157,7 @@ int run_train_reward(const Words& words) {
     data::Rng rng(static_cast<std::uint64_t>(config.seed));
     RewardModel model(d->dataset.obs_dim(), d->dataset.action_dim(), config, rng);
     prepared.run.open_metrics({"step", "train_loss", "holdout_mse"});
-    Progress progress("train-reward", static_cast<std::int64_t>(config.max_epochs), &prepared.run);
+    Progress progress("train-reward", static_cast<std::int64_t>(config.max_epochs), &prepared.run, std::cerr, "epoch");
     const RewardTrainReport report = train_reward_model(model, d->inputs, rewards, config, rng, [&](const RewardEpoch& e) {
         prepared.run.append_metrics({static_cast<double>(e.epoch), e.train_loss, e.holdout_mse});
         std::ostringstream status;
