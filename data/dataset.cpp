@@ -14,6 +14,9 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <sstream>
 
@@ -198,19 +201,64 @@ Dataset load_dataset_hdf5(const std::string& path) {
                         "reconfigure, or -Dhdf5=enabled). Or convert the file to NPZ offline with h5py: "
                         "python3 -c \"import h5py, numpy as np; f = h5py.File('IN.hdf5', 'r'); "
                         "np.savez('OUT.npz', **{k: f[k][()] for k in ('observations', 'actions', 'rewards', "
-                        "'terminals', 'timeouts')})\" (full recipe in docs/data_format.md)");
+                        "'terminals', 'timeouts')})\" (full recipes, D4RL and Minari, in docs/data_format.md)");
 #endif
 }
 
+namespace {
+
+// The string value of "key": "value" in a JSON text, or "" when absent or not a plain string. Enough for Minari's
+// flat metadata.json (dataset_id, data_format); not a JSON parser: escapes inside the value end it early.
+std::string json_string_field(const std::string& text, const std::string& key) {
+    const std::string quoted = "\"" + key + "\"";
+    std::size_t at = text.find(quoted);
+    if (at == std::string::npos) return "";
+    at = text.find_first_not_of(" \t\r\n", at + quoted.size());
+    if (at == std::string::npos || text[at] != ':') return "";
+    at = text.find_first_not_of(" \t\r\n", at + 1);
+    if (at == std::string::npos || text[at] != '"') return "";
+    const std::size_t end = text.find_first_of("\"\\", at + 1);
+    if (end == std::string::npos || text[end] != '"') return "";
+    return text.substr(at + 1, end - at - 1);
+}
+
+// A Minari dataset directory (metadata.json, data/main_data.hdf5): the HDF5 file through load_dataset_hdf5, plus
+// the dataset_id of metadata.json when it has one. Arrow datasets are refused (docs/data_format.md, "Minari").
+Dataset load_minari_directory(const std::string& dir) {
+    namespace fs = std::filesystem;
+    const fs::path root(dir);
+    const fs::path main = root / "data" / "main_data.hdf5";
+    std::string metadata, data_format, id;
+    if (std::ifstream in{root / "metadata.json"}) {
+        metadata.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        data_format = json_string_field(metadata, "data_format");
+        id = json_string_field(metadata, "dataset_id");
+    }
+    DYDIFF_CHECK(data_format != "arrow",
+                 dir << ": a Minari dataset in Arrow format (metadata.json: data_format \"arrow\"); dydiff reads only "
+                        "HDF5 Minari datasets. Convert it to a D4RL-layout NPZ with Minari's Python API (recipe "
+                        "minari_api_to_npz.py in docs/data_format.md), or re-create it with data_format=\"hdf5\"");
+    DYDIFF_CHECK(fs::is_regular_file(main),
+                 dir << ": a directory without data/main_data.hdf5; dydiff reads a Minari HDF5 dataset directory "
+                        "(metadata.json and data/main_data.hdf5), or a .npz / .hdf5 / .h5 file"
+                     << (metadata.empty() ? " (no metadata.json here either)" : ""));
+    Dataset d = load_dataset_hdf5(main.string());
+    d.dataset_id = id;
+    return d;
+}
+
+}  // namespace
+
 Dataset load_dataset(const std::string& path) {
+    if (std::filesystem::is_directory(path)) return load_minari_directory(path);
     const auto dot = path.find_last_of('.');
     const auto slash = path.find_last_of('/');
     std::string ext = (dot == std::string::npos || (slash != std::string::npos && dot < slash)) ? "" : path.substr(dot);
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (ext == ".npz") return load_dataset_npz(path);
     if (ext == ".hdf5" || ext == ".h5") return load_dataset_hdf5(path);
-    DYDIFF_FAIL(path << ": unknown dataset format '" << ext << "': dydiff reads .npz (np.savez, D4RL keys) and "
-                     << ".hdf5 / .h5 (D4RL layout)");
+    DYDIFF_FAIL(path << ": unknown dataset format '" << ext << "': dydiff reads .npz (np.savez, D4RL keys), "
+                     << ".hdf5 / .h5 (D4RL or Minari layout) and Minari dataset directories");
 }
 
 void check_dims(const Dataset& dataset, std::size_t obs_dim, std::size_t action_dim, const std::string& what) {

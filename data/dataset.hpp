@@ -28,6 +28,7 @@ struct Dataset {
     std::optional<xt::xtensor<float, 2>> next_observations;  // (N, S), when the file has them
     std::map<std::string, xt::xarray<float>> infos;          // "infos/goal" (N, 2), ...: first axis N
     std::string source;                                      // the file it was read from, for error messages
+    std::string dataset_id;  // Minari's dataset_id (metadata.json) when loaded from a Minari directory, else empty
     /// Key -> dtype as stored in the file ("float64", "bool", "float32 (HDF5)"...), filled by the loaders; empty for
     /// a dataset built in memory. `dataset info` prints it.
     std::map<std::string, std::string> stored_dtypes;
@@ -65,12 +66,15 @@ Dataset load_dataset_npz(const std::string& path);
 /// True when this build reads HDF5 files (the Meson feature `hdf5` found libhdf5).
 bool hdf5_supported() noexcept;
 
-/// Reads a D4RL-layout HDF5 file (flat keys, gzip-compressed or not). A Minari `main_data.hdf5` (episode_* groups)
-/// is recognised and refused with a pointer to the h5py conversion recipe of docs/data_format.md (not supported yet).
+/// Reads a D4RL-layout HDF5 file (flat keys, gzip-compressed or not), or a Minari `main_data.hdf5` (episode_<id>
+/// groups at the root), whose episodes are concatenated in id order into D4RL rows with next_observations (the
+/// mapping and the unfinished-episode rule are in docs/data_format.md, "Minari HDF5").
 /// Without HDF5 support: an error that says how to convert the file to NPZ with h5py.
 Dataset load_dataset_hdf5(const std::string& path);
 
-/// Dispatches on the extension: .npz -> load_dataset_npz, .hdf5 / .h5 -> load_dataset_hdf5; others are an error.
+/// Dispatches on the extension: .npz -> load_dataset_npz, .hdf5 / .h5 -> load_dataset_hdf5; a directory is read as
+/// a Minari dataset (metadata.json + data/main_data.hdf5; dataset_id filled from metadata.json, Arrow datasets
+/// refused); others are an error.
 Dataset load_dataset(const std::string& path);
 
 /// Fails unless the dataset has obs_dim and action_dim ("<what>: dataset <source> has obs dim 11, action dim 3, but

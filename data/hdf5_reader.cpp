@@ -1,14 +1,24 @@
 // HDF5 -> named NpyArrays through the HDF5 C API (data/hdf5_reader.hpp). Compiled only with DYDIFF_HAVE_HDF5.
 // The walk (H5Lvisit) only collects paths: no exception ever crosses the C library's stack frames.
+// A Minari main_data.hdf5 (episode_<id> groups at the root) is flattened into D4RL keys by read_minari below; the
+// mapping and the unfinished-episode rule are in docs/data_format.md ("Minari HDF5").
 #include "data/hdf5_reader.hpp"
 
 #include "autograd/error.hpp"
 
 #include <hdf5.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dydiff::data::detail {
@@ -135,6 +145,233 @@ bool read_dataset(hid_t file, const std::string& path, const std::string& source
     return true;
 }
 
+
+bool is_episode_group(const std::string& p) { return p.rfind("episode_", 0) == 0 && p.find('/') == std::string::npos; }
+
+// ---- Minari ---------------------------------------------------------------------------------------------------------
+
+// The elements of a as doubles (bool as 0/1); a has been validated by read_dataset.
+std::vector<double> as_doubles(const NpyArray& a) {
+    const std::size_t n = a.size();
+    std::vector<double> out(n);
+    const std::uint8_t* b = a.bytes.data();
+    const auto convert = [&](auto tag) {
+        using T = decltype(tag);
+        for (std::size_t i = 0; i < n; ++i) {
+            T v;
+            std::memcpy(&v, b + i * sizeof(T), sizeof(T));
+            out[i] = static_cast<double>(v);
+        }
+    };
+    switch (a.dtype) {
+        case DType::f32: convert(float{}); break;
+        case DType::f64: convert(double{}); break;
+        case DType::i32: convert(std::int32_t{}); break;
+        case DType::i64: convert(std::int64_t{}); break;
+        case DType::u8: convert(std::uint8_t{}); break;
+        case DType::bool_:
+            for (std::size_t i = 0; i < n; ++i) out[i] = b[i] ? 1.0 : 0.0;
+            break;
+    }
+    return out;
+}
+
+// The D4RL columns being assembled from the episodes, in id order (float64 and bool, converted once by
+// dataset_from_arrays).
+struct MinariColumns {
+    std::vector<double> observations, next_observations, actions, rewards;  // (N*S), (N*S), (N*A), (N)
+    std::vector<std::uint8_t> terminals, timeouts;                          // (N) 0/1
+    std::size_t rows = 0, obs_dim = 0, action_dim = 0;
+    std::string first_episode;                                              // the one that fixed obs_dim, action_dim
+    std::map<std::string, std::set<std::string>> stored;                    // D4RL key -> stored dtypes seen
+};
+
+// One episode member, read and checked: it exists, is a dataset (a group means a Dict/Tuple space) and is numeric.
+RawArray read_member(hid_t file, const std::string& source, const std::string& episode, const std::string& key) {
+    const std::string p = episode + "/" + key;
+    DYDIFF_CHECK(H5Lexists(file, p.c_str(), H5P_DEFAULT) > 0,
+                 source << ": Minari " << episode << " has no '" << key << "' (an episode group holds observations, "
+                        << "actions, rewards, terminations and truncations)");
+    Handle obj(H5Oopen(file, p.c_str(), H5P_DEFAULT), H5Oclose);
+    DYDIFF_CHECK(obj.ok(), source << ": cannot open HDF5 object '" << p << "'");
+    DYDIFF_CHECK(H5Iget_type(obj.get()) == H5I_DATASET,
+                 source << ": Minari " << episode << "/" << key << " is a group, not an array: a Dict or Tuple "
+                        << (key == "actions" ? "action" : "observation") << " space. dydiff reads only flat Box (or "
+                        << "Discrete) spaces; flatten the space before recording, or convert with your own h5py script");
+    RawArray raw;
+    std::string why;
+    DYDIFF_CHECK(read_dataset(file, p, source, raw, why),
+                 source << ": Minari " << episode << "/" << key << " cannot be read as numbers (" << why << ")");
+    return raw;
+}
+
+// (rows, dim) of a (rows,) or (rows, dim) episode array: rank 1 is a Discrete space, dim 1.
+std::size_t matrix_dim(const RawArray& raw, const std::string& source, const std::string& episode,
+                       const std::string& key, std::size_t rows) {
+    const auto& shape = raw.array.shape;
+    DYDIFF_CHECK((shape.size() == 1 || shape.size() == 2) && shape[0] == rows,
+                 source << ": Minari " << episode << "/" << key << " has shape " << shape_str(shape) << ", expected ("
+                        << rows << ", dim) or (" << rows << ",)"
+                        << (key == "observations" ? " (T + 1 rows: the reset observation, then one per step)" : ""));
+    const std::size_t dim = shape.size() == 2 ? shape[1] : 1;
+    DYDIFF_CHECK(dim >= 1, source << ": Minari " << episode << "/" << key << " has shape " << shape_str(shape)
+                                  << ": its dimension must be at least 1");
+    return dim;
+}
+
+// Values of a (T,) or (T, 1) episode array.
+std::vector<double> step_values(const RawArray& raw, const std::string& source, const std::string& episode,
+                                const std::string& key, std::size_t steps) {
+    const auto& shape = raw.array.shape;
+    DYDIFF_CHECK((shape.size() == 1 || (shape.size() == 2 && shape[1] == 1)) && shape[0] == steps,
+                 source << ": Minari " << episode << "/" << key << " has shape " << shape_str(shape) << ", expected ("
+                        << steps << ",) or (" << steps << ", 1) (one per step; 'actions' has " << steps << " rows)");
+    return as_doubles(raw.array);
+}
+
+// Fails on the first value that is not finite in float32, naming the episode, key and step.
+void check_finite_f32(const std::vector<double>& v, std::size_t cols, const std::string& source,
+                      const std::string& episode, const std::string& key) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        DYDIFF_CHECK(std::isfinite(v[i]) && std::fabs(v[i]) <= static_cast<double>(FLT_MAX),
+                     source << ": Minari " << episode << "/" << key << " row " << i / cols << ", column " << i % cols
+                            << " holds " << v[i] << (std::isfinite(v[i]) ? ", which overflows float32" : ""));
+    }
+}
+
+void append_episode(hid_t file, const std::string& source, const std::string& episode, MinariColumns& c,
+                    std::vector<std::string>& ignored) {
+    const RawArray act = read_member(file, source, episode, "actions");
+    DYDIFF_CHECK(!act.array.shape.empty(), source << ": Minari " << episode << "/actions is a scalar");
+    const std::size_t steps = act.array.shape[0];  // T
+    const RawArray obs = read_member(file, source, episode, "observations");
+    const RawArray rew = read_member(file, source, episode, "rewards");
+    const RawArray term = read_member(file, source, episode, "terminations");
+    const RawArray trunc = read_member(file, source, episode, "truncations");
+    const std::size_t s = matrix_dim(obs, source, episode, "observations", steps + 1);
+    const std::size_t a = matrix_dim(act, source, episode, "actions", steps);
+    if (c.first_episode.empty()) {
+        c.first_episode = episode;
+        c.obs_dim = s;
+        c.action_dim = a;
+    }
+    DYDIFF_CHECK(s == c.obs_dim && a == c.action_dim,
+                 source << ": Minari " << episode << " has obs dim " << s << ", action dim " << a << ", but "
+                        << c.first_episode << " has " << c.obs_dim << ", " << c.action_dim);
+    if (steps == 0) {
+        ignored.push_back(episode + " (0 steps)");
+        return;
+    }
+
+    const std::vector<double> o = as_doubles(obs.array), u = as_doubles(act.array);
+    check_finite_f32(o, s, source, episode, "observations");
+    check_finite_f32(u, a, source, episode, "actions");
+    const std::vector<double> r = step_values(rew, source, episode, "rewards", steps);
+    check_finite_f32(r, 1, source, episode, "rewards");
+    // Row t of the dataset is step t: observations[t] -> actions[t] -> observations[t + 1].
+    c.observations.insert(c.observations.end(), o.begin(), o.end() - static_cast<std::ptrdiff_t>(s));
+    c.next_observations.insert(c.next_observations.end(), o.begin() + static_cast<std::ptrdiff_t>(s), o.end());
+    c.actions.insert(c.actions.end(), u.begin(), u.end());
+    c.rewards.insert(c.rewards.end(), r.begin(), r.end());
+
+    const auto append_flags = [&](const RawArray& raw, const std::string& key, std::vector<std::uint8_t>& out) {
+        const std::vector<double> f = step_values(raw, source, episode, key, steps);
+        for (std::size_t t = 0; t < steps; ++t) {
+            DYDIFF_CHECK(f[t] == 0.0 || f[t] == 1.0,
+                         source << ": Minari " << episode << "/" << key << " step " << t << " holds " << f[t]
+                                << " (stored as " << raw.stored << "): episode flags must be bool or the numbers 0 and 1");
+            out.push_back(f[t] != 0.0);
+        }
+    };
+    append_flags(term, "terminations", c.terminals);
+    append_flags(trunc, "truncations", c.timeouts);
+    // NOTE: an unfinished episode (the recorder stopped before a termination or truncation) ends with neither flag.
+    // Concatenated as is, split_episodes would merge it with the next episode; its last row gets timeouts = 1 so
+    // every Minari episode stays one D4RL episode (a truncation: the state is not terminal).
+    if (!c.terminals.back() && !c.timeouts.back()) c.timeouts.back() = 1;
+    c.rows += steps;
+
+    c.stored["observations"].insert(obs.stored);
+    c.stored["next_observations"].insert(obs.stored + " (observations[t+1])");
+    c.stored["actions"].insert(act.stored);
+    c.stored["rewards"].insert(rew.stored);
+    c.stored["terminals"].insert(term.stored + " (terminations)");
+    c.stored["timeouts"].insert(trunc.stored + " (truncations)");
+}
+
+// "float64" or "float32/float64" when episodes disagree.
+std::string joined(const std::set<std::string>& names) {
+    std::string out;
+    for (const std::string& n : names) out += (out.empty() ? "" : "/") + n;
+    return out;
+}
+
+// The id of "episode_<id>"; fails unless <id> is a non-negative integer.
+std::uint64_t episode_id(const std::string& name, const std::string& source) {
+    const std::string digits = name.substr(std::string("episode_").size());
+    DYDIFF_CHECK(!digits.empty() && digits.size() <= 18 &&
+                     std::all_of(digits.begin(), digits.end(), [](unsigned char ch) { return std::isdigit(ch) != 0; }),
+                 source << ": Minari group '" << name << "' does not end in an episode id (episode_<integer>)");
+    return std::stoull(digits);
+}
+
+// A Minari main_data.hdf5 as D4RL arrays (docs/data_format.md, "Minari HDF5"). `paths` is the whole walk.
+Hdf5Contents read_minari(hid_t file, const std::string& source, const std::vector<std::string>& paths) {
+    std::vector<std::pair<std::uint64_t, std::string>> episodes;  // (id, group name)
+    std::set<std::string> ignored_kinds;                          // one entry per kind, not per episode
+    for (const std::string& p : paths) {
+        if (is_episode_group(p)) {
+            episodes.emplace_back(episode_id(p, source), p);
+            continue;
+        }
+        const auto slash = p.find('/');
+        const std::string head = p.substr(0, slash);
+        if (slash == std::string::npos || !is_episode_group(head)) {
+            ignored_kinds.insert(p + " (not an episode)");
+            continue;
+        }
+        const std::string rest = p.substr(slash + 1);
+        if (rest == "infos" || rest.rfind("infos/", 0) == 0) {
+            if (rest != "infos") ignored_kinds.insert("episode_*/" + rest + " (Minari infos are not read)");
+        } else if (rest.find('/') == std::string::npos &&
+                   rest != "observations" && rest != "actions" && rest != "rewards" && rest != "terminations" &&
+                   rest != "truncations") {
+            ignored_kinds.insert("episode_*/" + rest + " (unknown episode member)");
+        }
+        // Members below observations/ or actions/ (Dict/Tuple spaces) fail in read_member with their episode.
+    }
+    std::sort(episodes.begin(), episodes.end());
+    for (std::size_t k = 1; k < episodes.size(); ++k)
+        DYDIFF_CHECK(episodes[k].first != episodes[k - 1].first,
+                     source << ": Minari groups '" << episodes[k - 1].second << "' and '" << episodes[k].second
+                            << "' have the same episode id");
+
+    MinariColumns c;
+    std::vector<std::string> ignored;
+    for (const auto& [id, name] : episodes) append_episode(file, source, name, c, ignored);
+    DYDIFF_CHECK(c.rows >= 1, source << ": Minari file with " << episodes.size() << " episode group(s) but no steps");
+
+    const auto f64 = [](std::vector<std::size_t> shape, const std::vector<double>& v) {
+        return NpyArray::from_vector(shape, v);
+    };
+    const auto flags = [](const std::vector<std::uint8_t>& v) {
+        NpyArray a = NpyArray::from_data<std::uint8_t>({v.size()}, v.data());
+        a.dtype = DType::bool_;
+        return a;
+    };
+    Hdf5Contents out;
+    const std::size_t n = c.rows;
+    out.arrays["observations"] = RawArray{f64({n, c.obs_dim}, c.observations), joined(c.stored["observations"])};
+    out.arrays["next_observations"] =
+        RawArray{f64({n, c.obs_dim}, c.next_observations), joined(c.stored["next_observations"])};
+    out.arrays["actions"] = RawArray{f64({n, c.action_dim}, c.actions), joined(c.stored["actions"])};
+    out.arrays["rewards"] = RawArray{f64({n}, c.rewards), joined(c.stored["rewards"])};
+    out.arrays["terminals"] = RawArray{flags(c.terminals), joined(c.stored["terminals"])};
+    out.arrays["timeouts"] = RawArray{flags(c.timeouts), joined(c.stored["timeouts"])};
+    out.ignored = std::move(ignored);
+    out.ignored.insert(out.ignored.end(), ignored_kinds.begin(), ignored_kinds.end());
+    return out;
+}
 }  // namespace
 
 Hdf5Contents read_hdf5_arrays(const std::string& path) {
@@ -150,11 +387,7 @@ Hdf5Contents read_hdf5_arrays(const std::string& path) {
 
     Hdf5Contents out;
     for (const std::string& p : walk.paths) {
-        if (p.rfind("episode_", 0) == 0 && p.find('/') == std::string::npos) {
-            DYDIFF_FAIL(path << ": this is a Minari HDF5 file (group '" << p << "' at the root); Minari's "
-                             << "per-episode layout is not supported yet: convert it to a D4RL-layout NPZ with the "
-                             << "h5py recipe in docs/data_format.md");
-        }
+        if (is_episode_group(p)) return read_minari(file.get(), path, walk.paths);
     }
     for (const std::string& p : walk.paths) {
         if (is_metadata(p)) {

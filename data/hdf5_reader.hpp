@@ -3,7 +3,8 @@
 // ("observations", "infos/qpos"), read into NpyArray without conversion: float32/float64 as such, integers as
 // int32/int64/uint8, h5py's bool enum (int8 {FALSE, TRUE}) as bool. metadata/* is skipped unread; strings,
 // compound and other types are listed as ignored. Gzip (deflate) datasets are read through HDF5's own filters.
-// A Minari file (episode_* groups at the root) is refused with a pointer to docs/data_format.md.
+// A Minari main_data.hdf5 (episode_<id> groups at the root) is returned already flattened into D4RL keys
+// (observations, next_observations, actions, rewards, terminals, timeouts; docs/data_format.md "Minari HDF5").
 // Internal to data/: include only from data/*.cpp and the HDF5 test.
 #pragma once
 

@@ -1,6 +1,7 @@
 // `dydiff dataset <subcommand>`: look at and convert offline RL datasets (docs/data_format.md).
 //   info FILE [--json]      sizes, stored dtypes, episodes, flags, returns, obs/action ranges (data::summarize)
-//   convert IN.hdf5 OUT.npz a D4RL-layout HDF5 file to our NPZ (float32, bool flags), when built with HDF5
+//   convert IN OUT.npz      a D4RL or Minari HDF5 file (or a Minari dataset directory) to our NPZ (float32, bool
+//                           flags), when built with HDF5
 // Subcommands are rows of kSubcommands: a new one is one function and one row.
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
@@ -64,7 +65,9 @@ int dataset_info(const Words& words) {
 
     if (json) {
         std::ostringstream os;
-        os << "{\"file\":" << json_string(path) << ",\"N\":" << s.size << ",\"obs_dim\":" << s.obs_dim
+        os << "{\"file\":" << json_string(path);
+        if (!d.dataset_id.empty()) os << ",\"dataset_id\":" << json_string(d.dataset_id);
+        os << ",\"N\":" << s.size << ",\"obs_dim\":" << s.obs_dim
            << ",\"action_dim\":" << s.action_dim << ",\"dtypes\":{";
         std::size_t k = 0;
         for (const auto& [key, dtype] : d.stored_dtypes) os << (k++ ? "," : "") << json_string(key) << ":" << json_string(dtype);
@@ -84,7 +87,7 @@ int dataset_info(const Words& words) {
         std::cout << os.str() << "\n";
         return 0;
     }
-    std::cout << path << "\n"
+    std::cout << path << (d.dataset_id.empty() ? "" : " (Minari dataset " + d.dataset_id + ")") << "\n"
               << "  N " << s.size << ", obs dim " << s.obs_dim << ", action dim " << s.action_dim
               << (d.next_observations ? ", with next_observations" : ", no next_observations") << "\n"
               << "  stored dtypes:";
@@ -115,7 +118,7 @@ int dataset_convert(const Words& words) {
     Args args("dataset convert", words);
     args.finish(2);
     if (args.positional().size() != 2)
-        throw UsageError("dydiff dataset convert: need IN.hdf5 OUT.npz (usage: dataset convert IN.hdf5 OUT.npz)");
+        throw UsageError("dydiff dataset convert: need IN OUT.npz (usage: dataset convert IN.hdf5|MINARI_DIR OUT.npz)");
     const std::string& in = args.positional()[0];
     const std::string& out = args.positional()[1];
     if (out.size() < 4 || out.compare(out.size() - 4, 4, ".npz") != 0)
@@ -136,8 +139,9 @@ struct Subcommand {
 };
 
 const Subcommand kSubcommands[] = {
-    {"info", "info FILE [--json]        summary of a .npz or .hdf5 dataset", &dataset_info},
-    {"convert", "convert IN.hdf5 OUT.npz    HDF5 (D4RL layout) to NPZ", &dataset_convert},
+    {"info", "info FILE [--json]        summary of a .npz, .hdf5 (D4RL or Minari) or Minari directory dataset",
+     &dataset_info},
+    {"convert", "convert IN OUT.npz    HDF5 (D4RL or Minari layout) or a Minari directory to NPZ", &dataset_convert},
     {"generate", "generate --env NAME --kind KIND [--steps N] [--seed S] --out FILE.npz    built-in recipes",
      &run_dataset_generate},
 };

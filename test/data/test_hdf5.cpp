@@ -2,7 +2,10 @@
 // D4RL-layout files are built here with libhdf5's C API the way D4RL's are (gzip-compressed chunked datasets, h5py's
 // bool enum for terminals, scalar metadata/*, an infos/ group), in float32 and float64, and must load identically to
 // the same arrays written as NPZ. The committed h5py fixture must load identically to its numpy twin
-// (test/fixtures/make_dataset_fixtures.py). Minari files and non-HDF5 files give their errors.
+// (test/fixtures/make_dataset_fixtures.py). A Minari main_data.hdf5 built here (three episodes of different lengths,
+// ids not in name order: terminated, truncated with float flags, unfinished) must give hand-computed D4RL rows,
+// also through a Minari dataset directory; Dict spaces, Arrow datasets and bad shapes give errors naming file and
+// episode/key; non-HDF5 files give theirs.
 #if DYDIFF_HAVE_HDF5
 
 #define BOOST_TEST_MODULE data_hdf5
@@ -16,6 +19,7 @@
 
 #include <hdf5.h>
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -208,16 +212,191 @@ BOOST_AUTO_TEST_CASE(hdf5_validation_errors_name_file_and_key) {
     BOOST_TEST(contains(e, "partial.hdf5: missing key 'actions' (keys: observations)"), e);
 }
 
-BOOST_AUTO_TEST_CASE(minari_layout_is_detected) {
-    TempDir tmp;
-    const std::vector<float> obs(8, 0.0f);
-    {
-        H5Writer w(tmp / "main_data.hdf5");
-        w.write("episode_0/observations", H5T_NATIVE_FLOAT, {4, 2}, obs.data());
+// ---- Minari ----
+
+namespace {
+
+// The Minari test file: episodes with ids 0, 2 and 10 (written in the order 10, 0, 2; lexicographic order would be
+// 0, 10, 2), S = 2, A = 2.
+//   id  T  end                                 flags stored as
+//    0  3  terminated at step 2                bool enum
+//    2  2  truncated at step 1                 float64 0/1
+//   10  4  unfinished (no flag at step 3)      bool enum
+// observations (T + 1, 2) float64: obs(id, k, j) = 100 id + 10 k + j + 0.25
+// actions      (T, 2)     float32: act(id, t, j) = 10 id + t + 0.5 j
+// rewards      (T, 1)     float64: rew(id, t) = id + 0.5 t
+constexpr std::size_t kMS = 2, kMA = 2;
+struct MinariEpisode {
+    int id;
+    std::size_t steps;
+    int terminated_at;  // -1: none
+    int truncated_at;   // -1: none
+    bool float_flags;
+};
+const std::array<MinariEpisode, 3> kMinariEpisodes = {{{10, 4, -1, -1, false}, {0, 3, 2, -1, false}, {2, 2, -1, 1, true}}};
+
+double m_obs(int id, std::size_t k, std::size_t j) { return 100.0 * id + 10.0 * static_cast<double>(k) + static_cast<double>(j) + 0.25; }
+float m_act(int id, std::size_t t, std::size_t j) { return 10.0f * static_cast<float>(id) + static_cast<float>(t) + 0.5f * static_cast<float>(j); }
+double m_rew(int id, std::size_t t) { return id + 0.5 * static_cast<double>(t); }
+
+void write_minari(const std::string& path) {
+    H5Writer w(path);
+    const hid_t b = bool_enum();
+    for (const MinariEpisode& e : kMinariEpisodes) {
+        const std::string g = "episode_" + std::to_string(e.id) + "/";
+        std::vector<double> obs, rew, term_f, trunc_f;
+        std::vector<float> act;
+        std::vector<std::uint8_t> term, trunc;
+        for (std::size_t k = 0; k <= e.steps; ++k)
+            for (std::size_t j = 0; j < kMS; ++j) obs.push_back(m_obs(e.id, k, j));
+        for (std::size_t t = 0; t < e.steps; ++t) {
+            for (std::size_t j = 0; j < kMA; ++j) act.push_back(m_act(e.id, t, j));
+            rew.push_back(m_rew(e.id, t));
+            term.push_back(static_cast<int>(t) == e.terminated_at);
+            trunc.push_back(static_cast<int>(t) == e.truncated_at);
+            term_f.push_back(term.back());
+            trunc_f.push_back(trunc.back());
+        }
+        w.write(g + "observations", H5T_NATIVE_DOUBLE, {e.steps + 1, kMS}, obs.data());
+        w.write(g + "actions", H5T_NATIVE_FLOAT, {e.steps, kMA}, act.data());
+        w.write(g + "rewards", H5T_NATIVE_DOUBLE, {e.steps, 1}, rew.data());  // (T, 1), as older Minari
+        if (e.float_flags) {
+            w.write(g + "terminations", H5T_NATIVE_DOUBLE, {e.steps}, term_f.data());
+            w.write(g + "truncations", H5T_NATIVE_DOUBLE, {e.steps}, trunc_f.data());
+        } else {
+            w.write(g + "terminations", b, {e.steps}, term.data());
+            w.write(g + "truncations", b, {e.steps}, trunc.data());
+        }
+        const std::vector<double> success(e.steps + 1, 0.0);  // infos have T + 1 entries
+        w.write(g + "infos/success", H5T_NATIVE_DOUBLE, {e.steps + 1}, success.data());
     }
-    const std::string e = error_of([&] { load_dataset(tmp / "main_data.hdf5"); });
-    BOOST_TEST(contains(e, "this is a Minari HDF5 file (group 'episode_0' at the root)"), e);
-    BOOST_TEST(contains(e, "not supported yet"), e);
+    H5Tclose(b);
+}
+
+// The rows the loader must produce, by hand from the table above: episodes in id order 0, 2, 10.
+void check_minari_rows(const Dataset& d) {
+    const std::array<int, 3> order = {0, 2, 10};
+    const std::array<std::size_t, 3> steps = {3, 2, 4};
+    BOOST_REQUIRE(d.size() == 9u);
+    BOOST_REQUIRE(d.obs_dim() == kMS);
+    BOOST_REQUIRE(d.action_dim() == kMA);
+    BOOST_REQUIRE(d.next_observations.has_value());
+    std::size_t i = 0;
+    for (std::size_t e = 0; e < order.size(); ++e) {
+        for (std::size_t t = 0; t < steps[e]; ++t, ++i) {
+            for (std::size_t j = 0; j < kMS; ++j) {
+                BOOST_TEST(d.observations(i, j) == static_cast<float>(m_obs(order[e], t, j)), "row " << i);
+                // s' is the same episode's next observation: at an episode's last row, its final observation.
+                BOOST_TEST((*d.next_observations)(i, j) == static_cast<float>(m_obs(order[e], t + 1, j)), "row " << i);
+            }
+            for (std::size_t j = 0; j < kMA; ++j) BOOST_TEST(d.actions(i, j) == m_act(order[e], t, j), "row " << i);
+            BOOST_TEST(d.rewards(i) == static_cast<float>(m_rew(order[e], t)), "row " << i);
+        }
+    }
+    // Episode 0 terminated at its step 2, episode 2 truncated at its step 1, episode 10 unfinished -> timeout added.
+    const std::vector<float> terminals = {0, 0, 1, 0, 0, 0, 0, 0, 0};
+    const std::vector<float> timeouts = {0, 0, 0, 0, 1, 0, 0, 0, 1};
+    BOOST_TEST(std::vector<float>(d.terminals.begin(), d.terminals.end()) == terminals, boost::test_tools::per_element());
+    BOOST_TEST(std::vector<float>(d.timeouts.begin(), d.timeouts.end()) == timeouts, boost::test_tools::per_element());
+    // No row pairs two episodes: at each boundary s' is the final observation, not the next episode's reset one.
+    BOOST_TEST((*d.next_observations)(2, 0) == 30.25f);
+    BOOST_TEST(d.observations(3, 0) == 200.25f);
+    BOOST_TEST((*d.next_observations)(4, 0) == 220.25f);
+    BOOST_TEST(d.observations(5, 0) == 1000.25f);
+    BOOST_TEST((*d.next_observations)(8, 1) == 1041.25f);
+    const DatasetSummary s = summarize(d);
+    BOOST_TEST(s.episodes == 3u);
+    BOOST_TEST(s.tail_rows == 0u);
+    BOOST_TEST(s.length_min == 2u);
+    BOOST_TEST(s.length_max == 4u);
+    BOOST_TEST(d.stored_dtypes.at("observations") == "float64");
+    BOOST_TEST(d.stored_dtypes.at("actions") == "float32");
+    BOOST_TEST(d.stored_dtypes.at("terminals") == "bool (terminations)/float64 (terminations)");
+    BOOST_TEST(d.infos.empty());
+    BOOST_TEST(d.ignored_keys == std::vector<std::string>({"episode_*/infos/success (Minari infos are not read)"}),
+               boost::test_tools::per_element());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(minari_file_flattens_to_d4rl_rows) {
+    TempDir tmp;
+    write_minari(tmp / "main_data.hdf5");
+    const Dataset d = load_dataset(tmp / "main_data.hdf5");
+    check_minari_rows(d);
+    BOOST_TEST(d.dataset_id.empty());
+    BOOST_TEST(d.source == tmp / "main_data.hdf5");
+}
+
+BOOST_AUTO_TEST_CASE(minari_directory_loads_with_its_id) {
+    TempDir tmp;
+    fs::create_directories(tmp.dir / "ds" / "data");
+    write_minari(tmp / "ds/data/main_data.hdf5");
+    std::ofstream(tmp / "ds/metadata.json")
+        << "{\"dataset_id\": \"test/toy/mixed-v0\", \"total_episodes\": 3, \"data_format\": \"hdf5\"}";
+    const Dataset d = load_dataset(tmp / "ds");
+    check_minari_rows(d);
+    BOOST_TEST(d.dataset_id == "test/toy/mixed-v0");
+
+    // Without metadata.json the id is simply unknown.
+    fs::remove(tmp.dir / "ds" / "metadata.json");
+    BOOST_TEST(load_dataset(tmp / "ds").dataset_id.empty());
+}
+
+BOOST_AUTO_TEST_CASE(minari_arrow_and_empty_directories_are_refused) {
+    TempDir tmp;
+    fs::create_directories(tmp.dir / "arrow" / "data");
+    std::ofstream(tmp / "arrow/metadata.json") << "{\"dataset_id\": \"x/y-v0\", \"data_format\": \"arrow\"}";
+    const std::string e = error_of([&] { load_dataset(tmp / "arrow"); });
+    BOOST_TEST(contains(e, "arrow: a Minari dataset in Arrow format"), e);
+    BOOST_TEST(contains(e, "dydiff reads only HDF5 Minari datasets"), e);
+    BOOST_TEST(contains(e, "minari_api_to_npz.py"), e);
+    fs::create_directories(tmp.dir / "empty");
+    const std::string e2 = error_of([&] { load_dataset(tmp / "empty"); });
+    BOOST_TEST(contains(e2, "empty: a directory without data/main_data.hdf5"), e2);
+}
+
+BOOST_AUTO_TEST_CASE(minari_errors_name_file_episode_and_key) {
+    TempDir tmp;
+    const std::vector<double> obs(8, 0.0), act(3, 0.0), rew(3, 0.0), flags(3, 0.0), flags_bad = {0, 2, 0};
+    const auto write_episode = [&](H5Writer& w, const std::string& g) {
+        w.write(g + "actions", H5T_NATIVE_DOUBLE, {3, 1}, act.data());
+        w.write(g + "rewards", H5T_NATIVE_DOUBLE, {3}, rew.data());
+        w.write(g + "terminations", H5T_NATIVE_DOUBLE, {3}, flags.data());
+    };
+    {  // Dict observation space: observations is a group.
+        H5Writer w(tmp / "dict.hdf5");
+        write_episode(w, "episode_0/");
+        w.write("episode_0/truncations", H5T_NATIVE_DOUBLE, {3}, flags.data());
+        w.write("episode_0/observations/achieved_goal", H5T_NATIVE_DOUBLE, {4, 2}, obs.data());
+    }
+    const std::string e = error_of([&] { load_dataset(tmp / "dict.hdf5"); });
+    BOOST_TEST(contains(e, "dict.hdf5: Minari episode_0/observations is a group, not an array: a Dict or Tuple "
+                           "observation space"), e);
+    {  // observations with T rows instead of T + 1.
+        H5Writer w(tmp / "short.hdf5");
+        write_episode(w, "episode_7/");
+        w.write("episode_7/truncations", H5T_NATIVE_DOUBLE, {3}, flags.data());
+        w.write("episode_7/observations", H5T_NATIVE_DOUBLE, {3, 2}, obs.data());
+    }
+    const std::string e2 = error_of([&] { load_dataset(tmp / "short.hdf5"); });
+    BOOST_TEST(contains(e2, "short.hdf5: Minari episode_7/observations has shape (3, 2), expected (4, dim)"), e2);
+    {  // a flag that is neither 0 nor 1, and (separately) a missing key.
+        H5Writer w(tmp / "flag.hdf5");
+        write_episode(w, "episode_1/");
+        w.write("episode_1/truncations", H5T_NATIVE_DOUBLE, {3}, flags_bad.data());
+        w.write("episode_1/observations", H5T_NATIVE_DOUBLE, {4, 2}, obs.data());
+        write_episode(w, "episode_3/");
+    }
+    const std::string e3 = error_of([&] { load_dataset(tmp / "flag.hdf5"); });
+    BOOST_TEST(contains(e3, "flag.hdf5: Minari episode_1/truncations step 1 holds 2"), e3);
+    {
+        H5Writer w(tmp / "missing.hdf5");
+        write_episode(w, "episode_3/");
+        w.write("episode_3/observations", H5T_NATIVE_DOUBLE, {4, 2}, obs.data());
+    }
+    const std::string e4 = error_of([&] { load_dataset(tmp / "missing.hdf5"); });
+    BOOST_TEST(contains(e4, "missing.hdf5: Minari episode_3 has no 'truncations'"), e4);
 }
 
 BOOST_AUTO_TEST_CASE(not_an_hdf5_file) {
