@@ -10,6 +10,7 @@
 
 #define BOOST_TEST_MODULE data_hdf5
 #include "support/errors.hpp"
+#include "support/temp_dir.hpp"
 #include <boost/test/unit_test.hpp>
 
 #include "data/dataset.hpp"
@@ -31,6 +32,7 @@
 
 using dydiff::test::error_of;
 using dydiff::test::contains;
+using dydiff::test::TempDir;
 
 namespace fs = std::filesystem;
 using namespace dydiff::data;
@@ -38,22 +40,6 @@ using namespace dydiff::data;
 namespace {
 
 const std::string kFixtures = "fixtures/";  // tests run in test/
-
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        static int counter = 0;
-        dir = fs::temp_directory_path() / ("dydiff-test-hdf5-" + std::to_string(::getpid()) + "-" +
-                                           std::to_string(counter++));
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    std::string operator/(const std::string& name) const { return (dir / name).string(); }
-};
 
 // A file being written through the C API; datasets get intermediate groups created ("infos/qpos").
 class H5Writer {
@@ -330,7 +316,7 @@ BOOST_AUTO_TEST_CASE(minari_file_flattens_to_d4rl_rows) {
 
 BOOST_AUTO_TEST_CASE(minari_directory_loads_with_its_id) {
     TempDir tmp;
-    fs::create_directories(tmp.dir / "ds" / "data");
+    fs::create_directories(tmp.path() / "ds" / "data");
     write_minari(tmp / "ds/data/main_data.hdf5");
     std::ofstream(tmp / "ds/metadata.json")
         << "{\"dataset_id\": \"test/toy/mixed-v0\", \"total_episodes\": 3, \"data_format\": \"hdf5\"}";
@@ -339,19 +325,19 @@ BOOST_AUTO_TEST_CASE(minari_directory_loads_with_its_id) {
     BOOST_TEST(d.dataset_id == "test/toy/mixed-v0");
 
     // Without metadata.json the id is simply unknown.
-    fs::remove(tmp.dir / "ds" / "metadata.json");
+    fs::remove(tmp.path() / "ds" / "metadata.json");
     BOOST_TEST(load_dataset(tmp / "ds").dataset_id.empty());
 }
 
 BOOST_AUTO_TEST_CASE(minari_arrow_and_empty_directories_are_refused) {
     TempDir tmp;
-    fs::create_directories(tmp.dir / "arrow" / "data");
+    fs::create_directories(tmp.path() / "arrow" / "data");
     std::ofstream(tmp / "arrow/metadata.json") << "{\"dataset_id\": \"x/y-v0\", \"data_format\": \"arrow\"}";
     const std::string e = error_of([&] { load_dataset(tmp / "arrow"); });
     BOOST_TEST(contains(e, "arrow: a Minari dataset in Arrow format"), e);
     BOOST_TEST(contains(e, "dydiff reads only HDF5 Minari datasets"), e);
     BOOST_TEST(contains(e, "minari_api_to_npz.py"), e);
-    fs::create_directories(tmp.dir / "empty");
+    fs::create_directories(tmp.path() / "empty");
     const std::string e2 = error_of([&] { load_dataset(tmp / "empty"); });
     BOOST_TEST(contains(e2, "empty: a directory without data/main_data.hdf5"), e2);
 }
