@@ -152,27 +152,8 @@ bool is_episode_group(const std::string& p) { return p.rfind("episode_", 0) == 0
 
 // The elements of a as doubles (bool as 0/1); a has been validated by read_dataset.
 std::vector<double> as_doubles(const NpyArray& a) {
-    const std::size_t n = a.size();
-    std::vector<double> out(n);
-    const std::uint8_t* b = a.bytes.data();
-    const auto convert = [&](auto tag) {
-        using T = decltype(tag);
-        for (std::size_t i = 0; i < n; ++i) {
-            T v;
-            std::memcpy(&v, b + i * sizeof(T), sizeof(T));
-            out[i] = static_cast<double>(v);
-        }
-    };
-    switch (a.dtype) {
-        case DType::f32: convert(float{}); break;
-        case DType::f64: convert(double{}); break;
-        case DType::i32: convert(std::int32_t{}); break;
-        case DType::i64: convert(std::int64_t{}); break;
-        case DType::u8: convert(std::uint8_t{}); break;
-        case DType::bool_:
-            for (std::size_t i = 0; i < n; ++i) out[i] = b[i] ? 1.0 : 0.0;
-            break;
-    }
+    std::vector<double> out(a.size());
+    a.convert_elements(out.data());
     return out;
 }
 

@@ -254,17 +254,16 @@ void NpyArray::check_dtype(DType expected, const std::string& context) const {
                                             << dtype_name(dtype) << " with shape " << shape_str(shape));
 }
 
-xt::xarray<float> NpyArray::to_float() const {
-    xt::xarray<float> out = xt::xarray<float>::from_shape(shape);
+template <class U>
+void NpyArray::convert_elements(U* out) const {
     const std::size_t n = size();
-    float* o = out.data();
     const std::uint8_t* b = bytes.data();
     const auto convert = [&](auto tag) {
         using T = decltype(tag);
         for (std::size_t i = 0; i < n; ++i) {
             T v;
-            std::memcpy(&v, b + i * sizeof(T), sizeof(T));
-            o[i] = static_cast<float>(v);
+            std::memcpy(&v, b + i * sizeof(T), sizeof(T));  // bytes are not aligned for T
+            out[i] = static_cast<U>(v);
         }
     };
     switch (dtype) {
@@ -274,9 +273,17 @@ xt::xarray<float> NpyArray::to_float() const {
         case DType::i64: convert(std::int64_t{}); break;
         case DType::u8: convert(std::uint8_t{}); break;
         case DType::bool_:
-            for (std::size_t i = 0; i < n; ++i) o[i] = b[i] ? 1.0f : 0.0f;
+            for (std::size_t i = 0; i < n; ++i) out[i] = b[i] ? U(1) : U(0);
             break;
     }
+}
+
+template void NpyArray::convert_elements<float>(float*) const;
+template void NpyArray::convert_elements<double>(double*) const;
+
+xt::xarray<float> NpyArray::to_float() const {
+    xt::xarray<float> out = xt::xarray<float>::from_shape(shape);
+    convert_elements(out.data());
     return out;
 }
 

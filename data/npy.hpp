@@ -116,6 +116,9 @@ struct NpyArray {
 
     /// The array converted to float32 from any dtype (f64 rounds, i64 beyond 2^24 rounds, bool gives 0/1).
     xt::xarray<float> to_float() const;
+    /// The size() elements converted to U (float or double) into out, in C order; bool gives 0/1.
+    template <class U>
+    void convert_elements(U* out) const;
 
     /// Throws "<context>: expected dtype X, found Y" unless dtype == expected.
     void check_dtype(DType expected, const std::string& context) const;
