@@ -257,13 +257,7 @@ EnsembleTrainReport train_ensemble(DynamicsEnsemble& model, const Array& inputs,
                 copy_rows(targets, rows.data(), bs, yb, e * bs);
             }
             Tensor loss = ensemble_loss(model.forward(Tensor(xb)), Tensor(yb));
-            const float value = loss.item();
-            DYDIFF_CHECK(std::isfinite(value), "train_ensemble: loss " << value << " at epoch " << epoch << ", batch "
-                                                                       << b << " (check the inputs' scale, §2)");
-            adam.zero_grad();
-            loss.backward();
-            adam.step();
-            loss_sum += value;
+            loss_sum += minibatch_step(loss, adam, "train_ensemble", epoch, b);
         }
         EnsembleEpoch record;
         record.epoch = epoch;

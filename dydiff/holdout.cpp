@@ -46,6 +46,17 @@ std::size_t num_batches(std::size_t n, std::size_t batch) {
     return (n + batch - 1) / batch;
 }
 
+float minibatch_step(autograd::Tensor& loss, nn::Adam& adam, const std::string& what, std::size_t epoch,
+                     std::size_t batch) {
+    const float value = loss.item();
+    DYDIFF_CHECK(std::isfinite(value), what << ": loss " << value << " at epoch " << epoch << ", batch " << batch
+                                            << " (check the inputs' scale, §2)");
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    return value;
+}
+
 EarlyStopping::EarlyStopping(std::size_t members, std::size_t patience)
     : patience_(patience), best_(members, std::numeric_limits<float>::infinity()), best_epoch_(members, 0) {
     DYDIFF_CHECK(members > 0, "EarlyStopping: needs at least one member");

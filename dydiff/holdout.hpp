@@ -8,9 +8,11 @@
 #include "autograd/xt.hpp"
 #include "data/rng.hpp"
 #include "nn/module.hpp"
+#include "nn/optim.hpp"
 
 #include <cstddef>
 #include <limits>
+#include <string>
 #include <vector>
 
 namespace dydiff {
@@ -35,6 +37,11 @@ void copy_rows(const autograd::Array& src, const std::size_t* rows, std::size_t 
 
 /// Number of minibatches of size `batch` covering n rows; the last one may be short.
 std::size_t num_batches(std::size_t n, std::size_t batch);
+
+/// One minibatch step of both trainers: fails unless `loss` is finite (naming `what`, the epoch and the batch),
+/// then zero_grad, backward, Adam. Returns the loss value.
+float minibatch_step(autograd::Tensor& loss, nn::Adam& adam, const std::string& what, std::size_t epoch,
+                     std::size_t batch);
 
 /// Per-member early stopping on the hold-out MSE: a member improves when its error is strictly below its best so
 /// far (no relative threshold: §5.2 states none). Training stops once no member has improved for more than

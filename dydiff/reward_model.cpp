@@ -154,13 +154,7 @@ RewardTrainReport train_reward_model(RewardModel& model, const Array& inputs, co
             copy_rows(inputs, order.data() + begin, bs, xb, 0);
             copy_rows(reward_col, order.data() + begin, bs, rb, 0);
             Tensor loss = autograd::mean(autograd::square(model.forward(Tensor(xb)) - Tensor(rb)));
-            const float value = loss.item();
-            DYDIFF_CHECK(std::isfinite(value), "train_reward_model: loss " << value << " at epoch " << epoch
-                                                                           << ", batch " << b);
-            adam.zero_grad();
-            loss.backward();
-            adam.step();
-            loss_sum += value;
+            loss_sum += minibatch_step(loss, adam, "train_reward_model", epoch, b);
         }
         RewardEpoch record;
         record.epoch = epoch;
