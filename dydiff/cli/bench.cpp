@@ -3,6 +3,7 @@
 // A workload is a name, a one-line help and a run function over the shared options; `mlp` and later workloads add
 // one entry to kWorkloads and reuse Options, time_iterations and Report. The numbers are recorded in
 // docs/performance.md.
+#include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
 
 #include "autograd/ops.hpp"
@@ -30,12 +31,6 @@
 
 namespace dydiff::cli {
 namespace {
-
-/// A command-line mistake: printed with the usage hint, exit code 2.
-class UsageError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 /// Flags shared by every workload.
 struct Options {
@@ -140,9 +135,9 @@ GemmCase parse_gemm_case(const std::string& spec) {
     GemmCase c{};
     if (x2 == std::string::npos || !parse_dim(dims.substr(0, x1), c.M) ||
         !parse_dim(dims.substr(x1 + 1, x2 - x1 - 1), c.N) || !parse_dim(dims.substr(x2 + 1), c.K))
-        throw UsageError("bad gemm shape '" + spec + "' (want MxNxK[:op], each dimension in 1..2^20)");
+        throw UsageError("dydiff bench: bad gemm shape '" + spec + "' (want MxNxK[:op], each dimension in 1..2^20)");
     if (op != "nn" && op != "nt" && op != "tn" && op != "tt")
-        throw UsageError("bad gemm op '" + op + "' in '" + spec + "' (want nn, nt, tn or tt)");
+        throw UsageError("dydiff bench: bad gemm op '" + op + "' in '" + spec + "' (want nn, nt, tn or tt)");
     c.trans_a = op[0] == 't';
     c.trans_b = op[1] == 't';
     return c;
@@ -200,7 +195,7 @@ MlpCase parse_mlp_case(const std::string& spec) {
     MlpCase c{};
     if (x2 == std::string::npos || !parse_dim(spec.substr(0, x1), c.B) ||
         !parse_dim(spec.substr(x1 + 1, x2 - x1 - 1), c.I) || !parse_dim(spec.substr(x2 + 1), c.H))
-        throw UsageError("bad mlp case '" + spec + "' (want BxIxH: batch x inputs x hidden width)");
+        throw UsageError("dydiff bench: bad mlp case '" + spec + "' (want BxIxH: batch x inputs x hidden width)");
     return c;
 }
 
@@ -257,7 +252,7 @@ EnsembleCase parse_ensemble_case(const std::string& spec) {
     EnsembleCase c{};
     if (x2 == std::string::npos || !parse_dim(spec.substr(0, x1), c.S) ||
         !parse_dim(spec.substr(x1 + 1, x2 - x1 - 1), c.A) || !parse_dim(spec.substr(x2 + 1), c.B))
-        throw UsageError("bad ensemble-train case '" + spec + "' (want SxAxB: obs dim x action dim x batch)");
+        throw UsageError("dydiff bench: bad ensemble-train case '" + spec + "' (want SxAxB: obs dim x action dim x batch)");
     return c;
 }
 
@@ -318,7 +313,7 @@ std::vector<std::size_t> batch_sizes(const Options& options, std::size_t fallbac
     std::vector<std::size_t> batches;
     for (const auto& spec : options.shapes) {
         std::size_t b = 0;
-        if (!parse_dim(spec, b)) throw UsageError("bad batch size '" + spec + "' (want an integer in 1..2^20)");
+        if (!parse_dim(spec, b)) throw UsageError("dydiff bench: bad batch size '" + spec + "' (want an integer in 1..2^20)");
         batches.push_back(b);
     }
     if (batches.empty()) batches.push_back(fallback);
@@ -329,7 +324,7 @@ UNetConfig bench_preset(const Options& options) {
     try {
         return unet_preset(options.preset);
     } catch (const Error& e) {
-        throw UsageError(e.what());
+        throw UsageError(std::string("dydiff bench: ") + e.what());
     }
 }
 
@@ -459,57 +454,21 @@ void print_usage(std::ostream& os) {
     for (const auto& w : kWorkloads) os << "  " << w.name << "  " << w.help << "\n";
 }
 
-std::size_t parse_count(const std::string& flag, const std::string& value) {
-    std::size_t used = 0;
-    unsigned long n = 0;
-    try {
-        n = std::stoul(value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != value.size() || n < 1 || n > 1024)
-        throw UsageError(flag + " wants an integer in [1, 1024], got '" + value + "'");
-    return n;
-}
-
-double parse_seconds(const std::string& value) {
-    std::size_t used = 0;
-    double s = 0.0;
-    try {
-        s = std::stod(value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != value.size() || !(s > 0.0 && s <= 3600.0))
-        throw UsageError("--seconds wants a number in (0, 3600], got '" + value + "'");
-    return s;
-}
-
+/// The shared flags, through the one flag parser of the CLI (dydiff/cli/args.hpp); args[0] is the workload.
 Options parse_options(const std::vector<std::string>& args) {
+    Args flags("bench " + args[0], {args.begin() + 1, args.end()}, {"json"});
     Options options;
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        const std::string& flag = args[i];
-        const auto value = [&]() -> const std::string& {
-            if (i + 1 >= args.size()) throw UsageError(flag + " needs a value");
-            return args[++i];
-        };
-        if (flag == "--json") {
-            options.json = true;
-        } else if (flag == "--threads") {
-            options.threads = parse_count(flag, value());
-        } else if (flag == "--seconds") {
-            options.seconds = parse_seconds(value());
-        } else if (flag == "--preset") {
-            options.preset = value();
-        } else if (flag == "--shapes") {
-            std::istringstream list(value());
-            for (std::string item; std::getline(list, item, ',');)
-                if (!item.empty()) options.shapes.push_back(item);
-            if (options.shapes.empty()) throw UsageError("--shapes needs at least one case");
-        } else {
-            throw UsageError("unknown option '" + flag + "'");
-        }
+    options.json = flags.flag("json");
+    options.threads = static_cast<std::size_t>(flags.integer("threads", 0, 1, 1024));
+    options.seconds = flags.real("seconds", options.seconds, 1e-3, 3600.0);
+    options.preset = flags.value_or("preset", options.preset);
+    if (const auto list = flags.value("shapes")) {
+        std::istringstream items(*list);
+        for (std::string item; std::getline(items, item, ',');)
+            if (!item.empty()) options.shapes.push_back(item);
+        if (options.shapes.empty()) throw UsageError("dydiff bench: --shapes needs at least one case");
     }
+    flags.finish(0);
     return options;
 }
 
@@ -528,12 +487,12 @@ int run_bench(const std::vector<std::string>& args) {
     for (const auto& w : kWorkloads)
         if (args[0] == w.name) workload = &w;
     try {
-        if (workload == nullptr) throw UsageError("unknown workload '" + args[0] + "'");
+        if (workload == nullptr) throw UsageError("dydiff bench: unknown workload '" + args[0] + "'");
         const Options options = parse_options(args);
         if (options.threads != 0) nn::set_num_threads(options.threads);
         workload->run(options);
     } catch (const UsageError& e) {
-        std::cerr << "dydiff bench: " << e.what() << " (see 'dydiff bench --help')\n";
+        std::cerr << e.what() << " (see 'dydiff bench --help')\n";
         return 2;
     }
     return 0;
