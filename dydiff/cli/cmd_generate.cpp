@@ -2,6 +2,7 @@
 // scripted recipes of dydiff/envs/generate.hpp. Progress goes to stderr: a live '\r' line on a terminal, plain
 // lines about every 10% otherwise (logs, CI).
 #include "dydiff/cli/args.hpp"
+#include "dydiff/run_dir.hpp"
 #include "dydiff/cli/commands.hpp"
 #include "dydiff/envs/env.hpp"
 #include "dydiff/envs/generate.hpp"
@@ -33,29 +34,6 @@ constexpr const char* kUsage =
     "  --expert-noise X    torque noise std of the expert controller (default 0.1)\n"
     "  --medium-noise X    torque noise std of the medium controller (default 0.5)\n";
 
-/// Progress on stderr: '\r' redraws on a terminal, one line per 10% otherwise.
-class ProgressLine {
-public:
-    explicit ProgressLine(std::string label) : label_(std::move(label)), tty_(isatty(fileno(stderr)) != 0) {}
-
-    void operator()(std::size_t done, std::size_t total) {
-        const int percent = total ? static_cast<int>(100 * done / total) : 100;
-        if (tty_) {
-            std::fprintf(stderr, "\r%s: %zu / %zu rows (%d%%)", label_.c_str(), done, total, percent);
-            if (done == total) std::fputc('\n', stderr);
-        } else if (percent / 10 > last_decile_ || done == total) {
-            last_decile_ = percent / 10;
-            std::fprintf(stderr, "%s: %zu / %zu rows (%d%%)\n", label_.c_str(), done, total, percent);
-        }
-        std::fflush(stderr);
-    }
-
-private:
-    std::string label_;
-    bool tty_;
-    int last_decile_ = 0;
-};
-
 }  // namespace
 
 int run_dataset_generate(const Words& words) {
@@ -81,8 +59,11 @@ int run_dataset_generate(const Words& words) {
     config.env = *env;
 
     const auto start = std::chrono::steady_clock::now();
-    ProgressLine progress(config.env + (config.kind.empty() ? "" : " " + config.kind));
-    const data::Dataset dataset = envs::generate_dataset(config, std::ref(progress));
+    const std::string kind = config.kind.empty() ? envs::dataset_kinds(config.env).at(0) : config.kind;
+    const std::size_t rows = config.steps ? config.steps : envs::default_steps(config.env, kind);
+    Progress progress(config.env + " " + kind, static_cast<std::int64_t>(rows), nullptr, std::cerr, "row");
+    const data::Dataset dataset = envs::generate_dataset(
+        config, [&](std::size_t done, std::size_t) { progress.update(static_cast<std::int64_t>(done), ""); });
     const double gen_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     data::save_dataset_npz(dataset, *out);
     const double all_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
