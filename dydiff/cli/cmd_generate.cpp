@@ -1,11 +1,11 @@
 // `dydiff dataset generate`: writes a dataset of a built-in env (maze2d, pendulum) in D4RL layout as .npz, from the
-// scripted recipes of dydiff/envs/generate.hpp. Progress goes to stderr: a live '\r' line on a terminal, plain
-// lines about every 10% otherwise (logs, CI).
+// scripted recipes of dydiff/envs/generate.hpp. Progress goes to stderr through dydiff::Progress: a live line on a
+// terminal, plain lines about every 5% otherwise (logs, CI).
 #include "dydiff/cli/args.hpp"
-#include "dydiff/run_dir.hpp"
 #include "dydiff/cli/commands.hpp"
 #include "dydiff/envs/env.hpp"
 #include "dydiff/envs/generate.hpp"
+#include "dydiff/run_dir.hpp"
 
 #include <unistd.h>
 
