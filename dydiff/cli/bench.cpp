@@ -8,10 +8,10 @@
 
 #include "autograd/ops.hpp"
 #include "data/rng.hpp"
-#include "dydiff/dynamics_ensemble.hpp"
-#include "dydiff/edm.hpp"
+#include "dydiff/models/dynamics_ensemble.hpp"
+#include "dydiff/diffusion/edm.hpp"
 #include "dydiff/envs/generate.hpp"
-#include "dydiff/temporal_unet.hpp"
+#include "dydiff/diffusion/temporal_unet.hpp"
 #include "nn/mlp.hpp"
 #include "nn/optim.hpp"
 #include "nn/parallel.hpp"

@@ -5,7 +5,7 @@
 #include "dydiff/cli/commands.hpp"
 #include "dydiff/envs/env.hpp"
 #include "dydiff/envs/generate.hpp"
-#include "dydiff/run_dir.hpp"
+#include "dydiff/run/run_dir.hpp"
 
 #include <unistd.h>
 

@@ -4,11 +4,11 @@
 // (Algorithm 2, M = 1..3); the per-step mean L2 state error against the truth goes to CSV and SVG.
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
-#include "dydiff/diffusion_trainer.hpp"
-#include "dydiff/dynamics_ensemble.hpp"
-#include "dydiff/rollout_error.hpp"
-#include "dydiff/run_dir.hpp"
-#include "dydiff/svg_plot.hpp"
+#include "dydiff/diffusion/trainer.hpp"
+#include "dydiff/models/dynamics_ensemble.hpp"
+#include "dydiff/eval/rollout_error.hpp"
+#include "dydiff/run/run_dir.hpp"
+#include "dydiff/eval/svg_plot.hpp"
 #include "data/atomic_file.hpp"
 #include "nn/checkpoint.hpp"
 

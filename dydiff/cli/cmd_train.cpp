@@ -8,9 +8,9 @@
 
 #include "data/normalizer.hpp"
 #include "data/transitions.hpp"
-#include "dydiff/diffusion_trainer.hpp"
-#include "dydiff/dynamics_ensemble.hpp"
-#include "dydiff/reward_model.hpp"
+#include "dydiff/diffusion/trainer.hpp"
+#include "dydiff/models/dynamics_ensemble.hpp"
+#include "dydiff/models/reward_model.hpp"
 #include "nn/checkpoint.hpp"
 
 #include <iostream>

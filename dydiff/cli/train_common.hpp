@@ -3,8 +3,8 @@
 
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
-#include "dydiff/config.hpp"
-#include "dydiff/run_dir.hpp"
+#include "dydiff/run/config.hpp"
+#include "dydiff/run/run_dir.hpp"
 
 #include <functional>
 #include <string>

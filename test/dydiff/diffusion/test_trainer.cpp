@@ -2,7 +2,7 @@
 // uninterrupted one bit for bit (checkpoint bytes and metrics), the tiny preset's loss falling on a small maze2d
 // dataset within a fixed budget, and a checkpoint refusing a dataset of other dimensions.
 #include "autograd/error.hpp"
-#include "dydiff/diffusion_trainer.hpp"
+#include "dydiff/diffusion/trainer.hpp"
 #include "dydiff/envs/generate.hpp"
 
 #include <boost/test/unit_test.hpp>

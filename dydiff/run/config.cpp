@@ -1,5 +1,5 @@
 // ConfigFields: parsing and printing of config values. Floats print with enough digits to round-trip exactly.
-#include "dydiff/config.hpp"
+#include "dydiff/run/config.hpp"
 
 #include "autograd/error.hpp"
 

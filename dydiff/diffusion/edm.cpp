@@ -1,5 +1,5 @@
 // EDM preconditioning, loss and the conditional Heun sampler (dydiff_algorithm.md §4.3, §5.1).
-#include "dydiff/edm.hpp"
+#include "dydiff/diffusion/edm.hpp"
 
 #include "autograd/error.hpp"
 #include "autograd/ops.hpp"

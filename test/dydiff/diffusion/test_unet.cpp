@@ -2,7 +2,7 @@
 // the dry-run counter against the module, parameter names, the shapes along the U-Net (100 -> 50 -> 25, skips h2
 // and h1), the horizon check, and gradient checks of a tiny U-Net end to end (input and parameters).
 #include "autograd/ops.hpp"
-#include "dydiff/temporal_unet.hpp"
+#include "dydiff/diffusion/temporal_unet.hpp"
 #include "support/gradcheck.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -3,7 +3,7 @@
 // elite selection, early stopping, the best-weight restore (bitwise), bootstrap indices, elite-only prediction,
 // save/load, and a learning run on synthetic linear dynamics with a stated hold-out MSE.
 #include "autograd/ops.hpp"
-#include "dydiff/dynamics_ensemble.hpp"
+#include "dydiff/models/dynamics_ensemble.hpp"
 #include "support/gradcheck.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -4,8 +4,8 @@
 // action with the policy, the 50/50 average, open-loop draws of a stochastic policy, and determinism per seed.
 #include "autograd/error.hpp"
 #include "dydiff/envs/pendulum.hpp"
-#include "dydiff/rollout_error.hpp"
-#include "dydiff/svg_plot.hpp"
+#include "dydiff/eval/rollout_error.hpp"
+#include "dydiff/eval/svg_plot.hpp"
 
 #include <boost/test/unit_test.hpp>
 

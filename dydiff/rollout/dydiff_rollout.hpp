@@ -1,19 +1,18 @@
-// The DyDiff rollout pieces (dydiff_algorithm.md §4.2 Algorithm 2) as reusable functions, and the error-vs-horizon
-// experiment built from them: a policy rolled from the same start states through the true env, the one-step
-// ensemble, one diffusion pass, and M = 1, 2, 3 DyDiff refinements; per-step L2 state error against the truth.
-// Scales (§2): trajectories live in MODEL scale (min-max over [s, a], D = S + A) as in Algorithm 2; the policy and
+// The DyDiff rollout pieces (docs/algorithm.md, Algorithm 2) as reusable functions: the model <-> raw scale
+// wrappers, the policy-consistent ensemble rollout, one diffusion refinement, and Algorithm 2 in full.
+// Scales: trajectories live in MODEL scale (min-max over [s, a], D = S + A) as in Algorithm 2; the policy and
 // the env act on RAW states and actions; the ensemble on z-scored observations and raw actions. The wrappers below
-// convert at every call and clip to [-1, 1] on every model -> raw path (§11 P9).
-// Layering: dydiff/ (on dydiff/edm, dydiff/dynamics_ensemble, dydiff/envs, data/normalizer).
+// convert at every call and clip to [-1, 1] on every model -> raw path.
+// Layering: dydiff/rollout (on dydiff/diffusion/edm, dydiff/models/dynamics_ensemble, dydiff/envs, data/normalizer).
 // Shapes: B starts (batch), H horizon, S observation dim, A action dim, D = S + A.
 #pragma once
 
 #include "data/normalizer.hpp"
 #include "data/rng.hpp"
-#include "dydiff/dynamics_ensemble.hpp"
-#include "dydiff/edm.hpp"
+#include "dydiff/diffusion/edm.hpp"
 #include "dydiff/envs/controllers.hpp"
 #include "dydiff/envs/env.hpp"
+#include "dydiff/models/dynamics_ensemble.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +21,7 @@
 #include <vector>
 
 namespace dydiff {
+
 
 using Array2 = xt::xtensor<float, 2>;
 using Array3 = xt::xtensor<float, 3>;
@@ -115,45 +115,12 @@ DyDiffRollout dydiff_rollout(const Array2& x0, std::size_t horizon, std::size_t 
                              const ModelPolicyFn& policy, const ModelStepFn& step, const ConditionalSampler& sample,
                              const Array& xi, data::Rng& rng);
 
-// ---- the error-vs-horizon experiment ----------------------------------------------------------------------------
+// ---- trajectory helpers shared with the experiments -------------------------------------------------------------
 
-/// The truth: B copies of env (made by `make`), start b reset from root.fork(b), H - 1 steps with the policy.
-/// Returns raw states s_0..s_{H-1} and actions a_0..a_{H-1} (a_{H-1} = pi(s_{H-1}), never stepped).
-/// NOTE: an env that ends an episode within H - 1 steps is an error (maze2d and pendulum never terminate, and their
-/// limits, 300 and 200, exceed the horizons used here).
-Trajectory true_rollout(const std::function<std::unique_ptr<envs::Env>()>& make, std::size_t starts,
-                        std::size_t horizon, const RawPolicyFn& policy, const data::Rng& root);
-
-/// Per-step mean over starts of the L2 norm of (a[b, t] - b[b, t]) over the S state dims, each dim divided by
-/// scale[k] first (scale empty: 1). a, b (B, H, S) -> (H).
-std::vector<double> mean_l2_error(const Array3& a, const Array3& b, const std::vector<float>& scale = {});
-
-struct RolloutErrorConfig {
-    std::size_t starts = 64;         // N start states: env resets from Rng(seed).fork(0).fork(b)
-    std::size_t refinements = 3;     // M: DyDiff refinement iterations reported (dydiff_m1 .. dydiff_mM)
-    std::uint64_t seed = 0;          // starts, policy noise, ensemble elite draws, latents and churn noise
-    EdmConfig sampler;               // Algorithm 3's settings (§6.2 defaults)
-};
-
-/// Every method's trajectory in raw scale and its per-step error against the truth.
-struct RolloutErrorResult {
-    std::vector<std::string> methods;              // "ensemble", "diffusion", "dydiff_m1", ...
-    std::vector<std::vector<double>> error;        // (methods, H): raw L2, mean over starts
-    std::vector<std::vector<double>> error_z;      // (methods, H): L2 after dividing each dim by the obs std
-    Trajectory truth;                              // raw
-    std::vector<Trajectory> rollouts;              // per method, raw (clipped to the model box, as Algorithm 2)
-};
-
-/// Runs the experiment. `sample` is Algorithm 3 (diffusion_sampler over the EMA denoiser in the command; tests
-/// inject others); `step` the raw one-step model and `policy` the raw policy, each owning its random stream;
-/// `obs_std` (S) for error_z. Streams of Rng(config.seed): fork(0) the starts (true_rollout), fork(1) the first
-/// latent, fork(2) the sampler's churn noise and the later latents.
-RolloutErrorResult rollout_error(const std::function<std::unique_ptr<envs::Env>()>& make_env, const ModelScale& scale,
-                                 std::size_t horizon, const RawPolicyFn& policy, const RawStepFn& step,
-                                 const ConditionalSampler& sample, const std::vector<float>& obs_std,
-                                 const RolloutErrorConfig& config);
-
-/// "step,<method>,..." then one row per step; 6 significant digits.
-std::string rollout_error_csv(const std::vector<std::string>& methods, const std::vector<std::vector<double>>& error);
+/// x[:, t, :] of (B, H, K) as (B, K), and its write-back (v must be (B, K)).
+Array2 at_step(const Array3& x, std::size_t t);
+void set_step(Array3& x, std::size_t t, const Array2& v);
+/// A model-scale trajectory in raw scale (clip + inverse on states and actions).
+Trajectory to_raw(const Trajectory& model, const ModelScale& scale);
 
 }  // namespace dydiff

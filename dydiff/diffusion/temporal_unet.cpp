@@ -1,5 +1,5 @@
 // TemporalUNet and its blocks (dydiff_algorithm.md §5.1), plus the dry-run counters that walk the same layer list.
-#include "dydiff/temporal_unet.hpp"
+#include "dydiff/diffusion/temporal_unet.hpp"
 
 #include "autograd/error.hpp"
 #include "autograd/ops.hpp"

@@ -8,7 +8,7 @@
 
 #include "autograd/tensor.hpp"
 #include "data/rng.hpp"
-#include "dydiff/temporal_unet.hpp"
+#include "dydiff/diffusion/temporal_unet.hpp"
 
 #include <functional>
 #include <string>

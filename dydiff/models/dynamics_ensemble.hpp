@@ -9,8 +9,8 @@
 #pragma once
 
 #include "data/rng.hpp"
-#include "dydiff/config.hpp"
-#include "dydiff/holdout.hpp"
+#include "dydiff/run/config.hpp"
+#include "dydiff/models/holdout.hpp"
 #include "nn/activation.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/linear.hpp"

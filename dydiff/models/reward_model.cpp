@@ -1,9 +1,9 @@
 // RewardModel and its trainer (dydiff_algorithm.md §5.3).
-#include "dydiff/reward_model.hpp"
+#include "dydiff/models/reward_model.hpp"
 
 #include "autograd/error.hpp"
 #include "autograd/ops.hpp"
-#include "dydiff/holdout.hpp"
+#include "dydiff/models/holdout.hpp"
 #include "nn/optim.hpp"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // DynamicsEnsemble, its loss and its trainer (dydiff_algorithm.md §5.2).
-#include "dydiff/dynamics_ensemble.hpp"
+#include "dydiff/models/dynamics_ensemble.hpp"
 
 #include "autograd/error.hpp"
 #include "autograd/ops.hpp"

@@ -1,5 +1,5 @@
 // SVG line plots (see svg_plot.hpp).
-#include "dydiff/svg_plot.hpp"
+#include "dydiff/eval/svg_plot.hpp"
 
 #include "autograd/error.hpp"
 #include "data/atomic_file.hpp"

@@ -1,6 +1,6 @@
 // train-diffusion: the training loop of §6.1 with checkpoints that resume bitwise (single thread or not: the
 // kernels' results do not depend on the thread count).
-#include "dydiff/diffusion_trainer.hpp"
+#include "dydiff/diffusion/trainer.hpp"
 
 #include "autograd/error.hpp"
 #include "data/episodes.hpp"

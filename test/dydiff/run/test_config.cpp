@@ -1,8 +1,8 @@
 // ConfigFields (every value type round-trips through its text; files, --set overrides and their errors) and
 // RunDir/Progress (fresh vs resumed runs, metrics rows after a checkpoint dropped on resume, plain progress lines).
 #include "autograd/error.hpp"
-#include "dydiff/config.hpp"
-#include "dydiff/run_dir.hpp"
+#include "dydiff/run/config.hpp"
+#include "dydiff/run/run_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,5 +1,5 @@
 // Hold-out split, row copies, early stopping and member snapshots of dydiff/holdout.hpp.
-#include "dydiff/holdout.hpp"
+#include "dydiff/models/holdout.hpp"
 
 #include "autograd/error.hpp"
 

@@ -7,7 +7,7 @@
 #pragma once
 
 #include "data/rng.hpp"
-#include "dydiff/config.hpp"
+#include "dydiff/run/config.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/mlp.hpp"
 

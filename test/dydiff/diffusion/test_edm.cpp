@@ -4,7 +4,7 @@
 // after every step, churn noise on the in-painted channels before the network call, a perfect denoiser returning
 // its target, 67 network calls, determinism with a fixed seed.
 #include "autograd/ops.hpp"
-#include "dydiff/edm.hpp"
+#include "dydiff/diffusion/edm.hpp"
 #include "support/gradcheck.hpp"
 
 #include <boost/test/unit_test.hpp>

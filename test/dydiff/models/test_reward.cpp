@@ -1,6 +1,6 @@
 // Tests of the reward model (dydiff/reward_model.hpp; dydiff_algorithm.md §5.3): shape and init, predict, the
 // best-weight restore (bitwise), save/load, and learning r = w·[s, a] to a stated hold-out MSE.
-#include "dydiff/reward_model.hpp"
+#include "dydiff/models/reward_model.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,5 +1,5 @@
 // RunDir and Progress.
-#include "dydiff/run_dir.hpp"
+#include "dydiff/run/run_dir.hpp"
 
 #include "autograd/error.hpp"
 #include "data/atomic_file.hpp"

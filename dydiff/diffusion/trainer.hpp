@@ -6,10 +6,10 @@
 
 #include "data/dataset.hpp"
 #include "data/normalizer.hpp"
-#include "dydiff/config.hpp"
-#include "dydiff/edm.hpp"
-#include "dydiff/run_dir.hpp"
-#include "dydiff/temporal_unet.hpp"
+#include "dydiff/run/config.hpp"
+#include "dydiff/diffusion/edm.hpp"
+#include "dydiff/run/run_dir.hpp"
+#include "dydiff/diffusion/temporal_unet.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/optim.hpp"
 
