@@ -171,7 +171,6 @@ TrainedDynamics TrainedDynamics::read(const nn::Checkpoint& c) {
         config.elites = c.get_size("arch/elites");
         config.hidden = c.get_size("arch/hidden");
         config.layers = c.get_size("arch/layers");
-        config.weight_decay.assign(config.layers + 1, 0.0f);  // one entry per layer, as the config requires
         const std::string activation = c.get_text("arch/activation");
         try {
             config.activation = nn::parse_activation(activation);
