@@ -1,7 +1,7 @@
 // Diffusion-model training (docs/algorithm.md §4.1(a), §5.1, §6.1): windows of [s, a] from a dataset, min-max
 // normalised to [-1, 1], the EDM loss with in-painting, Adam with EDM's learning-rate ramp, an EMA of the weights
 // with EDM's half-life schedule, checkpoints that resume bitwise, metrics and progress in a RunDir.
-// Layering: dydiff/diffusion (on nn/, data/, dydiff/diffusion/edm, dydiff/diffusion/temporal_unet, dydiff/run).
+// Layering: dydiff/ (on nn/, data/, dydiff/edm, dydiff/temporal_unet, dydiff/run_dir).
 #pragma once
 
 #include "data/dataset.hpp"

@@ -1,6 +1,6 @@
 // A tiny SVG line-plot writer for experiment reports (rollout error vs horizon): axes with "nice" ticks, labels,
 // a legend and one <polyline> per series. No plotting dependency; the output is plain, well-formed SVG 1.1.
-// Layering: dydiff/eval (on autograd/error.hpp only).
+// Layering: dydiff/ (on autograd/error.hpp only).
 #pragma once
 
 #include <string>

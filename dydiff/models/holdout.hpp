@@ -1,7 +1,7 @@
 // Training plumbing shared by the auxiliary models of pretraining (docs/algorithm.md §4.1 b/c, §5.2, §5.3, §6.4):
 // a random hold-out split, row gathering into minibatches, per-member early stopping and snapshots of each member's
 // best weights. Written once for the dynamics ensemble (E = 7 members) and the reward model (E = 1).
-// Layering: dydiff/models (on nn/module, data/rng).
+// Layering: dydiff/ (on nn/module, data/rng).
 // NOTE: the official code keeps the *last* weights by mistake (§11 P18); MemberSnapshot is how we keep the best ones.
 #pragma once
 

@@ -3,7 +3,7 @@
 // list come: printing at start, the resolved config file saved in a run directory, reading a config file
 // (`key = value` lines, `#` comments), and `--set key=value` overrides, all with errors that name the key, the
 // source (file:line or --set) and the valid keys.
-// Layering: dydiff/run (uses autograd/error.hpp only).
+// Layering: dydiff/ (uses autograd/error.hpp only).
 #pragma once
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 // (config.txt), metrics.csv (one row per logged step), log.txt (every progress line), and the checkpoints.
 // Progress prints a live line on a terminal (step, loss, steps/s, ETA) and plain periodic lines otherwise
 // (a pipe, a CI log), and copies every printed line into the run's log.
-// Layering: dydiff/run (data/atomic_file for atomic writes).
+// Layering: dydiff/ (data/atomic_file for atomic writes).
 #pragma once
 
 #include <chrono>
