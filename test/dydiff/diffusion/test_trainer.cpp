@@ -1,7 +1,7 @@
-// train-diffusion: the learning-rate ramp and EMA schedule against §6.1's values, a resumed run equal to an
-// uninterrupted one bit for bit (checkpoint bytes and metrics), the tiny preset's loss falling on a small maze2d
-// dataset within a fixed budget (and the model loading back from the run directory), and a resume refusing other
-// data or another horizon.
+// train-diffusion: the learning-rate ramp and EMA schedule against docs/algorithm.md §6.1's values, a resumed run
+// equal to an uninterrupted one bit for bit (checkpoint bytes and metrics), the tiny preset's loss falling on a small
+// maze2d dataset within a fixed budget (and the model loading back from the run directory), and a resume refusing
+// other data or another horizon.
 #include "autograd/error.hpp"
 #include "data/data_identity.hpp"
 #include "dydiff/diffusion/trainer.hpp"

@@ -1,5 +1,6 @@
-// Tests of the reward model (dydiff/reward_model.hpp; dydiff_algorithm.md §5.3): shape and init, predict, the
-// best-weight restore (bitwise), and learning r = w·[s, a] to a stated hold-out MSE.
+// Tests of the reward model (dydiff/models/reward_model.hpp; docs/algorithm.md §5.3): shape and init, predict, the
+// best-weight restore (bitwise), and learning r = w·[s, a] to a stated hold-out MSE (model files:
+// test_model_files.cpp).
 #include "dydiff/models/reward_model.hpp"
 
 #include <boost/test/unit_test.hpp>
