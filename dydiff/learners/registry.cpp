@@ -25,6 +25,8 @@ constexpr Entry entry(const char* name) {
 
 const Entry kLearners[] = {
     entry<BcConfig, &LearnerConfigs::bc, &make_bc>("bc"),
+    entry<Td3BcConfig, &LearnerConfigs::td3bc, &make_td3bc>("td3bc"),
+    entry<IqlConfig, &LearnerConfigs::iql, &make_iql>("iql"),
 };
 
 const Entry& find(const std::string& algo) {
