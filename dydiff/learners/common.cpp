@@ -3,6 +3,7 @@
 
 #include "autograd/error.hpp"
 #include "autograd/ops.hpp"
+#include "data/normalizer.hpp"
 #include "nn/activation_ops.hpp"
 
 #include <algorithm>
@@ -70,6 +71,24 @@ void check_spec(const LearnerSpec& spec, const std::string& who) {
                          spec.action_low[k] < spec.action_high[k],
                      who << ": LearnerSpec action box [" << spec.action_low[k] << ", " << spec.action_high[k]
                          << "] in dim " << k << " (finite, low < high expected)");
+}
+
+LearnerSpec make_spec(const Array2& observations, const std::vector<float>& action_low,
+                      const std::vector<float>& action_high, std::uint64_t seed) {
+    DYDIFF_CHECK(observations.shape()[0] > 0, "make_spec: no observations");
+    const data::ZScoreNormalizer z = data::ZScoreNormalizer::fit(observations);
+    LearnerSpec spec;
+    spec.obs_dim = observations.shape()[1];
+    spec.action_dim = action_low.size();
+    spec.action_low = action_low;
+    spec.action_high = action_high;
+    for (std::size_t k = 0; k < spec.obs_dim; ++k) {
+        spec.obs_mean.push_back(z.mean()(k));
+        spec.obs_std.push_back(z.std()(k) + z.eps());
+    }
+    spec.seed = seed;
+    check_spec(spec, "make_spec");
+    return spec;
 }
 
 const LearnerSpec& checked(const LearnerSpec& spec, const std::string& who) {

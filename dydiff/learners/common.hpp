@@ -39,6 +39,11 @@ constexpr std::uint64_t kDrawStream = 1;
 /// Fails unless the spec is usable: S, A > 0, every vector of its size, std > 0, low < high, all finite.
 /// `who` names the learner in the message.
 void check_spec(const LearnerSpec& spec, const std::string& who);
+/// The spec of a dataset: z-score statistics of its RAW observations (M, S) as docs/algorithm.md §7.3 has them
+/// (population mean; population std + 1e-6, a constant column's std taken as 1 first, data::ZScoreNormalizer::fit),
+/// the env's action box, and the seed.
+LearnerSpec make_spec(const Array2& observations, const std::vector<float>& action_low,
+                      const std::vector<float>& action_high, std::uint64_t seed);
 /// `spec` after check_spec, for a constructor's member-initialiser list.
 const LearnerSpec& checked(const LearnerSpec& spec, const std::string& who);
 /// `config` after config.validate(), for a constructor's member-initialiser list.

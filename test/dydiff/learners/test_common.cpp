@@ -76,6 +76,18 @@ BOOST_AUTO_TEST_CASE(observation_z_score_and_action_box_maps) {
     BOOST_TEST(a(1, 1) == 4.0f);
 }
 
+BOOST_AUTO_TEST_CASE(spec_from_data_uses_population_statistics_plus_1e_6) {
+    // Column 0: 1, 2, 3 -> mean 2, population std sqrt(2/3); column 1 constant 5 -> std 1 (then + 1e-6).
+    const LearnerSpec spec = make_spec(array2(3, 2, {1.0f, 5.0f, 2.0f, 5.0f, 3.0f, 5.0f}), {-2.0f}, {2.0f}, 9);
+    BOOST_TEST(spec.obs_dim == 2u);
+    BOOST_TEST(spec.action_dim == 1u);
+    BOOST_TEST(spec.obs_mean[0] == 2.0f);
+    BOOST_TEST(spec.obs_mean[1] == 5.0f);
+    BOOST_TEST(spec.obs_std[0] == std::sqrt(2.0f / 3.0f) + 1e-6f, boost::test_tools::tolerance(kExact));
+    BOOST_TEST(spec.obs_std[1] == 1.0f + 1e-6f);
+    BOOST_TEST(spec.seed == 9u);
+}
+
 BOOST_AUTO_TEST_CASE(spec_errors_name_the_field) {
     LearnerSpec spec = small_spec();
     spec.obs_std[1] = 0.0f;
