@@ -218,10 +218,12 @@ void save_learner(nn::Checkpoint& ckpt, const std::string& algo, const LearnerSp
 std::int64_t load_learner(const nn::Checkpoint& ckpt, const std::string& algo, const LearnerSpec& spec,
                           const LearnerParts& parts, data::Rng& rng);
 
-/// How the exported actor's output becomes an action in [−1, 1] (Learner::save_actor):
-///   "tanh"               the MLP's output is already tanh-ed (BC, canonical TD3+BC, IQL's mean);
-///   "tanh_gaussian_mean" the output is [μ, log σ]: take the first A entries, then tanh.
-/// Keys: "learner/algo", "learner/spec/*", "actor/<param>" (MLP "net.layers.i.*"), "actor/head" (bytes).
+/// The deployable actor (Learner::save_actor). Its MLP is "actor/net.layers.<i>.weight" (O, I) and ".bias" (O),
+/// ReLU between layers; the action in [−1, 1] comes from the last layer's output y by "actor/head" (bytes):
+///   "tanh"               y has A entries: a = tanh(y) (BC, canonical TD3+BC, IQL's mean);
+///   "tanh_gaussian_mean" y = [μ, log σ] has 2A entries: a = tanh(μ) (official TD3+BC).
+/// Then a goes to the box (to_box_action), and observations are z-scored with "learner/spec/obs_mean", "obs_std"
+/// first. Other "actor/*" entries (IQL's log_std) are not needed for the deterministic action.
 void save_actor_part(nn::Checkpoint& ckpt, const std::string& algo, const LearnerSpec& spec,
                      const nn::Module& actor, const std::string& head);
 

@@ -59,7 +59,7 @@ public:
         return {{"critic_loss", critic_loss_value},
                 {"actor_loss", actor_loss_},  // the last actor update's (0 before the first)
                 {"lambda", lambda_},
-                {"q_mean", mean(q1.value())}};
+                {"q_mean", mean_of(q1.value())}};
     }
 
     /// canonical: π(ŝ) for both flags (the policy is deterministic). official: tanh(μ) when deterministic, else a
@@ -134,7 +134,7 @@ private:
         return gauss_actor_->sample(obs, rng_).action;
     }
 
-    static double mean(const Array& a) {
+    static double mean_of(const Array& a) {
         double s = 0.0;
         for (const float v : a) s += v;
         return s / static_cast<double>(a.size());
