@@ -304,7 +304,8 @@ Tensor tanh_gaussian_log_prob(const Tensor& u, const Tensor& mean, const Tensor&
 
 TanhGaussianActor::TanhGaussianActor(std::size_t obs_dim, std::size_t action_dim, std::size_t hidden,
                                      std::size_t layers, nn::Init init, data::Rng& rng)
-    : action_dim_(action_dim), net_(mlp_widths(obs_dim, hidden, layers, 2 * action_dim), nn::Activation::relu, rng, init) {
+    : action_dim_(action_dim),
+      net_(mlp_widths(obs_dim, hidden, layers, 2 * action_dim), nn::Activation::relu, rng, init) {
     register_module("net", net_);
 }
 

@@ -6,7 +6,8 @@
 //     freezes a network while a loss backpropagates through it;
 //   - save/load of a learner's whole state (spec, networks, optimisers, Rng, step, scalars) from one list of parts.
 // Layering: dydiff/learners (on nn/, data/, autograd/). Shapes: B batch, S observation dim, A action dim.
-// Sources: docs/algorithm.md §5.4 (networks, the tanh log-probability, TD target with terminal masking).
+// Sources: docs/algorithm.md §5.4.1 (critics, TD target with terminal masking), §5.4.2 (the Tanh-Gaussian actor),
+// §5.4.4 (the tanh log-probability).
 #pragma once
 
 #include "autograd/tensor.hpp"
@@ -126,7 +127,7 @@ private:
     std::vector<bool> was_trainable_;
 };
 
-/// Two Q networks Q_i(ŝ, a) = MLP_i(concat(ŝ, a)), {S + A, hidden × layers, 1}, ReLU (§5.4). Parameters "q1.*",
+/// Two Q networks Q_i(ŝ, a) = MLP_i(concat(ŝ, a)), {S + A, hidden × layers, 1}, ReLU (§5.4.1). Parameters "q1.*",
 /// "q2.*". The learners hold a second TwinQ as the target copy (built with Init::zeros, then copy_parameters).
 class TwinQ : public nn::Module {
 public:
@@ -144,17 +145,17 @@ private:
     nn::MLP q1_, q2_;
 };
 
-/// log π(tanh(u)) of the tanh-squashed Gaussian (§5.4), summed over the A dims: (B, 1) from u, μ, log σ (B, A):
+/// log π(tanh(u)) of the tanh-squashed Gaussian (§5.4.4), summed over the A dims: (B, 1) from u, μ, log σ (B, A):
 ///   gaussian_log_prob(u, μ, log σ) − Σ 2 (ln 2 − u − softplus(−2u)),
 /// where the bracket is log(1 − tanh²u) written stably. Composed of autograd ops (no hand-written backward).
 Tensor tanh_gaussian_log_prob(const Tensor& u, const Tensor& mean, const Tensor& log_std);
 
-/// The Tanh-Gaussian actor of the official code (§5.4): MLP {S, hidden × layers, 2A}, ReLU, output [μ, log σ],
+/// The Tanh-Gaussian actor of the official code (§5.4.2): MLP {S, hidden × layers, 2A}, ReLU, output [μ, log σ],
 /// log σ clamped to [−20, 2]. Actions in (−1, 1); the learner scales them to the box.
 class TanhGaussianActor : public nn::Module {
 public:
-    static constexpr float kLogStdMin = -20.0f;  // official code (rlkit/policy.py LOG_SIG_MIN), §5.4
-    static constexpr float kLogStdMax = 2.0f;    // official code (LOG_SIG_MAX), §5.4
+    static constexpr float kLogStdMin = -20.0f;  // official code (rlkit/policy.py LOG_SIG_MIN), §5.4.2
+    static constexpr float kLogStdMax = 2.0f;    // official code (LOG_SIG_MAX), §5.4.2
 
     struct Head {
         Tensor mean;     // (B, A) μ

@@ -51,7 +51,7 @@ void BcConfig::validate() const {
 void Td3BcConfig::fields(ConfigFields& f) {
     f.add("variant", &variant,
           "canonical (Fujimoto & Gu 2021: deterministic actor, smoothing noise) or official (official code: "
-          "Tanh-Gaussian actor, docs/algorithm.md §5.4)");
+          "Tanh-Gaussian actor, docs/algorithm.md §5.4.2)");
     f.add("hidden", &hidden, "width of each hidden layer, actor and critics (Fujimoto & Gu 2021, official code: 256)");
     f.add("layers", &layers, "hidden layers (Fujimoto & Gu 2021, official code: 2)");
     f.add("actor_lr", &actor_lr, "actor Adam learning rate (Fujimoto & Gu 2021, official code: 3e-4)");

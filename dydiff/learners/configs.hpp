@@ -1,9 +1,9 @@
 // The hyperparameters of every learner: one plain struct per algorithm, every field a key with its source
-// ("official code" = the DyDiff code, docs/algorithm.md §5.4; "Fujimoto & Gu 2021" = TD3+BC's paper and code;
-// "CORL" = the CORL single-file baselines). Keys are flat inside each struct; a config file puts them in a table
-// named after the algorithm ([td3bc] alpha = 2.5). fields() only lists the keys (no checks); validate() checks the
-// values and is called by each learner's constructor. Each struct is followed by the factory its learner file
-// defines; dydiff/learners/registry.hpp maps algorithm names to them.
+// ("official code" = the DyDiff code, docs/algorithm.md §5.4.1-5.4.2; "Fujimoto & Gu 2021" = TD3+BC's paper and
+// code, §5.4.3; "CORL" = the CORL single-file baselines, §5.4.6-5.4.7). Keys are flat inside each struct; a config
+// file puts them in a table named after the algorithm ([td3bc] alpha = 2.5). fields() only lists the keys (no
+// checks); validate() checks the values and is called by each learner's constructor. Each struct is followed by the
+// factory its learner file defines; dydiff/learners/registry.hpp maps algorithm names to them.
 // Layering: dydiff/learners (on dydiff/run/config.hpp).
 #pragma once
 
@@ -32,24 +32,24 @@ struct BcConfig {
 std::unique_ptr<Learner> make_bc(const BcConfig& config, const LearnerSpec& spec);
 
 /// TD3+BC. variant "canonical" = Fujimoto & Gu 2021 (deterministic tanh actor, target policy smoothing, PyTorch
-/// default init, critic loss MSE1 + MSE2, BC term MSE); "official" = the DyDiff code (§5.4: Tanh-Gaussian actor,
+/// default init, critic loss MSE1 + MSE2, BC term MSE); "official" = the DyDiff code (§5.4.2: Tanh-Gaussian actor,
 /// stochastic target action without smoothing, reparameterised sample in λ and the actor loss, ½ MSE critics,
 /// ½ MSE BC term, weights N(0, 1/fan_in) with zero biases). Both update the actor on steps 2, 4, 6, ... (the step
 /// counter is incremented before the check) and then soft-update all targets.
 struct Td3BcConfig {
-    std::string variant = "canonical";  // "canonical" (Fujimoto & Gu 2021) or "official" (official code, §5.4)
-    std::size_t hidden = 256;           // width of each hidden layer, actor and critics (Fujimoto & Gu 2021; §5.4)
-    std::size_t layers = 2;             // hidden layers (Fujimoto & Gu 2021; §5.4)
-    float actor_lr = 3e-4f;             // Adam learning rate of the actor (Fujimoto & Gu 2021; §5.4)
-    float critic_lr = 3e-4f;            // Adam learning rate of the critics (Fujimoto & Gu 2021; §5.4)
-    float discount = 0.99f;             // γ (Fujimoto & Gu 2021; §5.4)
-    float tau = 0.005f;                 // target soft-update rate (Fujimoto & Gu 2021; §5.4)
-    float alpha = 2.5f;                 // λ = α / mean|Q| (Fujimoto & Gu 2021; §5.4)
-    float policy_noise = 0.2f;          // canonical: std of the target smoothing noise, in [-1, 1] units (Fujimoto & Gu 2021)
+    std::string variant = "canonical";  // "canonical" (Fujimoto & Gu 2021) or "official" (official code, §5.4.2)
+    std::size_t hidden = 256;           // width of each hidden layer, actor and critics (Fujimoto & Gu 2021; §5.4.2)
+    std::size_t layers = 2;             // hidden layers (Fujimoto & Gu 2021; §5.4.2)
+    float actor_lr = 3e-4f;             // Adam learning rate of the actor (Fujimoto & Gu 2021; §5.4.2)
+    float critic_lr = 3e-4f;            // Adam learning rate of the critics (Fujimoto & Gu 2021; §5.4.2)
+    float discount = 0.99f;             // γ (Fujimoto & Gu 2021; §5.4.2)
+    float tau = 0.005f;                 // target soft-update rate (Fujimoto & Gu 2021; §5.4.2)
+    float alpha = 2.5f;                 // λ = α / mean|Q| (Fujimoto & Gu 2021; §5.4.2)
+    float policy_noise = 0.2f;          // canonical: std of the target smoothing noise, [-1, 1] units (Fujimoto & Gu)
     float noise_clip = 0.5f;            // canonical: clip of that noise (Fujimoto & Gu 2021)
-    std::int64_t policy_freq = 2;       // actor and targets updated every policy_freq steps (Fujimoto & Gu 2021; §5.4)
-    std::size_t batch = 256;            // rows per update, sampled by the caller (Fujimoto & Gu 2021; §5.4)
-    float reward_scale = 1.0f;          // r <- reward_scale r + reward_bias (official code: raw rewards, §5.4)
+    std::int64_t policy_freq = 2;       // actor and targets every policy_freq steps (Fujimoto & Gu 2021; §5.4.2)
+    std::size_t batch = 256;            // rows per update, sampled by the caller (Fujimoto & Gu 2021; §5.4.2)
+    float reward_scale = 1.0f;          // r <- reward_scale r + reward_bias (official code: raw rewards, §5.4.1)
     float reward_bias = 0.0f;           // see reward_scale
 
     void fields(ConfigFields& f);

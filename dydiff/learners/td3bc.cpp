@@ -1,5 +1,5 @@
 // TD3+BC (Fujimoto & Gu 2021, "A Minimalist Approach to Offline Reinforcement Learning") in two variants, chosen
-// by the `variant` key (docs/algorithm.md §5.4, §11 P21):
+// by the `variant` key (docs/algorithm.md §5.4.2, §5.4.3, §11 P21):
 //   canonical  the paper and its code: deterministic tanh actor; target action clip(π̄(ŝ') + clip(ε, ±c), ±1) with
 //              ε ~ N(0, σ²) (target policy smoothing, σ = 0.2, c = 0.5); critic loss MSE(Q1, y) + MSE(Q2, y);
 //              actor loss −λ mean Q1(ŝ, π(ŝ)) + MSE(π(ŝ), a); PyTorch default init.

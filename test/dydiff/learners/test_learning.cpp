@@ -242,7 +242,8 @@ BOOST_AUTO_TEST_CASE(two_step_task_needs_the_bootstrap) {
         else
             BOOST_TEST(r < kTwoStepBcMax, "bc: two-step return " << r);
     }
-    const double myopic = two_step_return(*train(variants()[1], spec, t, [](LearnerConfigs& c) { c.td3bc.discount = 0.0f; }));
+    const auto no_bootstrap = [](LearnerConfigs& c) { c.td3bc.discount = 0.0f; };
+    const double myopic = two_step_return(*train(variants()[1], spec, t, no_bootstrap));
     BOOST_TEST_MESSAGE("td3bc canonical, discount 0: two-step return " << myopic);
     BOOST_TEST(myopic < kTwoStepNoBootstrapMax, "td3bc with discount 0: two-step return " << myopic);
 }
