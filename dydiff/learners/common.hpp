@@ -200,7 +200,8 @@ std::int64_t load_learner(const nn::Checkpoint& ckpt, const std::string& algo, c
 
 /// How the exported actor's output becomes an action in [−1, 1] (Learner::save_actor):
 ///   "tanh"               the MLP's output is already tanh-ed (BC, canonical TD3+BC, IQL's mean);
-///   "tanh_gaussian_mean" the output is [μ, log σ]: take the first A entries, then tanh.
+///   "tanh_gaussian_mean" the output is [μ, log σ]: take the first A entries, then tanh;
+///   "ddpm"               Diffusion-QL's noise network; its sampler and selection rule under "ddpm/*" (diffql.hpp).
 /// Keys: "learner/algo", "learner/spec/*", "actor/<param>" (MLP "net.layers.i.*"), "actor/head" (bytes).
 void save_actor_part(nn::Checkpoint& ckpt, const std::string& algo, const LearnerSpec& spec,
                      const nn::Module& actor, const std::string& head);
