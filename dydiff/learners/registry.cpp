@@ -25,6 +25,8 @@ constexpr Entry entry(const char* name) {
 
 const Entry kLearners[] = {
     entry<BcConfig, &LearnerConfigs::bc, &make_bc>("bc"),
+    entry<CqlConfig, &LearnerConfigs::cql, &make_cql>("cql"),
+    entry<DiffQlConfig, &LearnerConfigs::diffql, &make_diffql>("diffql"),
 };
 
 const Entry& find(const std::string& algo) {
