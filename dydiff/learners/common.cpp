@@ -155,6 +155,38 @@ Tensor td_target(const TensorBatch& batch, const Tensor& next_value, float disco
     return batch.rewards + discount * batch.not_done * next_value;
 }
 
+Tensor expectile_loss(const Tensor& u, float expectile) {
+    Array weight = xt::empty<float>(u.value().shape());  // |τ − 1[u < 0]|, a constant
+    const float* uv = u.value().data();
+    for (std::size_t i = 0; i < weight.size(); ++i) weight.data()[i] = uv[i] < 0.0f ? 1.0f - expectile : expectile;
+    return autograd::mean(Tensor(std::move(weight)) * autograd::square(u));
+}
+
+double td3bc_lambda(float alpha, const Array& q) {
+    DYDIFF_CHECK(q.size() > 0, "td3bc_lambda: empty Q");
+    double sum_abs = 0.0;
+    for (const float v : q) sum_abs += std::fabs(static_cast<double>(v));
+    return static_cast<double>(alpha) / (sum_abs / static_cast<double>(q.size()));
+}
+
+Array advantage_weights(const Array& advantage, float beta, float max_weight) {
+    Array w = xt::empty<float>(advantage.shape());
+    for (std::size_t i = 0; i < w.size(); ++i) w.data()[i] = std::min(std::exp(beta * advantage.data()[i]), max_weight);
+    return w;
+}
+
+Tensor gaussian_log_prob(const Tensor& x, const Tensor& mean, const Tensor& log_std) {
+    DYDIFF_CHECK(x.dim() == 2 && x.shape() == mean.shape() &&
+                     (log_std.shape() == x.shape() || (log_std.dim() == 1 && log_std.size(0) == x.size(1))),
+                 "gaussian_log_prob: x " << shape_str(x.shape()) << ", mean " << shape_str(mean.shape())
+                                         << ", log_std " << shape_str(log_std.shape())
+                                         << " (expected x, mean (B, A) and log_std (B, A) or (A))");
+    const float half_log_2pi = 0.5f * std::log(2.0f * static_cast<float>(M_PI));
+    const Tensor z = (x - mean) * autograd::exp(-log_std);                    // (B, A)
+    const Tensor log_density = -0.5f * autograd::square(z) - log_std - half_log_2pi;  // (B, A)
+    return autograd::sum(log_density, {1}, true);                             // (B, 1)
+}
+
 float checked_loss(const Tensor& loss, const std::string& who, const char* loss_name, std::int64_t step) {
     const float v = loss.item();
     DYDIFF_CHECK(std::isfinite(v), who << ": " << loss_name << " is " << v << " at step " << step
@@ -247,11 +279,8 @@ Tensor tanh_gaussian_log_prob(const Tensor& u, const Tensor& mean, const Tensor&
     DYDIFF_CHECK(u.dim() == 2 && u.shape() == mean.shape() && u.shape() == log_std.shape(),
                  "tanh_gaussian_log_prob: u " << shape_str(u.shape()) << ", mean " << shape_str(mean.shape())
                                               << ", log_std " << shape_str(log_std.shape()) << " must be one (B, A)");
-    const float half_log_2pi = 0.5f * std::log(2.0f * static_cast<float>(M_PI));
-    const Tensor z = (u - mean) * autograd::exp(-log_std);                                  // (B, A)
-    const Tensor log_normal = -0.5f * autograd::square(z) - log_std - half_log_2pi;         // (B, A)
-    const Tensor log_det = 2.0f * (std::log(2.0f) - u - nn::softplus(-2.0f * u));          // log(1 − tanh²u)
-    return autograd::sum(log_normal - log_det, {1}, true);                                  // (B, 1)
+    const Tensor log_det = 2.0f * (std::log(2.0f) - u - nn::softplus(-2.0f * u));  // (B, A) log(1 − tanh²u)
+    return gaussian_log_prob(u, mean, log_std) - autograd::sum(log_det, {1}, true);  // (B, 1)
 }
 
 TanhGaussianActor::TanhGaussianActor(std::size_t obs_dim, std::size_t action_dim, std::size_t hidden,
@@ -320,6 +349,15 @@ std::int64_t load_learner(const nn::Checkpoint& ckpt, const std::string& algo, c
                  where(ckpt) << ": the learner's observation statistics (" << root
                              << "spec/obs_mean, obs_std) differ from this run's: another dataset?");
     // Read everything before modifying anything, so a failed load leaves the learner as it was.
+    for (const auto& [name, module] : parts.modules)
+        for (const auto& [param, t] : module->named_parameters()) {
+            const std::string key = root + name + "/" + param;
+            DYDIFF_CHECK(ckpt.contains(key), where(ckpt) << ": missing key '" << key << "'");
+            const autograd::Shape shape = t.shape();
+            DYDIFF_CHECK(ckpt.array(key).shape == std::vector<std::size_t>(shape.begin(), shape.end()),
+                         where(ckpt) << ": '" << key << "' has shape " << shape_str(ckpt.array(key).shape)
+                                     << ", expected " << shape_str(shape));
+        }
     data::Rng restored = rng;
     restored.set_state(ckpt.get_bytes(root + "rng"));
     std::vector<std::pair<nn::NamedTensors, std::size_t>> adam_states;
@@ -347,15 +385,6 @@ std::int64_t load_learner(const nn::Checkpoint& ckpt, const std::string& algo, c
     }
     const std::int64_t step = ckpt.get_int64(root + "step");
     DYDIFF_CHECK(step >= 0, where(ckpt) << ": '" << root << "step' = " << step);
-    // Modules: Checkpoint::load_module checks all of a module before touching it; check every module first.
-    for (const auto& [name, module] : parts.modules)
-        for (const auto& [param, t] : module->named_parameters()) {
-            const std::string key = root + name + "/" + param;
-            DYDIFF_CHECK(ckpt.contains(key), where(ckpt) << ": missing key '" << key << "'");
-            DYDIFF_CHECK(ckpt.array(key).shape == std::vector<std::size_t>(t.shape().begin(), t.shape().end()),
-                         where(ckpt) << ": '" << key << "' has shape " << shape_str(ckpt.array(key).shape)
-                                     << ", expected " << shape_str(t.shape()));
-        }
     for (const auto& [name, module] : parts.modules) ckpt.load_module(root + name, *module);
     for (std::size_t i = 0; i < parts.optimizers.size(); ++i)
         parts.optimizers[i].second->load_state(adam_states[i].first, adam_states[i].second);

@@ -75,6 +75,21 @@ TensorBatch make_batch(const LearnerSpec& spec, const data::Transitions& batch, 
 /// y = r + γ (1 − d) v' (B, 1), with v' (B, 1) the bootstrap value of s' (min of target Qs, or V(s')); no graph.
 Tensor td_target(const TensorBatch& batch, const Tensor& next_value, float discount);
 
+// ---- losses and their pieces (each checked in closed form in test/dydiff/learners) -------------------------------
+
+/// IQL's expectile loss (Kostrikov et al. 2021, eq. 5; CORL asymmetric_l2_loss): mean(|τ − 1[u < 0]| u²) over all
+/// entries of u = Q̄(s, a) − V(s). τ = 0.5 is half the MSE; τ > 0.5 weighs underestimates of Q̄ by V more.
+Tensor expectile_loss(const Tensor& u, float expectile);
+
+/// TD3+BC's λ = α / mean|Q| over the entries of q (Fujimoto & Gu 2021 eq. 3), a constant (detached).
+double td3bc_lambda(float alpha, const Array& q);
+
+/// IQL's advantage weights min(exp(β A), max_weight) elementwise (CORL), constants (B, 1) from A (B, 1).
+Array advantage_weights(const Array& advantage, float beta, float max_weight);
+
+/// log N(x; μ, σ) summed over the last axis: (B, 1) from x, μ (B, A) and log σ (B, A) or (A).
+Tensor gaussian_log_prob(const Tensor& x, const Tensor& mean, const Tensor& log_std);
+
 /// The loss's value; fails naming the learner, the loss and the step when it is NaN or Inf.
 float checked_loss(const Tensor& loss, const std::string& who, const char* loss_name, std::int64_t step);
 
@@ -125,7 +140,7 @@ private:
 };
 
 /// log π(tanh(u)) of the tanh-squashed Gaussian (§5.4), summed over the A dims: (B, 1) from u, μ, log σ (B, A):
-///   log N(u; μ, σ) − 2 (ln 2 − u − softplus(−2u)),
+///   gaussian_log_prob(u, μ, log σ) − Σ 2 (ln 2 − u − softplus(−2u)),
 /// where the bracket is log(1 − tanh²u) written stably. Composed of autograd ops (no hand-written backward).
 Tensor tanh_gaussian_log_prob(const Tensor& u, const Tensor& mean, const Tensor& log_std);
 

@@ -1,16 +1,15 @@
 // Tests of CQL (dydiff/learners/cql.hpp; docs/algorithm.md §5.4): the importance-sampled logsumexp regulariser and the
-// temperature loss on hand-made numbers with their gradients, α updated first and clamped, save -> load -> updates
-// bitwise equal to an uninterrupted run, and learning a bandit past BC's limit.
+// temperature loss on hand-made numbers with their gradients, α updated first and clamped, and learning a bandit past
+// BC's limit. Resume (save -> load -> updates bitwise equal to an uninterrupted run), seeding and the action box are
+// in test_resume.cpp's table of every learner.
 #include "dydiff/learners/cql.hpp"
 
 #include "autograd/ops.hpp"
 #include "fixtures.hpp"
-#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
-#include <cstring>
 
 using namespace dydiff;
 using namespace dydiff::learners;
@@ -20,10 +19,6 @@ using autograd::Tensor;
 namespace {
 
 constexpr double kTol = 1e-5;  // relative, float32 arithmetic on O(1) numbers
-
-bool bitwise_equal(const Array& a, const Array& b) {
-    return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 CqlConfig small_config() {
     CqlConfig c;
@@ -126,44 +121,6 @@ BOOST_AUTO_TEST_CASE(alpha_is_updated_first_and_clamped) {
         BOOST_TEST(pushed.alpha() >= std::exp(-10.0f) * (1.0f - 1e-6f));
     }
     BOOST_TEST(pushed.alpha() == std::exp(-10.0f), boost::test_tools::tolerance(1e-6f));
-}
-
-BOOST_AUTO_TEST_CASE(save_load_then_updates_equal_an_uninterrupted_run) {
-    const LearnerSpec spec = test::small_spec(3);
-    const CqlConfig config = small_config();
-    data::Rng data_rng(4);
-    std::vector<data::Transitions> batches;
-    for (int i = 0; i < 8; ++i) batches.push_back(test::random_batch(spec, 16, data_rng));
-
-    Cql uninterrupted(spec, config);
-    for (int i = 0; i < 4; ++i) uninterrupted.update(batches[i]);
-    test::TempDir dir;
-    const std::string path = (dir.path() / "cql.npz").string();
-    {
-        nn::Checkpoint ckpt;
-        uninterrupted.save(ckpt);
-        ckpt.save(path);
-    }
-    Cql resumed(spec, config);
-    resumed.load(nn::Checkpoint::load(path));
-    BOOST_TEST(resumed.steps() == 4);
-    for (int i = 4; i < 8; ++i) {
-        const Stats a = uninterrupted.update(batches[i]);
-        const Stats b = resumed.update(batches[i]);
-        BOOST_TEST_REQUIRE(a.size() == b.size());
-        for (std::size_t k = 0; k < a.size(); ++k) {
-            BOOST_TEST(a[k].first == b[k].first);
-            BOOST_TEST(std::memcmp(&a[k].second, &b[k].second, sizeof(double)) == 0, a[k].first << " at update " << i);
-        }
-    }
-    nn::Checkpoint ca, cb;
-    uninterrupted.save(ca);
-    resumed.save(cb);
-    BOOST_TEST(ca.keys() == cb.keys());
-    for (const std::string& key : ca.keys()) BOOST_TEST((ca.array(key).bytes == cb.array(key).bytes), key);
-    Array2 obs = xt::ones<float>({std::size_t{3}, std::size_t{3}});
-    BOOST_TEST(bitwise_equal(Array(uninterrupted.act(obs, false)), Array(resumed.act(obs, false))));
-    BOOST_TEST(bitwise_equal(Array(uninterrupted.act(obs, true)), Array(resumed.act(obs, true))));
 }
 
 BOOST_AUTO_TEST_CASE(learns_a_bandit_past_the_bc_limit) {

@@ -1,11 +1,11 @@
 // Tests of Diffusion-QL (dydiff/learners/diffql.hpp; docs/algorithm.md §5.4): the VP β and ᾱ values, the posterior
 // coefficients, the noise network's shape, the denoising terms and the Q loss against their formulas, the softmax
-// choice, save -> load -> updates bitwise equal to an uninterrupted run, and learning a bandit past BC's limit.
+// choice, the EMA actor's schedule, and learning a bandit past BC's limit. Resume (save -> load -> updates bitwise
+// equal to an uninterrupted run), seeding and the action box are in test_resume.cpp's table of every learner.
 #include "dydiff/learners/diffql.hpp"
 
 #include "autograd/ops.hpp"
 #include "fixtures.hpp"
-#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -157,65 +157,41 @@ BOOST_AUTO_TEST_CASE(softmax_choice_by_inverse_cdf) {
     BOOST_CHECK_THROW(sample_softmax_index(bad, 2, rng), Error);
 }
 
-BOOST_AUTO_TEST_CASE(sampling_stays_in_the_box_and_uses_the_learner_rng) {
-    DiffQl learner(test::small_spec(5), small_config());
-    data::Rng rng(6);
-    Array2 obs = xt::empty<float>({std::size_t{16}, std::size_t{3}});
-    rng.fill_normal(obs.data(), obs.size());
-    for (const bool deterministic : {false, true}) {
-        const Array2 a = learner.act(obs, deterministic);
-        BOOST_TEST(a.shape() == (std::array<std::size_t, 2>{16, 2}));
-        for (std::size_t i = 0; i < 16; ++i) {
-            BOOST_TEST((a(i, 0) >= -2.0f && a(i, 0) <= 2.0f && a(i, 1) >= 0.0f && a(i, 1) <= 1.0f));
-        }
-        // Two calls draw different samples (the Rng advances), so the actions differ.
-        const Array2 b = learner.act(obs, deterministic);
-        BOOST_TEST(!bitwise_equal(Array(a), Array(b)));
-    }
-}
-
-BOOST_AUTO_TEST_CASE(save_load_then_updates_equal_an_uninterrupted_run) {
-    const LearnerSpec spec = test::small_spec(7);
-    const DiffQlConfig config = small_config();
-    data::Rng data_rng(8);
-    std::vector<data::Transitions> batches;
-    for (int i = 0; i < 8; ++i) batches.push_back(test::random_batch(spec, 16, data_rng));
-
-    DiffQl uninterrupted(spec, config);
-    for (int i = 0; i < 4; ++i) uninterrupted.update(batches[i]);
-    test::TempDir dir;
-    const std::string path = (dir.path() / "diffql.npz").string();
-    {
+BOOST_AUTO_TEST_CASE(ema_actor_moves_on_its_period_from_ema_start) {
+    // ema_start 3, ema_every 2: the step counter before the increment is checked, so updates 5 and 7 (counters 4
+    // and 6) move the EMA actor, towards the actor as it is after that update's step; it is the initial actor before.
+    DiffQlConfig config = small_config();
+    config.ema_start = 3;
+    config.ema_every = 2;
+    DiffQl learner(test::small_spec(5), config);
+    auto arrays = [&](const std::string& section) {
         nn::Checkpoint ckpt;
-        uninterrupted.save(ckpt);
-        ckpt.save(path);
-    }
-    DiffQl resumed(test::small_spec(7), config);
-    resumed.load(nn::Checkpoint::load(path));
-    BOOST_TEST(resumed.steps() == 4);
-    for (int i = 4; i < 8; ++i) {
-        const Stats a = uninterrupted.update(batches[i]);
-        const Stats b = resumed.update(batches[i]);
-        BOOST_TEST_REQUIRE(a.size() == b.size());
-        for (std::size_t k = 0; k < a.size(); ++k) {
-            BOOST_TEST(a[k].first == b[k].first);
-            BOOST_TEST(std::memcmp(&a[k].second, &b[k].second, sizeof(double)) == 0, a[k].first << " at update " << i);
+        learner.save(ckpt);
+        std::vector<Array> out;
+        for (const std::string& key : ckpt.keys())
+            if (key.rfind("learner/" + section + "/", 0) == 0) out.push_back(ckpt.get(key));
+        return out;
+    };
+    const std::vector<Array> initial_actor = arrays("actor");
+    BOOST_TEST_REQUIRE(!initial_actor.empty());
+    std::vector<Array> ema = arrays("ema_actor");
+    for (std::size_t k = 0; k < ema.size(); ++k) BOOST_TEST(bitwise_equal(ema[k], initial_actor[k]));
+    data::Rng rng(6);
+    for (int update = 1; update <= 8; ++update) {
+        learner.update(test::random_batch(test::small_spec(5), 16, rng));
+        const std::vector<Array> actor = arrays("actor"), next = arrays("ema_actor");
+        const bool moves = update == 5 || update == 7;
+        for (std::size_t k = 0; k < next.size(); ++k) {
+            if (!moves) {
+                BOOST_TEST(bitwise_equal(next[k], ema[k]), "update " << update);
+                continue;
+            }
+            const Array expected = config.ema_decay * ema[k] + (1.0f - config.ema_decay) * actor[k];
+            BOOST_TEST(xt::allclose(next[k], expected, 0.0, 1e-6), "update " << update);
+            BOOST_TEST(!bitwise_equal(next[k], ema[k]), "update " << update);
         }
+        ema = next;
     }
-    nn::Checkpoint ca, cb;
-    uninterrupted.save(ca);
-    resumed.save(cb);
-    BOOST_TEST(ca.keys() == cb.keys());
-    for (const std::string& key : ca.keys())
-        BOOST_TEST((ca.array(key).bytes == cb.array(key).bytes), key);
-    Array2 obs = xt::ones<float>({std::size_t{3}, std::size_t{3}});
-    BOOST_TEST(bitwise_equal(Array(uninterrupted.act(obs, true)), Array(resumed.act(obs, true))));
-
-    // A checkpoint of other observation statistics is refused.
-    LearnerSpec moved = test::small_spec(7);
-    moved.obs_mean[0] = 0.25f;
-    DiffQl wrong_stats(moved, config);
-    BOOST_CHECK_THROW(wrong_stats.load(nn::Checkpoint::load(path)), Error);
 }
 
 BOOST_AUTO_TEST_CASE(learns_a_bandit_past_the_bc_limit) {
