@@ -23,7 +23,6 @@ namespace dydiff::test {
 
 constexpr float kBanditSlope = 0.6f;       // a*(s) = (slope s₀, −slope s₁)
 constexpr float kBanditGoodNoise = 0.05f;  // std of the good behaviour around a*
-constexpr double kBanditMeanActionReward = -0.118;  // the data's average action (BC's limit), good = 0.3
 
 /// A (rows, columns) array from its rows, for hand-made numbers.
 inline autograd::Array matrix(const std::vector<std::vector<float>>& rows) {
