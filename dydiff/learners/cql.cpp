@@ -1,6 +1,6 @@
-// CQL, top to bottom: config keys, the regulariser and the temperature loss on their own (tested on hand-made
-// numbers), then the learner: update (α, actor, critics), act, save/load. docs/algorithm.md §5.4 is the source of
-// every rule.
+// CQL, top to bottom: the regulariser and the temperature loss on their own (tested on hand-made numbers), then the
+// learner: update (α, actor, critics), act, save/load. docs/algorithm.md §5.4 is the source of every rule; the config
+// keys are in configs.cpp.
 #include "dydiff/learners/cql.hpp"
 
 #include "autograd/error.hpp"
@@ -31,7 +31,7 @@ Tensor cql_regularizer(const Tensor& q_rand, const Tensor& q_next_pi, const Tens
                  "cql_regularizer: q_rand " << shape_str(bn) << ", q_next_pi " << shape_str(q_next_pi.shape())
                                             << ", q_cur_pi " << shape_str(q_cur_pi.shape()) << ", log_pi_next "
                                             << shape_str(log_pi_next.shape()) << ", log_pi_cur "
-                                            << shape_str(log_pi_cur.shape()) << " must all be (B, N), q_data "
+                                            << shape_str(log_pi_cur.shape()) << " must all be (B, R), q_data "
                                             << shape_str(q_data.shape()) << " (B, 1)");
     // Uniform proposals on [−1, 1]^A have density 0.5^A: subtract its log (importance sampling, §5.4).
     const float log_uniform_density = static_cast<float>(action_dim) * std::log(0.5f);
@@ -54,7 +54,7 @@ LogAlpha::LogAlpha() { log_alpha = register_parameter("log_alpha", xt::zeros<flo
 
 namespace {
 
-// Rows of `x` (B, K) each repeated n times in place: row b·n + k is x[b] (rlkit's repeat-then-view order).
+// Rows of `x` (B, K) each repeated n times: row b·n + k is x[b] (rlkit's repeat-then-view order).
 Array repeat_rows(const Array& x, std::size_t n) {
     const std::size_t B = x.shape()[0], K = x.shape()[1];
     Array out = xt::empty<float>({B * n, K});
@@ -90,10 +90,11 @@ float Cql::alpha() const {
 
 Stats Cql::update(const data::Transitions& raw) {
     const TensorBatch b = make_batch(spec_, raw, config_.reward_scale, config_.reward_bias);
-    const std::size_t B = b.size, A = spec_.action_dim, N = config_.num_random;
+    const std::size_t B = b.size, A = spec_.action_dim, R = config_.num_random;
 
     // 1. The temperature, on log π of a reparameterised sample at s (the same sample drives the actor loss).
     const TanhGaussianActor::Sample pi = actor_.sample(b.obs, rng_);  // action (B, A), log_prob (B, 1)
+    const double log_pi_mean = xt::mean(pi.log_prob.value())();
     const float target_entropy = config_.target_entropy_per_dim * static_cast<float>(A);
     const float loss_alpha = minimize(alpha_loss(log_alpha_.log_alpha, pi.log_prob.value(), target_entropy),
                                       alpha_opt_, "cql", "alpha_loss", step_);
@@ -101,22 +102,22 @@ Stats Cql::update(const data::Transitions& raw) {
 
     // Every action the critics see comes from the actor as it was at the start of the step: draw them now.
     Tensor y;                          // (B, 1) TD target, no entropy term (§5.4)
-    Array a_rand, a_next, a_cur;       // (B·N, A) uniform, π(·|s′), π(·|s) proposals, row b·N + k for state b
-    Array log_pi_next, log_pi_cur;     // (B, N)
+    Array a_rand, a_next, a_cur;       // (B·R, A) uniform, π(·|s′), π(·|s) proposals, row b·R + k for state b
+    Array log_pi_next, log_pi_cur;     // (B, R)
     {
         const ag::NoGradGuard no_grad;
         const TanhGaussianActor::Sample next = actor_.sample(b.next_obs, rng_);
         y = td_target(b, critic_target_.min(b.next_obs, next.action), config_.discount);
-        a_rand = xt::empty<float>({B * N, A});
+        a_rand = xt::empty<float>({B * R, A});
         rng_.fill_uniform(a_rand.data(), a_rand.size(), -1.0f, 1.0f);
-        const TanhGaussianActor::Sample pn = actor_.sample(Tensor(repeat_rows(b.next_obs.value(), N)), rng_);
-        const TanhGaussianActor::Sample pc = actor_.sample(Tensor(repeat_rows(b.obs.value(), N)), rng_);
+        const TanhGaussianActor::Sample pn = actor_.sample(Tensor(repeat_rows(b.next_obs.value(), R)), rng_);
+        const TanhGaussianActor::Sample pc = actor_.sample(Tensor(repeat_rows(b.obs.value(), R)), rng_);
         a_next = pn.action.value();
         a_cur = pc.action.value();
         log_pi_next = pn.log_prob.value();
-        log_pi_next.reshape({B, N});
+        log_pi_next.reshape({B, R});
         log_pi_cur = pc.log_prob.value();
-        log_pi_cur.reshape({B, N});
+        log_pi_cur.reshape({B, R});
     }
 
     // 2. The actor: mean(α log π − min_j Q_j(s, ã)), the critics frozen (their weights take no gradient here).
@@ -129,14 +130,15 @@ Stats Cql::update(const data::Transitions& raw) {
 
     // 3. The critics: MSE to y plus the CQL regulariser of each, all three proposal sets in one forward pass.
     const auto [q1, q2] = critic_.forward(b.obs, b.actions);  // (B, 1) each
+    const double q_mean = xt::mean(q1.value())();
     const Tensor td = ag::mean(ag::square(q1 - y)) + ag::mean(ag::square(q2 - y));
-    const Tensor obs_rep(repeat_rows(b.obs.value(), N));                                 // (B·N, S)
-    const Tensor obs3 = ag::concat({obs_rep, obs_rep, obs_rep}, 0);                       // (3·B·N, S)
-    const Tensor act3 = ag::concat({Tensor(a_rand), Tensor(a_next), Tensor(a_cur)}, 0);   // (3·B·N, A)
-    const auto [p1, p2] = critic_.forward(obs3, act3);                                    // (3·B·N, 1) each
-    auto proposals = [&](const Tensor& q, std::size_t set) {  // set 0, 1, 2 -> (B, N)
-        return ag::reshape(ag::slice(q, 0, set * B * N, (set + 1) * B * N),
-                           {static_cast<std::int64_t>(B), static_cast<std::int64_t>(N)});
+    const Tensor obs_rep(repeat_rows(b.obs.value(), R));                                 // (B·R, S)
+    const Tensor obs3 = ag::concat({obs_rep, obs_rep, obs_rep}, 0);                       // (3·B·R, S)
+    const Tensor act3 = ag::concat({Tensor(a_rand), Tensor(a_next), Tensor(a_cur)}, 0);   // (3·B·R, A)
+    const auto [p1, p2] = critic_.forward(obs3, act3);                                    // (3·B·R, 1) each
+    auto proposals = [&](const Tensor& q, std::size_t set) {  // set 0, 1, 2 -> (B, R)
+        return ag::reshape(ag::slice(q, 0, set * B * R, (set + 1) * B * R),
+                           {static_cast<std::int64_t>(B), static_cast<std::int64_t>(R)});
     };
     const Tensor cql1 = cql_regularizer(proposals(p1, 0), proposals(p1, 1), proposals(p1, 2), log_pi_next,
                                         log_pi_cur, q1, A, config_.cql_temperature, config_.cql_weight);
@@ -155,8 +157,8 @@ Stats Cql::update(const data::Transitions& raw) {
             {"actor_loss", loss_actor},
             {"alpha_loss", loss_alpha},
             {"alpha", alpha},
-            {"log_pi", static_cast<double>(xt::mean(pi.log_prob.value())())},
-            {"q_mean", static_cast<double>(xt::mean(q1.value())())}};
+            {"log_pi", log_pi_mean},
+            {"q_mean", q_mean}};
 }
 
 Array2 Cql::act(const Array2& obs, bool deterministic) {

@@ -3,11 +3,11 @@
 // regulariser
 //   cql_weight · ( T · mean_b logsumexp_k(c_bk / T) − mean_b Q_i(s_b, a_b) ),
 //   c_b = {Q_i(s, a_unif) − ln 0.5^A, Q_i(s, a′ ~ π(·|s′)) − log π(a′|s′), Q_i(s, a ~ π(·|s)) − log π(a|s)},
-// N_rand samples of each (the data Q is not in the set), the Lagrange variant off, and no entropy term in the TD
+// R = num_random samples of each (the data Q is not in the set), the Lagrange variant off, and no entropy term in the TD
 // target. Each step updates α, then the actor, then the critics, every sampled action coming from the actor as it
 // was at the start of the step.
 // Layering: dydiff/learners (on learners/common, nn/). Shapes: B batch, S observation dim, A action dim,
-// N = num_random samples per state.
+// R = num_random proposals per state and set.
 #pragma once
 
 #include "dydiff/learners/common.hpp"
@@ -21,8 +21,8 @@
 
 namespace dydiff::learners {
 
-/// The CQL regulariser of one critic (the formula in the header), a () tensor. q_rand, q_next_pi, q_cur_pi (B, N)
-/// are Q_i(s_b, ·) of the uniform, π(·|s′) and π(·|s) proposals; log_pi_next, log_pi_cur (B, N) their log-densities
+/// The CQL regulariser of one critic (the formula in the header), a () tensor. q_rand, q_next_pi, q_cur_pi (B, R)
+/// are Q_i(s_b, ·) of the uniform, π(·|s′) and π(·|s) proposals; log_pi_next, log_pi_cur (B, R) their log-densities
 /// (constants); q_data (B, 1) = Q_i(s, a_data). Gradients reach the four Q tensors.
 Tensor cql_regularizer(const Tensor& q_rand, const Tensor& q_next_pi, const Tensor& q_cur_pi,
                        const Array& log_pi_next, const Array& log_pi_cur, const Tensor& q_data,

@@ -1,5 +1,6 @@
-// Diffusion-QL, top to bottom: config keys, the VP schedule, the noise network, sampling, the denoising terms of
-// the actor loss, then the learner (update, act, save/load). docs/algorithm.md §5.4 is the source of every rule.
+// Diffusion-QL, top to bottom: the VP schedule, the noise network, sampling, the terms of the actor loss, the
+// evaluation choice, then the learner (update, act, save/load). docs/algorithm.md §5.4 is the source of every rule;
+// the config keys are in configs.cpp.
 #include "dydiff/learners/diffql.hpp"
 
 #include "autograd/error.hpp"
@@ -146,6 +147,7 @@ std::size_t sample_softmax_index(const float* q, std::size_t m, data::Rng& rng) 
     const auto it = std::upper_bound(cumulative.begin(), cumulative.end(), u);
     return std::min(static_cast<std::size_t>(it - cumulative.begin()), m - 1);
 }
+
 // ---- the learner --------------------------------------------------------------------------------------------------
 
 namespace {
@@ -206,6 +208,7 @@ Stats DiffQl::update(const data::Transitions& raw) {
         y = td_target(b, critic_target_.min(b.next_obs, Tensor(Array(next_actions))), config_.discount);
     }
     const auto [q1, q2] = critic_.forward(b.obs, b.actions);  // (B, 1) each
+    const double q_mean = xt::mean(q1.value())();
     const Tensor critic_loss = ag::mean(ag::square(q1 - y)) + ag::mean(ag::square(q2 - y));
     const float loss_critic = checked_loss(critic_loss, "diffql", "critic_loss", step_);
     const float critic_norm = clipped_step(critic_loss, critic_opt_, critic_.parameters(), config_.grad_norm);
@@ -239,7 +242,7 @@ Stats DiffQl::update(const data::Transitions& raw) {
             {"bc_loss", loss_bc},
             {"q_loss", loss_q},
             {"actor_loss", loss_actor},
-            {"q_mean", static_cast<double>(xt::mean(q1.value())())},
+            {"q_mean", q_mean},
             {"critic_grad_norm", critic_norm},
             {"actor_grad_norm", actor_norm}};
 }

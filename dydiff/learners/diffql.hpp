@@ -93,8 +93,9 @@ public:
     /// then the target critics. Stats: critic_loss, bc_loss, q_loss, actor_loss, q_mean, critic_grad_norm,
     /// actor_grad_norm.
     Stats update(const data::Transitions& batch) override;
-    /// deterministic: per state, eval_samples actions of the live actor, one picked by sampling
-    /// softmax(min(Q̄₁, Q̄₂)) with the target critics; otherwise one plain sample (§5.4, §11 P16).
+    /// deterministic: per state, eval_samples actions of the live actor (not the EMA one: the official code's
+    /// sample_action), one picked by sampling softmax(min(Q̄₁, Q̄₂)) with the target critics; otherwise one plain
+    /// sample of the live actor, which is what the official code's rollouts use whatever their flag (§5.4, §11 P16).
     Array2 act(const Array2& obs, bool deterministic) override;
     std::int64_t steps() const override { return step_; }
     void save(nn::Checkpoint& ckpt) const override;

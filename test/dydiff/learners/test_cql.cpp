@@ -27,7 +27,7 @@ CqlConfig small_config() {
     return c;
 }
 
-// The hand-made set, B = 2 states, N = 2 samples each, A = 1 (uniform log-density ln 0.5). The set entries of state 0
+// The hand-made set, B = 2 states, R = 2 proposals per set, A = 1 (uniform log-density ln 0.5). The set entries of state 0
 // are all 0 (logsumexp ln 6); those of state 1 are ln 1, ln 2 (uniform), ln 3, ln 4 (π(·|s′)), ln 5, ln 9 (π(·|s)),
 // summing to 24 in exp-space. The Q values are the entries plus the subtracted density or log π.
 struct HandSet {
