@@ -1,6 +1,7 @@
 // Behaviour cloning: the floor of every results table. A deterministic tanh MLP π(ŝ) ∈ [−1, 1]^A regressed on the
 // data actions (mapped to [−1, 1]) with the mean squared error over all B × A entries and Adam. These are the CORL
-// defaults (any_percent_bc with frac = 1: 256-256 ReLU, tanh output, F.mse_loss, Adam 3e-4, batch 256).
+// defaults (any_percent_bc with frac = 1: 256-256 ReLU, tanh output, F.mse_loss, Adam 3e-4, batch 256;
+// docs/algorithm.md §5.4.7).
 // Layering: dydiff/learners (on common.hpp). Shapes: B batch, S observation dim, A action dim.
 #include "autograd/ops.hpp"
 #include "dydiff/learners/common.hpp"

@@ -3,6 +3,7 @@
 
 #include "autograd/error.hpp"
 #include "autograd/ops.hpp"
+#include "data/normalizer.hpp"
 #include "nn/activation_ops.hpp"
 
 #include <algorithm>
@@ -70,6 +71,24 @@ void check_spec(const LearnerSpec& spec, const std::string& who) {
                          spec.action_low[k] < spec.action_high[k],
                      who << ": LearnerSpec action box [" << spec.action_low[k] << ", " << spec.action_high[k]
                          << "] in dim " << k << " (finite, low < high expected)");
+}
+
+LearnerSpec make_spec(const Array2& observations, const std::vector<float>& action_low,
+                      const std::vector<float>& action_high, std::uint64_t seed) {
+    DYDIFF_CHECK(observations.shape()[0] > 0, "make_spec: no observations");
+    const data::ZScoreNormalizer z = data::ZScoreNormalizer::fit(observations);
+    LearnerSpec spec;
+    spec.obs_dim = observations.shape()[1];
+    spec.action_dim = action_low.size();
+    spec.action_low = action_low;
+    spec.action_high = action_high;
+    for (std::size_t k = 0; k < spec.obs_dim; ++k) {
+        spec.obs_mean.push_back(z.mean()(k));
+        spec.obs_std.push_back(z.std()(k) + z.eps());
+    }
+    spec.seed = seed;
+    check_spec(spec, "make_spec");
+    return spec;
 }
 
 const LearnerSpec& checked(const LearnerSpec& spec, const std::string& who) {
@@ -285,7 +304,8 @@ Tensor tanh_gaussian_log_prob(const Tensor& u, const Tensor& mean, const Tensor&
 
 TanhGaussianActor::TanhGaussianActor(std::size_t obs_dim, std::size_t action_dim, std::size_t hidden,
                                      std::size_t layers, nn::Init init, data::Rng& rng)
-    : action_dim_(action_dim), net_(mlp_widths(obs_dim, hidden, layers, 2 * action_dim), nn::Activation::relu, rng, init) {
+    : action_dim_(action_dim),
+      net_(mlp_widths(obs_dim, hidden, layers, 2 * action_dim), nn::Activation::relu, rng, init) {
     register_module("net", net_);
 }
 

@@ -6,7 +6,8 @@
 //     freezes a network while a loss backpropagates through it;
 //   - save/load of a learner's whole state (spec, networks, optimisers, Rng, step, scalars) from one list of parts.
 // Layering: dydiff/learners (on nn/, data/, autograd/). Shapes: B batch, S observation dim, A action dim.
-// Sources: docs/algorithm.md §5.4 (networks, the tanh log-probability, TD target with terminal masking).
+// Sources: docs/algorithm.md §5.4.1 (critics, TD target with terminal masking), §5.4.2 (the Tanh-Gaussian actor),
+// §5.4.4 (the tanh log-probability).
 #pragma once
 
 #include "autograd/tensor.hpp"
@@ -39,6 +40,11 @@ constexpr std::uint64_t kDrawStream = 1;
 /// Fails unless the spec is usable: S, A > 0, every vector of its size, std > 0, low < high, all finite.
 /// `who` names the learner in the message.
 void check_spec(const LearnerSpec& spec, const std::string& who);
+/// The spec of a dataset: z-score statistics of its RAW observations (M, S) as docs/algorithm.md §7.3 has them
+/// (population mean; population std + 1e-6, a constant column's std taken as 1 first, data::ZScoreNormalizer::fit),
+/// the env's action box, and the seed.
+LearnerSpec make_spec(const Array2& observations, const std::vector<float>& action_low,
+                      const std::vector<float>& action_high, std::uint64_t seed);
 /// `spec` after check_spec, for a constructor's member-initialiser list.
 const LearnerSpec& checked(const LearnerSpec& spec, const std::string& who);
 /// `config` after config.validate(), for a constructor's member-initialiser list.
@@ -121,7 +127,7 @@ private:
     std::vector<bool> was_trainable_;
 };
 
-/// Two Q networks Q_i(ŝ, a) = MLP_i(concat(ŝ, a)), {S + A, hidden × layers, 1}, ReLU (§5.4). Parameters "q1.*",
+/// Two Q networks Q_i(ŝ, a) = MLP_i(concat(ŝ, a)), {S + A, hidden × layers, 1}, ReLU (§5.4.1). Parameters "q1.*",
 /// "q2.*". The learners hold a second TwinQ as the target copy (built with Init::zeros, then copy_parameters).
 class TwinQ : public nn::Module {
 public:
@@ -139,17 +145,17 @@ private:
     nn::MLP q1_, q2_;
 };
 
-/// log π(tanh(u)) of the tanh-squashed Gaussian (§5.4), summed over the A dims: (B, 1) from u, μ, log σ (B, A):
+/// log π(tanh(u)) of the tanh-squashed Gaussian (§5.4.4), summed over the A dims: (B, 1) from u, μ, log σ (B, A):
 ///   gaussian_log_prob(u, μ, log σ) − Σ 2 (ln 2 − u − softplus(−2u)),
 /// where the bracket is log(1 − tanh²u) written stably. Composed of autograd ops (no hand-written backward).
 Tensor tanh_gaussian_log_prob(const Tensor& u, const Tensor& mean, const Tensor& log_std);
 
-/// The Tanh-Gaussian actor of the official code (§5.4): MLP {S, hidden × layers, 2A}, ReLU, output [μ, log σ],
+/// The Tanh-Gaussian actor of the official code (§5.4.2): MLP {S, hidden × layers, 2A}, ReLU, output [μ, log σ],
 /// log σ clamped to [−20, 2]. Actions in (−1, 1); the learner scales them to the box.
 class TanhGaussianActor : public nn::Module {
 public:
-    static constexpr float kLogStdMin = -20.0f;  // official code (rlkit/policy.py LOG_SIG_MIN), §5.4
-    static constexpr float kLogStdMax = 2.0f;    // official code (LOG_SIG_MAX), §5.4
+    static constexpr float kLogStdMin = -20.0f;  // official code (rlkit/policy.py LOG_SIG_MIN), §5.4.2
+    static constexpr float kLogStdMax = 2.0f;    // official code (LOG_SIG_MAX), §5.4.2
 
     struct Head {
         Tensor mean;     // (B, A) μ
@@ -213,11 +219,15 @@ void save_learner(nn::Checkpoint& ckpt, const std::string& algo, const LearnerSp
 std::int64_t load_learner(const nn::Checkpoint& ckpt, const std::string& algo, const LearnerSpec& spec,
                           const LearnerParts& parts, data::Rng& rng);
 
-/// How the exported actor's output becomes an action in [−1, 1] (Learner::save_actor):
-///   "tanh"               the MLP's output is already tanh-ed (BC, canonical TD3+BC, IQL's mean);
-///   "tanh_gaussian_mean" the output is [μ, log σ]: take the first A entries, then tanh;
-///   "ddpm"               Diffusion-QL's noise network; its sampler and selection rule under "ddpm/*" (diffql.hpp).
-/// Keys: "learner/algo", "learner/spec/*", "actor/<param>" (MLP "net.layers.i.*"), "actor/head" (bytes).
+/// The deployable actor (Learner::save_actor). Its MLP is "actor/net.layers.<i>.weight" (O, I) and ".bias" (O),
+/// ReLU between layers; the action in [−1, 1] comes from the last layer's output y by "actor/head" (bytes):
+///   "tanh"               y has A entries: a = tanh(y) (BC, canonical TD3+BC, IQL's mean);
+///   "tanh_gaussian_mean" y = [μ, log σ] has 2A entries: a = tanh(μ) (official TD3+BC, CQL).
+/// Then a goes to the box (to_box_action), and observations are z-scored with "learner/spec/obs_mean", "obs_std"
+/// first. Other "actor/*" entries (IQL's log_std) are not needed for the deterministic action.
+/// "ddpm" (Diffusion-QL) is not an MLP head: "actor/*" is the noise network ("time_mlp.layers.*", "mid.layers.*",
+/// Mish), and the sampler's constants, the candidates' count and the target critics that choose among them are
+/// under "ddpm/*" (DiffQl::save_actor in diffql.cpp).
 void save_actor_part(nn::Checkpoint& ckpt, const std::string& algo, const LearnerSpec& spec,
                      const nn::Module& actor, const std::string& head);
 

@@ -51,7 +51,7 @@ void BcConfig::validate() const {
 void Td3BcConfig::fields(ConfigFields& f) {
     f.add("variant", &variant,
           "canonical (Fujimoto & Gu 2021: deterministic actor, smoothing noise) or official (official code: "
-          "Tanh-Gaussian actor, docs/algorithm.md §5.4)");
+          "Tanh-Gaussian actor, docs/algorithm.md §5.4.2)");
     f.add("hidden", &hidden, "width of each hidden layer, actor and critics (Fujimoto & Gu 2021, official code: 256)");
     f.add("layers", &layers, "hidden layers (Fujimoto & Gu 2021, official code: 2)");
     f.add("actor_lr", &actor_lr, "actor Adam learning rate (Fujimoto & Gu 2021, official code: 3e-4)");
@@ -146,7 +146,8 @@ void CqlConfig::fields(ConfigFields& f) {
           "samples per state in each proposal set: uniform, pi(.|s'), pi(.|s) (official code: 10)");
     f.add("target_entropy_per_dim", &target_entropy_per_dim,
           "target entropy = target_entropy_per_dim * A (official code: -1, i.e. -A)");
-    f.add("log_alpha_min", &log_alpha_min, "alpha = exp(clamp(log alpha, log_alpha_min, log_alpha_max)) (official code: -10)");
+    f.add("log_alpha_min", &log_alpha_min,
+          "alpha = exp(clamp(log alpha, log_alpha_min, log_alpha_max)) (official code: -10)");
     f.add("log_alpha_max", &log_alpha_max, "see log_alpha_min (official code: 0.5)");
     f.add("batch", &batch, "rows per update (official code: 256)");
     f.add("reward_scale", &reward_scale, "rewards become reward_scale * r + reward_bias (official code: raw, 1)");
@@ -190,10 +191,13 @@ void DiffQlConfig::fields(ConfigFields& f) {
     f.add("beta_min", &beta_min, "VP schedule beta_min (official code: 0.1)");
     f.add("beta_max", &beta_max, "VP schedule beta_max (official code: 10)");
     f.add("eta", &eta, "weight of the Q loss in the actor loss (official code: 1)");
-    f.add("grad_norm", &grad_norm, "global L2 gradient-norm clip of the actor and of the twin critic (official code: 5)");
-    f.add("ema_decay", &ema_decay, "decay of the EMA actor that samples the TD target's actions (official code: 0.995)");
+    f.add("grad_norm", &grad_norm,
+          "global L2 gradient-norm clip of the actor and of the twin critic (official code: 5)");
+    f.add("ema_decay", &ema_decay,
+          "decay of the EMA actor that samples the TD target's actions (official code: 0.995)");
     f.add("ema_every", &ema_every, "EMA update period in steps (official code: 5)");
-    f.add("ema_start", &ema_start, "first step of EMA updates; before it the EMA actor is the initial actor (official code: 1000)");
+    f.add("ema_start", &ema_start,
+          "first step of EMA updates; before it the EMA actor is the initial actor (official code: 1000)");
     f.add("eval_samples", &eval_samples, "candidate actions per state of the evaluation action (official code: 50)");
     f.add("batch", &batch, "rows per update (official code: 256)");
     f.add("reward_scale", &reward_scale, "rewards become reward_scale * r + reward_bias (official code: raw, 1)");
@@ -203,7 +207,8 @@ void DiffQlConfig::fields(ConfigFields& f) {
 void DiffQlConfig::validate() const {
     check_network("diffql", actor_hidden, actor_layers);
     check_network("diffql", critic_hidden, critic_layers);
-    DYDIFF_CHECK(time_dim >= 4 && time_dim % 2 == 0, "diffql config: time_dim = " << time_dim << " (even, >= 4 expected)");
+    DYDIFF_CHECK(time_dim >= 4 && time_dim % 2 == 0,
+                 "diffql config: time_dim = " << time_dim << " (even, >= 4 expected)");
     check_positive("diffql", "actor_lr", actor_lr);
     check_positive("diffql", "critic_lr", critic_lr);
     check_unit("diffql", "discount", discount, true);

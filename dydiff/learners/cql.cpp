@@ -1,5 +1,5 @@
 // CQL, top to bottom: the regulariser and the temperature loss on their own (tested on hand-made numbers), then the
-// learner: update (α, actor, critics), act, save/load. docs/algorithm.md §5.4 is the source of every rule; the config
+// learner: update (α, actor, critics), act, save/load. docs/algorithm.md §5.4.4 is the source of every rule; the config
 // keys are in configs.cpp.
 #include "dydiff/learners/cql.hpp"
 
@@ -33,7 +33,7 @@ Tensor cql_regularizer(const Tensor& q_rand, const Tensor& q_next_pi, const Tens
                                             << shape_str(log_pi_next.shape()) << ", log_pi_cur "
                                             << shape_str(log_pi_cur.shape()) << " must all be (B, R), q_data "
                                             << shape_str(q_data.shape()) << " (B, 1)");
-    // Uniform proposals on [−1, 1]^A have density 0.5^A: subtract its log (importance sampling, §5.4).
+    // Uniform proposals on [−1, 1]^A have density 0.5^A: subtract its log (importance sampling, §5.4.4).
     const float log_uniform_density = static_cast<float>(action_dim) * std::log(0.5f);
     const Tensor set = ag::concat({q_rand - log_uniform_density, q_next_pi - Tensor(log_pi_next),
                                    q_cur_pi - Tensor(log_pi_cur)},
@@ -59,7 +59,8 @@ Array repeat_rows(const Array& x, std::size_t n) {
     const std::size_t B = x.shape()[0], K = x.shape()[1];
     Array out = xt::empty<float>({B * n, K});
     for (std::size_t b = 0; b < B; ++b)
-        for (std::size_t k = 0; k < n; ++k) std::memcpy(out.data() + (b * n + k) * K, x.data() + b * K, K * sizeof(float));
+        for (std::size_t k = 0; k < n; ++k)
+            std::memcpy(out.data() + (b * n + k) * K, x.data() + b * K, K * sizeof(float));
     return out;
 }
 
@@ -101,7 +102,7 @@ Stats Cql::update(const data::Transitions& raw) {
     const float alpha = this->alpha();  // the updated α drives this step's actor loss, as in the official code
 
     // Every action the critics see comes from the actor as it was at the start of the step: draw them now.
-    Tensor y;                          // (B, 1) TD target, no entropy term (§5.4)
+    Tensor y;                          // (B, 1) TD target, no entropy term (§5.4.4)
     Array a_rand, a_next, a_cur;       // (B·R, A) uniform, π(·|s′), π(·|s) proposals, row b·R + k for state b
     Array log_pi_next, log_pi_cur;     // (B, R)
     {

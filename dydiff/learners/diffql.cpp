@@ -1,5 +1,5 @@
 // Diffusion-QL, top to bottom: the VP schedule, the noise network, sampling, the terms of the actor loss, the
-// evaluation choice, then the learner (update, act, save/load). docs/algorithm.md §5.4 is the source of every rule;
+// evaluation choice, then the learner (update, act, save/load). docs/algorithm.md §5.4.5 is the source of every rule;
 // the config keys are in configs.cpp.
 #include "dydiff/learners/diffql.hpp"
 
@@ -183,7 +183,7 @@ DiffQl::DiffQl(const LearnerSpec& spec, const DiffQlConfig& config, data::Rng in
       schedule_(config.diffusion_steps, config.beta_min, config.beta_max),
       actor_(spec.obs_dim, spec.action_dim, config.time_dim, config.actor_hidden, config.actor_layers, init_rng),
       ema_actor_(spec.obs_dim, spec.action_dim, config.time_dim, config.actor_hidden, config.actor_layers, init_rng),
-      critic_(spec.obs_dim, spec.action_dim, config.critic_hidden, config.critic_layers, nn::Init::torch_default,
+      critic_(spec.obs_dim, spec.action_dim, config.critic_hidden, config.critic_layers, nn::Init::normal_fan_in,
               init_rng),
       critic_target_(spec.obs_dim, spec.action_dim, config.critic_hidden, config.critic_layers, nn::Init::zeros,
                      init_rng),
@@ -214,7 +214,7 @@ Stats DiffQl::update(const data::Transitions& raw) {
     const float critic_norm = clipped_step(critic_loss, critic_opt_, critic_.parameters(), config_.grad_norm);
 
     // 2. The actor, against the updated critics: BC on ε plus η times the Q loss of the one-step x̂₀. With
-    //    probability ½ the roles of Q₁ and Q₂ swap; the denominator is a detached scale (§5.4).
+    //    probability ½ the roles of Q₁ and Q₂ swap; the denominator is a detached scale (§5.4.5).
     const DenoiseTerms d = denoise_terms(actor_, schedule_, b.obs, b.actions, rng_);
     Tensor q_loss;
     {

@@ -5,7 +5,8 @@
 //   π   ← advantage-weighted regression: L_π = mean(w · ℓ),  w = min(exp(β u), 100) with u from the V step (detached),
 //         ℓ = −log π(a | ŝ) (gaussian actor) or ‖π(ŝ) − a‖² (deterministic actor);
 //         the actor's learning rate follows a cosine from actor_lr at update 1 to 0 at update max_steps + 1.
-// Expectile 0.7, β = 3, τ_soft = 0.005, γ = 0.99, lr 3e-4, networks 256-256 ReLU, PyTorch default init (CORL).
+// Expectile 0.7, β = 3, τ_soft = 0.005, γ = 0.99, lr 3e-4, networks 256-256 ReLU, PyTorch default init (CORL;
+// docs/algorithm.md §5.4.6).
 // The gaussian actor is CORL's: N(tanh(MLP(ŝ)), σ) with a learned state-independent log σ clamped to [−20, 2]; its
 // deterministic action is the mean. IQL is not in the official DyDiff code. Layering: dydiff/learners.
 // Shapes: B batch, S observation dim, A action dim.

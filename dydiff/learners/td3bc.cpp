@@ -1,5 +1,5 @@
 // TD3+BC (Fujimoto & Gu 2021, "A Minimalist Approach to Offline Reinforcement Learning") in two variants, chosen
-// by the `variant` key (docs/algorithm.md §5.4, §11 P21):
+// by the `variant` key (docs/algorithm.md §5.4.2, §5.4.3, §11 P21):
 //   canonical  the paper and its code: deterministic tanh actor; target action clip(π̄(ŝ') + clip(ε, ±c), ±1) with
 //              ε ~ N(0, σ²) (target policy smoothing, σ = 0.2, c = 0.5); critic loss MSE(Q1, y) + MSE(Q2, y);
 //              actor loss −λ mean Q1(ŝ, π(ŝ)) + MSE(π(ŝ), a); PyTorch default init.
@@ -59,7 +59,7 @@ public:
         return {{"critic_loss", critic_loss_value},
                 {"actor_loss", actor_loss_},  // the last actor update's (0 before the first)
                 {"lambda", lambda_},
-                {"q_mean", mean(q1.value())}};
+                {"q_mean", mean_of(q1.value())}};
     }
 
     /// canonical: π(ŝ) for both flags (the policy is deterministic). official: tanh(μ) when deterministic, else a
@@ -134,7 +134,7 @@ private:
         return gauss_actor_->sample(obs, rng_).action;
     }
 
-    static double mean(const Array& a) {
+    static double mean_of(const Array& a) {
         double s = 0.0;
         for (const float v : a) s += v;
         return s / static_cast<double>(a.size());

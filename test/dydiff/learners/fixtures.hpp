@@ -1,5 +1,6 @@
 // Data for the learner tests of CQL and Diffusion-QL (test_cql.cpp, test_diffql.cpp): a small spec with a
-// non-trivial box and normaliser, random transition batches, and a one-step contextual bandit for learning tests.
+// non-trivial box and normaliser, random transition batches, and two tasks for learning tests: a one-step
+// contextual bandit with a good and a uniform behaviour, and a two-step task that needs the bootstrap (below).
 // The bandit:
 // s ~ U[−1, 1]², the best action a*(s) = (0.6 s₀, −0.6 s₁) in the action box [−1, 1]², reward −‖a − a*(s)‖², every
 // transition terminal (so Q(s, a) = r exactly). The data mixes a good behaviour (a* + N(0, 0.05²), share `good`) with
@@ -113,6 +114,54 @@ inline double bandit_policy_reward(learners::Learner& learner, std::size_t side)
     double total = 0.0;
     for (std::size_t k = 0; k < side * side; ++k) total += bandit_reward(obs(k, 0), obs(k, 1), a(k, 0), a(k, 1));
     return total / static_cast<double>(side * side);
+}
+
+/// A two-step task whose reward comes only at the end, so that the first action is learnable only through the
+/// bootstrap of the TD target: from (x, 0, 0) the action a leads to (x, a, 1) with reward 0 (not done); from
+/// (x, y, 1) every action ends the episode with reward −(y − 0.8 tanh(2x))². x ~ N(0, 1), behaviour actions uniform
+/// in [−1, 1] at both steps; S = 3, A = 1. A learner that ignores the bootstrap sees Q(s₀, ·) flat and scores about
+/// −0.45 (the behaviour mean 0); the best first action scores 0.
+inline float two_step_target(float x) { return 0.8f * std::tanh(2.0f * x); }
+
+inline Bandit make_two_step(std::size_t pairs, std::uint64_t seed) {
+    data::Rng rng(seed);
+    data::Transitions t = data::Transitions::zeros(2 * pairs, 3, 1);
+    for (std::size_t p = 0; p < pairs; ++p) {
+        const float x = rng.normal(), a0 = rng.uniform(-1.0f, 1.0f), a1 = rng.uniform(-1.0f, 1.0f);
+        const std::size_t i = 2 * p, j = 2 * p + 1;
+        t.observations(i, 0) = x;
+        t.actions(i, 0) = a0;
+        t.next_observations(i, 0) = t.observations(j, 0) = t.next_observations(j, 0) = x;
+        t.next_observations(i, 1) = t.observations(j, 1) = t.next_observations(j, 1) = a0;
+        t.next_observations(i, 2) = t.observations(j, 2) = t.next_observations(j, 2) = 1.0f;
+        t.actions(j, 0) = a1;
+        const float d = a0 - two_step_target(x);
+        t.rewards(j) = -d * d;
+        t.dones(j) = 1.0f;
+    }
+    Bandit out{{}, data::ReplayBuffer::from_transitions(t)};
+    out.spec.obs_dim = 3;
+    out.spec.action_dim = 1;
+    out.spec.action_low = {-1.0f};
+    out.spec.action_high = {1.0f};
+    out.spec.obs_mean = {0.0f, 0.0f, 0.5f};
+    out.spec.obs_std = {1.0f, 0.41f, 0.5f};  // x ~ N(0, 1); y is 0 or U[−1, 1] (std √(1/6)); the flag 0 or 1
+    out.spec.seed = seed;
+    return out;
+}
+
+/// Mean final reward of learner.act(·, deterministic) as the first action from `n` fixed states (x, 0, 0).
+inline double two_step_return(learners::Learner& learner, std::size_t n) {
+    learners::Array2 obs = xt::zeros<float>({n, std::size_t{3}});
+    data::Rng rng(12345);
+    for (std::size_t i = 0; i < n; ++i) obs(i, 0) = rng.normal();
+    const learners::Array2 a = learner.act(obs, true);
+    double total = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double d = a(i, 0) - two_step_target(obs(i, 0));
+        total -= d * d;
+    }
+    return total / static_cast<double>(n);
 }
 
 }  // namespace dydiff::test

@@ -76,16 +76,30 @@ BOOST_AUTO_TEST_CASE(observation_z_score_and_action_box_maps) {
     BOOST_TEST(a(1, 1) == 4.0f);
 }
 
+BOOST_AUTO_TEST_CASE(spec_from_data_uses_population_statistics_plus_1e_6) {
+    // Column 0: 1, 2, 3 -> mean 2, population std sqrt(2/3); column 1 constant 5 -> std 1 (then + 1e-6).
+    const LearnerSpec spec = make_spec(array2(3, 2, {1.0f, 5.0f, 2.0f, 5.0f, 3.0f, 5.0f}), {-2.0f}, {2.0f}, 9);
+    BOOST_TEST(spec.obs_dim == 2u);
+    BOOST_TEST(spec.action_dim == 1u);
+    BOOST_TEST(spec.obs_mean[0] == 2.0f);
+    BOOST_TEST(spec.obs_mean[1] == 5.0f);
+    BOOST_TEST(spec.obs_std[0] == std::sqrt(2.0f / 3.0f) + 1e-6f, boost::test_tools::tolerance(kExact));
+    BOOST_TEST(spec.obs_std[1] == 1.0f + 1e-6f);
+    BOOST_TEST(spec.seed == 9u);
+}
+
 BOOST_AUTO_TEST_CASE(spec_errors_name_the_field) {
     LearnerSpec spec = small_spec();
     spec.obs_std[1] = 0.0f;
-    BOOST_TEST(contains(error_of([&] { check_spec(spec, "td3bc"); }), "td3bc: LearnerSpec obs_mean[1] = -2, obs_std[1] = 0"));
+    BOOST_TEST(contains(error_of([&] { check_spec(spec, "td3bc"); }),
+                        "td3bc: LearnerSpec obs_mean[1] = -2, obs_std[1] = 0"));
     spec = small_spec();
     spec.action_high[0] = -1.0f;
     BOOST_TEST(contains(error_of([&] { check_spec(spec, "bc"); }), "action box [-1, -1] in dim 0"));
     spec = small_spec();
     spec.obs_mean.pop_back();
-    BOOST_TEST(contains(error_of([&] { check_spec(spec, "bc"); }), "obs_mean has 1 and obs_std 2 entries, expected obs_dim = 2"));
+    BOOST_TEST(contains(error_of([&] { check_spec(spec, "bc"); }),
+                        "obs_mean has 1 and obs_std 2 entries, expected obs_dim = 2"));
 }
 
 BOOST_AUTO_TEST_CASE(batch_rewards_and_termination_mask) {
@@ -121,7 +135,8 @@ BOOST_AUTO_TEST_CASE(td_target_masks_the_bootstrap_of_terminal_rows) {
     BOOST_TEST(y.value()(1, 0) == 2.0f);
     BOOST_TEST(y.value()(2, 0) == 30.0f);
     BOOST_TEST(!y.requires_grad());
-    BOOST_TEST(contains(error_of([&] { td_target(b, Tensor(column({1.0f, 2.0f})), 0.9f); }), "td_target: next value (2, 1)"));
+    BOOST_TEST(contains(error_of([&] { td_target(b, Tensor(column({1.0f, 2.0f})), 0.9f); }),
+                        "td_target: next value (2, 1)"));
 }
 
 BOOST_AUTO_TEST_CASE(expectile_loss_closed_form) {
@@ -130,7 +145,8 @@ BOOST_AUTO_TEST_CASE(expectile_loss_closed_form) {
     const Tensor loss = expectile_loss(Tensor(column({-2.0f, 1.0f, 3.0f, 0.0f})), 0.7f);
     BOOST_TEST(loss.item() == 2.05f, boost::test_tools::tolerance(kExact));
     // τ = 0.5 is half the mean square.
-    BOOST_TEST(expectile_loss(Tensor(column({-2.0f, 1.0f})), 0.5f).item() == 1.25f, boost::test_tools::tolerance(kExact));
+    BOOST_TEST(expectile_loss(Tensor(column({-2.0f, 1.0f})), 0.5f).item() == 1.25f,
+               boost::test_tools::tolerance(kExact));
 }
 
 BOOST_AUTO_TEST_CASE(expectile_loss_gradient) {
@@ -333,7 +349,8 @@ BOOST_AUTO_TEST_CASE(load_refuses_another_algorithm_or_other_statistics) {
     BOOST_TEST(contains(error_of([&] { bc_other->load(ckpt); }), "observation statistics"));
     configs.bc.hidden = 16;
     const auto bc_wide = make_learner("bc", configs, small_spec());
-    BOOST_TEST(contains(error_of([&] { bc_wide->load(ckpt); }), "'learner/actor/net.layers.0.weight' has shape (8, 2), expected (16, 2)"));
+    BOOST_TEST(contains(error_of([&] { bc_wide->load(ckpt); }),
+                        "'learner/actor/net.layers.0.weight' has shape (8, 2), expected (16, 2)"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

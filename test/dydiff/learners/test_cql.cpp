@@ -1,7 +1,7 @@
-// Tests of CQL (dydiff/learners/cql.hpp; docs/algorithm.md §5.4): the importance-sampled logsumexp regulariser and the
-// temperature loss on hand-made numbers with their gradients, α updated first and clamped, and learning a bandit past
-// BC's limit. Resume (save -> load -> updates bitwise equal to an uninterrupted run), seeding and the action box are
-// in test_resume.cpp's table of every learner.
+// Tests of CQL (dydiff/learners/cql.hpp; docs/algorithm.md §5.4.4): the importance-sampled logsumexp regulariser and
+// the temperature loss on hand-made numbers with their gradients, α updated first and clamped, and learning a bandit
+// past BC's limit. Resume (save -> load -> updates bitwise equal to an uninterrupted run), seeding and the action box
+// are in test_resume.cpp's table of every learner.
 #include "dydiff/learners/cql.hpp"
 
 #include "autograd/ops.hpp"
@@ -27,9 +27,9 @@ CqlConfig small_config() {
     return c;
 }
 
-// The hand-made set, B = 2 states, R = 2 proposals per set, A = 1 (uniform log-density ln 0.5). The set entries of state 0
-// are all 0 (logsumexp ln 6); those of state 1 are ln 1, ln 2 (uniform), ln 3, ln 4 (π(·|s′)), ln 5, ln 9 (π(·|s)),
-// summing to 24 in exp-space. The Q values are the entries plus the subtracted density or log π.
+// The hand-made set, B = 2 states, R = 2 proposals per set, A = 1 (uniform log-density ln 0.5). The set entries of
+// state 0 are all 0 (logsumexp ln 6); those of state 1 are ln 1, ln 2 (uniform), ln 3, ln 4 (π(·|s′)), ln 5, ln 9
+// (π(·|s)), summing to 24 in exp-space. The Q values are the entries plus the subtracted density or log π.
 struct HandSet {
     Array log_pi_next = test::matrix({{0.0f, 0.0f}, {-1.0f, 0.5f}});
     Array log_pi_cur = test::matrix({{0.0f, 0.0f}, {2.0f, -3.0f}});

@@ -1,4 +1,4 @@
-// Tests of Diffusion-QL (dydiff/learners/diffql.hpp; docs/algorithm.md §5.4): the VP β and ᾱ values, the posterior
+// Tests of Diffusion-QL (dydiff/learners/diffql.hpp; docs/algorithm.md §5.4.5): the VP β and ᾱ values, the posterior
 // coefficients, the noise network's shape, the denoising terms and the Q loss against their formulas, the softmax
 // choice, the EMA actor's schedule, and learning a bandit past BC's limit. Resume (save -> load -> updates bitwise
 // equal to an uninterrupted run), seeding and the action box are in test_resume.cpp's table of every learner.
@@ -19,7 +19,7 @@ using autograd::Tensor;
 
 namespace {
 
-constexpr double kScheduleTol = 1e-6;  // the §5.4 values are printed to 6 decimals
+constexpr double kScheduleTol = 1e-6;  // the §5.4.5 values are printed to 6 decimals
 constexpr float kFloatTol = 1e-5f;
 
 bool bitwise_equal(const Array& a, const Array& b) {
@@ -114,7 +114,8 @@ BOOST_AUTO_TEST_CASE(denoise_terms_follow_the_formulas) {
     for (std::size_t b = 0; b < B; ++b)
         for (std::size_t j = 0; j < 2; ++j) {
             mse += (eps_hat(b, j) - eps(b, j)) * (eps_hat(b, j) - eps(b, j));
-            const double raw = s.sqrt_recip_alpha_bar[t[b]] * x_t(b, j) - s.sqrt_recipm1_alpha_bar[t[b]] * eps_hat(b, j);
+            const double raw =
+                s.sqrt_recip_alpha_bar[t[b]] * x_t(b, j) - s.sqrt_recipm1_alpha_bar[t[b]] * eps_hat(b, j);
             clipped_somewhere = clipped_somewhere || std::abs(raw) > 1.0;
             BOOST_TEST(d.x0_hat.value()(b, j) == std::clamp(raw, -1.0, 1.0), boost::test_tools::tolerance(1e-5));
         }

@@ -1,15 +1,20 @@
 // Whole-learner tests on random transitions: save -> load (through an NPZ file) -> N updates equals the
 // uninterrupted run bit for bit (stats, every saved array, the Rng's next draws) for each learner and variant; the
 // same seed gives the same run and another seed another; TD3+BC's actor and targets move on steps 2, 4, ... only;
-// IQL's actor learning rate follows the cosine schedule.
+// IQL's actor learning rate follows the cosine schedule; the exported actor alone reproduces act(obs, true).
 #include "dydiff/learners/registry.hpp"
 
+#include "autograd/ops.hpp"
 #include "data/npz.hpp"
+#include "dydiff/learners/common.hpp"
+#include "nn/activation_ops.hpp"
+#include "nn/linear_ops.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <string>
 
@@ -239,6 +244,34 @@ BOOST_AUTO_TEST_CASE(iql_actor_lr_follows_the_cosine) {
         const double t = static_cast<double>(std::min<std::size_t>(k - 1, 10));
         const double expected = 3e-4 * 0.5 * (1.0 + std::cos(M_PI * t / 10.0));
         BOOST_TEST(s.back().second == expected, boost::test_tools::tolerance(1e-6));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(exported_actor_reproduces_the_deterministic_action) {
+    const auto batches = random_batches(2);
+    const Array2 obs = probe_obs();
+    for (const Variant& v : variants()) {
+        const auto learner = make(v);
+        for (const auto& batch : batches) learner->update(batch);
+        nn::Checkpoint exported;
+        learner->save_actor(exported);
+        // The embedding recipe of common.hpp, from the exported arrays only.
+        const LearnerSpec s = load_spec(exported);
+        const auto head_bytes = exported.get_bytes("actor/head");
+        const std::string head(head_bytes.begin(), head_bytes.end());
+        autograd::Tensor y(Array(normalize_obs(s, obs)));
+        for (std::size_t i = 0;; ++i) {
+            const std::string layer = "actor/net.layers." + std::to_string(i);
+            y = nn::linear(y, autograd::Tensor(exported.get(layer + ".weight")),
+                           autograd::Tensor(exported.get(layer + ".bias")));
+            if (!exported.contains("actor/net.layers." + std::to_string(i + 1) + ".weight")) break;
+            y = nn::relu(y);
+        }
+        if (head == "tanh_gaussian_mean") y = autograd::slice(y, 1, 0, s.action_dim);
+        BOOST_TEST((head == "tanh" || head == "tanh_gaussian_mean"), v.label);
+        const Array2 unit = nn::tanh(y).value();
+        BOOST_TEST(xt::all(xt::equal(to_box_action(s, unit), learner->act(obs, true))), v.label);
+        BOOST_TEST(load_algo(exported) == v.algo, v.label);
     }
 }
 
