@@ -65,13 +65,14 @@ inline float bandit_reward(float s0, float s1, float a0, float a1) {
     return -(d0 * d0 + d1 * d1);
 }
 
-struct Bandit {
+/// A generated offline dataset with the spec a learner is built for.
+struct OfflineTask {
     learners::LearnerSpec spec;
     data::ReplayBuffer buffer;
 };
 
 /// n transitions; `good` is the share of the good behaviour. spec.seed = seed.
-inline Bandit make_bandit(std::size_t n, float good, std::uint64_t seed) {
+inline OfflineTask make_bandit(std::size_t n, float good, std::uint64_t seed) {
     data::Rng rng(seed);
     data::Transitions t = data::Transitions::zeros(n, 2, 2);
     for (std::size_t i = 0; i < n; ++i) {
@@ -91,7 +92,7 @@ inline Bandit make_bandit(std::size_t n, float good, std::uint64_t seed) {
         t.rewards(i) = bandit_reward(s0, s1, a0, a1);
         t.dones(i) = 1.0f;
     }
-    Bandit out{{}, data::ReplayBuffer::from_transitions(t)};
+    OfflineTask out{{}, data::ReplayBuffer::from_transitions(t)};
     out.spec.obs_dim = 2;
     out.spec.action_dim = 2;
     out.spec.action_low = {-1.0f, -1.0f};
@@ -123,7 +124,7 @@ inline double bandit_policy_reward(learners::Learner& learner, std::size_t side)
 /// −0.45 (the behaviour mean 0); the best first action scores 0.
 inline float two_step_target(float x) { return 0.8f * std::tanh(2.0f * x); }
 
-inline Bandit make_two_step(std::size_t pairs, std::uint64_t seed) {
+inline OfflineTask make_two_step(std::size_t pairs, std::uint64_t seed) {
     data::Rng rng(seed);
     data::Transitions t = data::Transitions::zeros(2 * pairs, 3, 1);
     for (std::size_t p = 0; p < pairs; ++p) {
@@ -139,7 +140,7 @@ inline Bandit make_two_step(std::size_t pairs, std::uint64_t seed) {
         t.rewards(j) = -d * d;
         t.dones(j) = 1.0f;
     }
-    Bandit out{{}, data::ReplayBuffer::from_transitions(t)};
+    OfflineTask out{{}, data::ReplayBuffer::from_transitions(t)};
     out.spec.obs_dim = 3;
     out.spec.action_dim = 1;
     out.spec.action_low = {-1.0f};
