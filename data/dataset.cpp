@@ -22,6 +22,10 @@
 
 namespace dydiff::data {
 
+namespace {
+constexpr const char* kEnvKey = "metadata/env";  // the env a generated dataset was made for, uint8 text
+}  // namespace
+
 void save_dataset_npz(const Dataset& d, const std::string& path) {
     const std::size_t n = d.size();
     DYDIFF_CHECK(d.actions.shape()[0] == n && d.rewards.size() == n && d.terminals.size() == n && d.timeouts.size() == n,
@@ -39,6 +43,10 @@ void save_dataset_npz(const Dataset& d, const std::string& path) {
         DYDIFF_CHECK(value.dimension() >= 1 && value.shape()[0] == n,
                      path << ": info '" << key << "' has shape " << shape_str(value.shape()) << ", expected first axis " << n);
         entries.emplace_back(key, NpyArray::from_xarray(value));
+    }
+    if (!d.env.empty()) {
+        const std::vector<std::uint8_t> env(d.env.begin(), d.env.end());
+        entries.emplace_back(kEnvKey, NpyArray::from_vector<std::uint8_t>({env.size()}, env));
     }
     write_npz(path, entries);
 }
@@ -173,6 +181,13 @@ Dataset dataset_from_arrays(const std::map<std::string, RawArray>& arrays, const
         const bool known = std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) != std::end(kKnownKeys);
         if (known) {
             d.stored_dtypes[key] = raw.stored;
+        } else if (key == kEnvKey) {
+            DYDIFF_CHECK(raw.array.dtype == DType::u8 && raw.array.shape.size() == 1 && raw.array.size() > 0,
+                         source << ": key '" << kEnvKey << "' must be non-empty uint8 text of shape (n,) (an env name, "
+                                   "as written by dydiff dataset generate), found " << raw.stored << " of shape "
+                                << shape_str(raw.array.shape));
+            const std::vector<std::uint8_t> bytes = raw.array.to_vector<std::uint8_t>();
+            d.env.assign(bytes.begin(), bytes.end());
         } else if (key.rfind("infos/", 0) == 0 && !raw.array.shape.empty() && raw.array.shape[0] == n) {
             d.infos[key] = raw.array.to_float();
             d.stored_dtypes[key] = raw.stored;

@@ -2,15 +2,17 @@
 // A policy other than the behaviour policy is rolled from N env-reset start states for H = the diffusion model's
 // horizon steps through the true env, the one-step ensemble, one diffusion pass, and DyDiff's refinements
 // (Algorithm 2, M = 1..3); the per-step mean L2 state error against the truth goes to CSV and SVG.
+// The models come from their own load() (run directory or file) and must share their data and env
+// (data::require_same_data, data::require_env) before anything is written.
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
-#include "dydiff/diffusion/trainer.hpp"
+#include "data/data_identity.hpp"
+#include "dydiff/diffusion/diffusion_model.hpp"
 #include "dydiff/models/dynamics_ensemble.hpp"
 #include "dydiff/eval/rollout_error.hpp"
 #include "dydiff/run/run_dir.hpp"
 #include "dydiff/eval/svg_plot.hpp"
 #include "data/atomic_file.hpp"
-#include "nn/checkpoint.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -29,10 +31,11 @@ constexpr const char* kUsage =
     "the ensemble rollout's actions, and M DyDiff refinements (Algorithm 2: average with the previous states,\n"
     "relabel every action with the policy, fresh latent). Writes DIR/rollout_error.csv (mean L2 of the raw state\n"
     "error per step), DIR/rollout_error_z.csv (each dim divided by the dataset obs std first), an SVG of each, and\n"
-    "DIR/summary.txt.\n"
+    "DIR/summary.txt. Both models must come from the same dataset file (same SHA-256), and that dataset from\n"
+    "--env when it records its env (datasets made by `dydiff dataset generate` do); a mixture is refused.\n"
     "  --env NAME          maze2d-{umaze,medium,large}[-dense] or pendulum\n"
-    "  --diffusion RUN_D   a train-diffusion run: RUN_D/checkpoint.npz (EMA weights are used)\n"
-    "  --dynamics RUN_E    a train-dynamics run: RUN_E/model.npz (ensemble + obs normaliser)\n"
+    "  --diffusion RUN_D   a train-diffusion run directory or its checkpoint.npz (EMA weights are used)\n"
+    "  --dynamics RUN_E    a train-dynamics run directory or its model.npz (ensemble + obs normaliser)\n"
     "  --policy KIND       a make_policy kind (maze2d: expert, random; pendulum: expert, medium, random);\n"
     "                      default: random for maze2d, medium for pendulum (both differ from the dataset's policy)\n"
     "  --action-noise X    Gaussian noise std added to the policy's actions, then clipped (default 0)\n"
@@ -94,43 +97,32 @@ int run_rollout_error(const Words& words) {
     const std::string kind = policy_kind ? *policy_kind : (env_name->rfind("maze2d", 0) == 0 ? "random" : "medium");
     auto policy = envs::make_policy(*env, kind);
 
-    // Diffusion model: EMA weights into the network (§3: sampling uses the EMA).
-    const std::string diffusion_path = *diffusion_run + "/checkpoint.npz";
-    DiffusionModel model = DiffusionModel::load(diffusion_path);
-    DYDIFF_CHECK(model.obs_dim == S && model.action_dim == A,
-                 diffusion_path << " models obs/action dims " << model.obs_dim << "/" << model.action_dim << ", but "
-                                << *env_name << " has " << S << "/" << A);
-    model.ema->copy_to(model.net->named_parameters());
-    const std::size_t H = model.config.horizon;
-
-    // Ensemble and its obs normaliser; the shape comes from the meta keys DynamicsEnsemble::save writes.
-    const std::string dynamics_path = *dynamics_run + "/model.npz";
-    const nn::Checkpoint ckpt = nn::Checkpoint::load(dynamics_path);
-    const auto e_obs = static_cast<std::size_t>(ckpt.get_int64("dynamics/obs_dim"));
-    const auto e_act = static_cast<std::size_t>(ckpt.get_int64("dynamics/act_dim"));
-    DYDIFF_CHECK(e_obs == S && e_act == A, dynamics_path << " models obs/action dims " << e_obs << "/" << e_act
-                                                         << ", but " << *env_name << " has " << S << "/" << A
-                                                         << " (and " << diffusion_path << " " << model.obs_dim << "/"
-                                                         << model.action_dim << ")");
-    EnsembleConfig ens_config;
-    ens_config.members = static_cast<std::size_t>(ckpt.get_int64("dynamics/members"));
-    ens_config.hidden = static_cast<std::size_t>(ckpt.get_int64("dynamics/hidden"));
-    ens_config.layers = static_cast<std::size_t>(ckpt.get_int64("dynamics/layers"));
-    ens_config.elites = std::max<std::size_t>(1, ckpt.get("dynamics/elites").size());
-    ens_config.weight_decay.assign(ens_config.layers + 1, 0.0f);  // training only; not used here
-    data::Rng init_rng(0);
-    DynamicsEnsemble ensemble(e_obs, e_act, ens_config, init_rng);
-    ensemble.load(ckpt, "dynamics");
-    const data::ZScoreNormalizer obs_norm =
-        data::ZScoreNormalizer::load([&](const std::string& key) { return ckpt.get(key); }, "obs_normalizer");
-    DYDIFF_CHECK(obs_norm.dim() == S, dynamics_path << ": obs_normalizer has dim " << obs_norm.dim() << ", expected "
-                                                    << S);
+    // The two models, from the same data, and that data from this env (by name when the dataset recorded it).
+    DiffusionModel model = DiffusionModel::load(*diffusion_run);
+    const TrainedDynamics dynamics = TrainedDynamics::load(*dynamics_run);
+    data::require_same_data({model.trained_on(), dynamics.trained_on()});
+    const bool env_recorded = data::require_env(model.trained_on(), *env_name);
+    DYDIFF_CHECK(model.obs_dim() == S && model.action_dim() == A,
+                 model.file << " models obs/action dims " << model.obs_dim() << "/" << model.action_dim() << ", but "
+                            << *env_name << " has " << S << "/" << A);
+    const DynamicsEnsemble& ensemble = *dynamics.model;
+    DYDIFF_CHECK(!ensemble.elites().empty(), dynamics.file << ": key 'fit/elite_indices' is empty (an untrained "
+                                                              "ensemble); train it with dydiff train-dynamics");
+    const data::ZScoreNormalizer& obs_norm = dynamics.obs_normalizer;
+    model.ema->copy_to(model.net->named_parameters());  // sampling uses the EMA weights (§3)
+    config.sampler = model.edm_config(config.sampler);   // the trained sigma_data
+    const std::size_t H = model.horizon;
 
     std::printf("rollout-error: %s, policy %s (action noise %g), %zu starts, horizon %zu, M = %zu, seed %llu\n",
                 env_name->c_str(), kind.c_str(), action_noise, config.starts, H, config.refinements,
                 static_cast<unsigned long long>(config.seed));
-    std::printf("  diffusion %s (preset %s), dynamics %s (%zu members, %zu elites)\n", diffusion_path.c_str(),
-                model.config.preset.c_str(), dynamics_path.c_str(), ens_config.members, ensemble.elites().size());
+    std::printf("  diffusion %s (U-Net %s), dynamics %s (%zu members, %zu elites)\n", model.file.c_str(),
+                model.unet.describe().c_str(), dynamics.file.c_str(), ensemble.config().members,
+                ensemble.elites().size());
+    std::printf("  data: %s\n", model.data.describe().c_str());
+    if (!env_recorded)
+        std::printf("  note: the dataset records no env (env %s), so only the obs/action dims were checked against "
+                    "--env %s\n", data::kUnknownEnv, env_name->c_str());
     std::printf("  sampler: %s\n", config.sampler.describe().c_str());
     std::fflush(stdout);
 
@@ -165,7 +157,8 @@ int run_rollout_error(const Words& words) {
     std::ostringstream summary;
     summary << "env " << *env_name << "\npolicy " << kind << "\naction_noise " << action_noise << "\nstarts "
             << config.starts << "\nhorizon " << H << "\nrefinements " << config.refinements << "\nseed "
-            << config.seed << "\ndiffusion " << diffusion_path << "\ndynamics " << dynamics_path << "\nsampler "
+            << config.seed << "\ndiffusion " << model.file << "\ndynamics " << dynamics.file << "\ndata "
+            << model.data.describe() << "\nsampler "
             << config.sampler.describe() << "\nwall_seconds " << fmt(seconds) << "\n\n";
     std::vector<std::size_t> shown;
     for (std::size_t t : {std::size_t{1}, std::size_t{4}, std::size_t{8}, std::size_t{16}, H / 2, H - 1})

@@ -6,6 +6,7 @@
 // (docs/algorithm.md §2, §7.3); the normaliser is saved with the model.
 #include "dydiff/cli/train_common.hpp"
 
+#include "data/data_identity.hpp"
 #include "data/normalizer.hpp"
 #include "data/transitions.hpp"
 #include "dydiff/diffusion/trainer.hpp"
@@ -53,16 +54,6 @@ std::optional<OneStepData> load_one_step_data(const PreparedRun& prepared, const
     return d;
 }
 
-// model.npz: the model's section and the observation normaliser, written atomically.
-template <class Model>
-void save_one_step(const PreparedRun& prepared, const Model& model, const std::string& section,
-                   const data::ZScoreNormalizer& norm) {
-    nn::Checkpoint c;
-    model.save(c, section);
-    for (auto& [key, array] : norm.entries("obs_normalizer")) c.put(key, std::move(array));
-    c.save(prepared.run.file(kModelFile));
-}
-
 }  // namespace
 
 int run_train_diffusion(const Words& words) {
@@ -84,7 +75,8 @@ int run_train_diffusion(const Words& words) {
         prepare_run(args, "train-diffusion", fields, [&](const std::string& name) { config.apply_preset(name); });
     const data::Dataset dataset = data::load_dataset(prepared.data_path);
     Progress progress("train-diffusion", config.steps, &prepared.run);
-    const double loss = train_diffusion(dataset, config, prepared.run, prepared.resume, progress);
+    const double loss =
+        train_diffusion(dataset, data::identify_dataset(dataset), config, prepared.run, prepared.resume, progress);
     std::ostringstream summary;
     summary << config.steps << " steps, final logged loss " << loss << "; wrote " << prepared.run.file("checkpoint.npz");
     progress.finish(summary.str());
@@ -110,7 +102,10 @@ int run_train_dynamics(const Words& words) {
     const autograd::Array targets = d->norm.apply(t.next_observations) - d->norm.apply(t.observations);  // Δŝ (N, S)
 
     data::Rng rng(static_cast<std::uint64_t>(config.seed));
-    DynamicsEnsemble model(d->dataset.obs_dim(), d->dataset.action_dim(), config, rng);
+    const std::size_t S = d->dataset.obs_dim(), A = d->dataset.action_dim();
+    TrainedDynamics trained{std::make_unique<DynamicsEnsemble>(S, A, config, rng), d->norm,
+                            data::identify_dataset(d->dataset), ""};
+    DynamicsEnsemble& model = *trained.model;
     std::vector<std::string> columns{"step", "train_loss", "holdout_mse_mean"};
     for (std::size_t m = 0; m < config.members; ++m) columns.push_back("holdout_mse_" + std::to_string(m));
     prepared.run.open_metrics(columns);
@@ -127,7 +122,7 @@ int run_train_dynamics(const Words& words) {
         status << "train loss " << e.train_loss << "  hold-out mse " << mean;
         progress.update(static_cast<std::int64_t>(e.epoch), status.str());
     });
-    save_one_step(prepared, model, "dynamics", d->norm);
+    trained.save(prepared.run.file(kModelFile));
     std::ostringstream summary;
     summary << report.epochs.size() << " epochs (" << (report.early_stopped ? "early stop" : "epoch cap")
             << "), elites";
@@ -155,7 +150,10 @@ int run_train_reward(const Words& words) {
     const autograd::Array rewards = d->transitions.rewards;
 
     data::Rng rng(static_cast<std::uint64_t>(config.seed));
-    RewardModel model(d->dataset.obs_dim(), d->dataset.action_dim(), config, rng);
+    const std::size_t S = d->dataset.obs_dim(), A = d->dataset.action_dim();
+    TrainedReward trained{std::make_unique<RewardModel>(S, A, config, rng), d->norm, data::identify_dataset(d->dataset),
+                          ""};
+    RewardModel& model = *trained.model;
     prepared.run.open_metrics({"step", "train_loss", "holdout_mse"});
     Progress progress("train-reward", static_cast<std::int64_t>(config.max_epochs), &prepared.run, std::cerr, "epoch");
     const RewardTrainReport report = train_reward_model(model, d->inputs, rewards, config, rng, [&](const RewardEpoch& e) {
@@ -164,7 +162,7 @@ int run_train_reward(const Words& words) {
         status << "train loss " << e.train_loss << "  hold-out mse " << e.holdout_mse;
         progress.update(static_cast<std::int64_t>(e.epoch), status.str());
     });
-    save_one_step(prepared, model, "reward", d->norm);
+    trained.save(prepared.run.file(kModelFile));
     std::ostringstream summary;
     summary << report.epochs.size() << " epochs (" << (report.early_stopped ? "early stop" : "epoch cap")
             << "), best hold-out mse " << report.best_holdout_mse << " at epoch " << report.best_epoch << "; wrote "

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 namespace dydiff {
@@ -64,70 +65,46 @@ double diffusion_ema_beta(const DiffusionTrainConfig& c, double images_seen) {
 
 namespace {
 
-constexpr const char* kCheckpoint = "checkpoint.npz";
-
-std::vector<std::uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
-std::string from_bytes(const std::vector<std::uint8_t>& b) { return {b.begin(), b.end()}; }
-
-nn::NamedTensors section(const nn::Checkpoint& c, const std::string& prefix, const nn::NamedTensors& like) {
-    nn::NamedTensors out;
-    for (const auto& [name, t] : like) {
-        autograd::Array a = c.get(prefix + name);
-        DYDIFF_CHECK(a.shape() == t.value().shape(), c.source() << ": '" << prefix << name << "' has shape "
-                                                                << shape_str(a.shape()) << ", expected "
-                                                                << shape_str(t.value().shape()));
-        out.emplace_back(name, autograd::Tensor(std::move(a)));
-    }
-    return out;
-}
-
 struct TrainState {
     std::int64_t step = 0;
     double loss_sum = 0.0;        // losses since the last metrics row
     std::int64_t loss_count = 0;
 };
 
-void save_checkpoint(RunDir& run, const DiffusionTrainConfig& config, std::size_t S, std::size_t A,
-                     const data::MinMaxNormalizer& norm, const TemporalUNet& net, const nn::Ema& ema,
-                     const nn::Adam& adam, const data::Rng& rng, const TrainState& st) {
+// RUN/checkpoint.npz: the model (what consumers load) plus train/*, what a resume needs besides it.
+void save_checkpoint(RunDir& run, const DiffusionModel& model, const nn::Adam& adam, const data::Rng& rng,
+                     const TrainState& st) {
     nn::Checkpoint c;
-    c.put_module("model", net);
-    for (const auto& [name, t] : ema.shadow()) c.put("ema/" + name, t.value());
-    for (const auto& [name, t] : adam.state()) c.put("adam/" + name, t.value());
-    for (auto& [key, array] : norm.entries("normalizer")) c.put(key, std::move(array));
-    c.put_int64("meta/step", st.step);
-    c.put_int64("meta/adam_steps", static_cast<std::int64_t>(adam.steps()));
-    c.put_int64("meta/obs_dim", static_cast<std::int64_t>(S));
-    c.put_int64("meta/action_dim", static_cast<std::int64_t>(A));
-    c.put_int64("meta/horizon", static_cast<std::int64_t>(config.horizon));
-    c.put_bytes("meta/preset", to_bytes(config.preset));
-    c.put("meta/loss_sum", data::NpyArray::from_data<double>({}, &st.loss_sum));
-    c.put_int64("meta/loss_count", st.loss_count);
-    c.put_bytes("rng/state", rng.state());
-    c.save(run.file(kCheckpoint));
+    model.save(c);
+    for (const auto& [name, t] : adam.state()) c.put("train/adam/" + name, t.value());
+    c.put_int64("train/adam_steps", static_cast<std::int64_t>(adam.steps()));
+    c.put_int64("train/step", st.step);
+    c.put_float64("train/loss_sum", st.loss_sum);
+    c.put_int64("train/loss_count", st.loss_count);
+    c.put_bytes("train/rng_state", rng.state());
+    c.save(run.file(DiffusionModel::kFile));
+}
+
+// A resume continues the model it finds: the same data (by SHA-256, dims and env) and the same architecture.
+void check_resumable(const DiffusionModel& saved, const data::Dataset& dataset, const data::DataIdentity& data,
+                     const DiffusionModel& fresh) {
+    data::require_same_data({saved.trained_on(), {dataset.source, data}});
+    auto same = [&](bool equal, const char* key, const std::string& in_file, const std::string& in_config) {
+        DYDIFF_CHECK(equal, saved.file << ": key '" << key << "' is " << in_file << " but the run's config gives "
+                                       << in_config << "; a resume cannot change the model's architecture");
+    };
+    same(saved.horizon == fresh.horizon, "arch/horizon", std::to_string(saved.horizon), std::to_string(fresh.horizon));
+    same(saved.unet.describe() == fresh.unet.describe(), "arch/unet", saved.unet.describe(), fresh.unet.describe());
+    same(saved.sigma_data == fresh.sigma_data, "arch/sigma_data", std::to_string(saved.sigma_data),
+         std::to_string(fresh.sigma_data));
 }
 
 }  // namespace
 
-DiffusionModel DiffusionModel::load(const std::string& path) {
-    const nn::Checkpoint c = nn::Checkpoint::load(path);
-    DiffusionModel m;
-    m.config.apply_preset(from_bytes(c.get_bytes("meta/preset")));
-    m.config.horizon = static_cast<std::size_t>(c.get_int64("meta/horizon"));
-    m.obs_dim = static_cast<std::size_t>(c.get_int64("meta/obs_dim"));
-    m.action_dim = static_cast<std::size_t>(c.get_int64("meta/action_dim"));
-    m.normalizer = data::MinMaxNormalizer::load([&](const std::string& key) { return c.get(key); }, "normalizer");
-    data::Rng unused(0);
-    m.net = std::make_unique<TemporalUNet>(unet_preset(m.config.preset), m.obs_dim + m.action_dim, unused);
-    c.load_module("model", *m.net);
-    m.ema = std::make_unique<nn::Ema>(m.net->named_parameters());
-    m.ema->load(section(c, "ema/", m.net->named_parameters()));
-    return m;
-}
-
-double train_diffusion(const data::Dataset& dataset, DiffusionTrainConfig config, RunDir& run, bool resume,
-                       Progress& progress) {
-    const std::size_t S = dataset.obs_dim(), A = dataset.action_dim();
+double train_diffusion(const data::Dataset& dataset, const data::DataIdentity& data, DiffusionTrainConfig config,
+                       RunDir& run, bool resume, Progress& progress) {
+    const std::size_t S = dataset.obs_dim();
+    data::check_dims(dataset, data.obs_dim, data.action_dim, "the data identity of " + data.path);
     const UNetConfig unet_config = unet_preset(config.preset);
     unet_config.check_horizon(config.horizon);
     DYDIFF_CHECK(config.batch > 0 && config.steps > 0 && config.log_every > 0 && config.checkpoint_every > 0,
@@ -141,26 +118,28 @@ double train_diffusion(const data::Dataset& dataset, DiffusionTrainConfig config
 
     data::Rng rng(static_cast<std::uint64_t>(config.seed));
     data::Rng init_rng = rng.fork(1);
-    TemporalUNet net(unet_config, S + A, init_rng);
-    const Denoiser denoiser(net);
-    nn::Adam adam(net.named_parameters(), nn::AdamConfig{config.lr});
-    nn::Ema ema(net.named_parameters());
+    DiffusionModel model = DiffusionModel::create(data, unet_config, config.horizon, kSigmaData, norm, init_rng);
     TrainState st;
-
+    std::optional<nn::Checkpoint> saved;
     if (resume) {
-        const nn::Checkpoint c = nn::Checkpoint::load(run.file(kCheckpoint));
-        DYDIFF_CHECK(c.get_int64("meta/obs_dim") == static_cast<std::int64_t>(S) &&
-                         c.get_int64("meta/action_dim") == static_cast<std::int64_t>(A),
-                     c.source() << ": trained on obs/action dims " << c.get_int64("meta/obs_dim") << "/"
-                                << c.get_int64("meta/action_dim") << ", but " << dataset.source << " has " << S << "/"
-                                << A);
-        c.load_module("model", net);
-        ema.load(section(c, "ema/", net.named_parameters()));
-        adam.load_state(section(c, "adam/", adam.state()), static_cast<std::size_t>(c.get_int64("meta/adam_steps")));
-        rng.set_state(c.get_bytes("rng/state"));
-        st.step = c.get_int64("meta/step");
-        st.loss_sum = c.array("meta/loss_sum").to_vector<double>().at(0);  // float64: get() would round it
-        st.loss_count = c.get_int64("meta/loss_count");
+        saved = nn::Checkpoint::load(run.file(DiffusionModel::kFile));
+        DiffusionModel previous = DiffusionModel::read(*saved);
+        check_resumable(previous, dataset, data, model);
+        model = std::move(previous);
+    }
+    const TemporalUNet& net = *model.net;
+    nn::Ema& ema = *model.ema;
+    const Denoiser denoiser(net, model.edm_config());
+    nn::Adam adam(net.named_parameters(), nn::AdamConfig{config.lr});
+    if (saved) {
+        const nn::Checkpoint& c = *saved;
+        c.naming_errors([&] {
+            adam.load_state(c.get_tensors("train/adam", adam.state()), c.get_size("train/adam_steps", 0));
+            rng.set_state(c.get_bytes("train/rng_state"));
+            st.step = c.get_int64("train/step");
+            st.loss_sum = c.get_float64("train/loss_sum");
+            st.loss_count = c.get_int64("train/loss_count");
+        });
         progress.note("resuming " + run.path() + " at step " + std::to_string(st.step));
         progress.resume_from(st.step);
     }
@@ -178,7 +157,7 @@ double train_diffusion(const data::Dataset& dataset, DiffusionTrainConfig config
         const float value = loss.item();
         DYDIFF_CHECK(std::isfinite(value),
                      "train-diffusion: the loss is " << value << " at step " << step << "; stopping. The last good "
-                     "checkpoint is " << run.file(kCheckpoint) << " (step " << last_checkpoint
+                     "checkpoint is " << run.file(DiffusionModel::kFile) << " (step " << last_checkpoint
                      << "); hint: lower lr, or check the dataset for extreme values");
         adam.zero_grad();
         loss.backward();
@@ -201,7 +180,7 @@ double train_diffusion(const data::Dataset& dataset, DiffusionTrainConfig config
         status << "loss " << value;
         progress.update(step, status.str());
         if (step % config.checkpoint_every == 0 || step == config.steps) {
-            save_checkpoint(run, config, S, A, norm, net, ema, adam, rng, st);
+            save_checkpoint(run, model, adam, rng, st);
             last_checkpoint = step;
         }
     }

@@ -1,17 +1,15 @@
 // Diffusion-model training (docs/algorithm.md §4.1(a), §5.1, §6.1): windows of [s, a] from a dataset, min-max
 // normalised to [-1, 1], the EDM loss with in-painting, Adam with EDM's learning-rate ramp, an EMA of the weights
-// with EDM's half-life schedule, checkpoints that resume bitwise, metrics and progress in a RunDir.
-// Layering: dydiff/ (on nn/, data/, dydiff/edm, dydiff/temporal_unet, dydiff/run_dir).
+// with EDM's half-life schedule, checkpoints that resume bitwise, metrics and progress in a RunDir. The model it
+// trains and saves is a DiffusionModel (diffusion_model.hpp), which consumers load.
+// Layering: dydiff/diffusion (on nn/, data/, dydiff/diffusion/{edm, temporal_unet, diffusion_model}, dydiff/run).
 #pragma once
 
+#include "data/data_identity.hpp"
 #include "data/dataset.hpp"
-#include "data/normalizer.hpp"
+#include "dydiff/diffusion/diffusion_model.hpp"
 #include "dydiff/run/config.hpp"
-#include "dydiff/diffusion/edm.hpp"
 #include "dydiff/run/run_dir.hpp"
-#include "dydiff/diffusion/temporal_unet.hpp"
-#include "nn/checkpoint.hpp"
-#include "nn/optim.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -43,22 +41,11 @@ double diffusion_learning_rate(const DiffusionTrainConfig& config, double images
 /// halflife = min(halflife_kimg * 1000, ratio * images_seen).
 double diffusion_ema_beta(const DiffusionTrainConfig& config, double images_seen);
 
-/// A trained (or training) diffusion model with what sampling needs: the network, its EMA weights, and the
-/// normaliser of [s, a]. Saved as one NPZ checkpoint.
-struct DiffusionModel {
-    DiffusionTrainConfig config;
-    std::size_t obs_dim = 0, action_dim = 0;
-    data::MinMaxNormalizer normalizer;        // over [s, a] rows of the whole dataset (§2)
-    std::unique_ptr<TemporalUNet> net;        // the trained weights
-    std::unique_ptr<nn::Ema> ema;             // their moving average (sampling uses it)
-
-    /// Loads model, EMA and normaliser from a train-diffusion checkpoint; the network is built from the saved
-    /// preset and dims, so a mismatching file fails with one clear error.
-    static DiffusionModel load(const std::string& checkpoint_path);
-};
-
-/// Runs (or resumes) train-diffusion into `run`. Returns the final mean loss of the last logged window.
-double train_diffusion(const data::Dataset& dataset, DiffusionTrainConfig config, RunDir& run, bool resume,
-                       Progress& progress);
+/// Runs (or resumes) train-diffusion into `run`; RUN/checkpoint.npz is a DiffusionModel plus the train/* state
+/// (docs/checkpoints.md), and records `data`, the identity of `dataset` (data::identify_dataset). A resume refuses a
+/// checkpoint of other data or another architecture (horizon, U-Net), naming the key. Returns the final mean loss
+/// of the last logged window.
+double train_diffusion(const data::Dataset& dataset, const data::DataIdentity& data, DiffusionTrainConfig config,
+                       RunDir& run, bool resume, Progress& progress);
 
 }  // namespace dydiff
