@@ -1,0 +1,137 @@
+// Writing exported policy files (see actor_export.hpp).
+#include "dydiff/learners/actor_export.hpp"
+
+#include "autograd/error.hpp"
+#include "embed/policy_format.hpp"
+
+#include <cstring>
+#include <string>
+
+namespace dydiff::learners {
+namespace {
+
+namespace fmt = embed::format;
+
+void put_text(nn::Checkpoint& ckpt, const std::string& key, const std::string& text) {
+    ckpt.put_bytes(key, std::vector<std::uint8_t>(text.begin(), text.end()));
+}
+
+void put_vector(nn::Checkpoint& ckpt, const std::string& key, const std::vector<float>& v) {
+    ckpt.put(key, data::NpyArray::from_vector<float>({v.size()}, v));
+}
+
+// Writes net under "<name>/..." and checks it maps `in` -> `out` (0: any).
+void put_net(nn::Checkpoint& ckpt, const std::string& name, const ExportNet& net, std::size_t in, std::size_t out) {
+    DYDIFF_CHECK(!net.weights.empty() && net.weights.size() == net.biases.size(),
+                 "export: network '" << name << "' has " << net.weights.size() << " weights and " << net.biases.size()
+                                     << " biases");
+    std::size_t width = in;
+    for (std::size_t l = 0; l < net.weights.size(); ++l) {
+        const auto& w = net.weights[l];
+        const auto& b = net.biases[l];
+        DYDIFF_CHECK(w.dimension() == 2 && b.dimension() == 1 && b.shape()[0] == w.shape()[0],
+                     "export: network '" << name << "' layer " << l << ": weight " << shape_str(w.shape())
+                                         << " and bias " << shape_str(b.shape()) << ", expected (O, I) and (O)");
+        DYDIFF_CHECK(width == 0 || w.shape()[1] == width, "export: network '" << name << "' layer " << l << " takes "
+                                                                              << w.shape()[1] << " inputs, expected "
+                                                                              << width);
+        width = w.shape()[0];
+        const std::string prefix = name + "/" + std::to_string(l) + "/";
+        ckpt.put(prefix + fmt::kWeight, autograd::Array(w));
+        ckpt.put(prefix + fmt::kBias, autograd::Array(b));
+    }
+    DYDIFF_CHECK(out == 0 || width == out, "export: network '" << name << "' gives " << width << " outputs, expected " << out);
+    put_text(ckpt, name + "/" + fmt::kActivation, nn::activation_name(net.activation));
+    put_text(ckpt, name + "/" + fmt::kOutputActivation, nn::activation_name(net.output_activation));
+}
+
+void put_common(nn::Checkpoint& ckpt, const ExportSpec& spec, const char* kind) {
+    const std::size_t S = spec.obs_mean.size(), A = spec.action_low.size();
+    DYDIFF_CHECK(S > 0 && spec.obs_std.size() == S, "export: obs_mean has " << S << " values, obs_std "
+                                                                             << spec.obs_std.size());
+    DYDIFF_CHECK(A > 0 && spec.action_high.size() == A, "export: action_low has " << A << " values, action_high "
+                                                                                   << spec.action_high.size());
+    for (std::size_t k = 0; k < A; ++k)
+        DYDIFF_CHECK(spec.action_low[k] < spec.action_high[k],
+                     "export: action_low[" << k << "] = " << spec.action_low[k] << " is not below action_high[" << k
+                                           << "] = " << spec.action_high[k]);
+    put_text(ckpt, fmt::kFormatKey, fmt::kMagic);
+    ckpt.put_int64(fmt::kVersionKey, fmt::kVersion);
+    put_text(ckpt, fmt::kKindKey, kind);
+    put_vector(ckpt, fmt::kObsMean, spec.obs_mean);
+    put_vector(ckpt, fmt::kObsStd, spec.obs_std);
+    ckpt.put(fmt::kObsEps, data::NpyArray::from_data<float>({}, &spec.obs_eps));
+    put_vector(ckpt, fmt::kActionLow, spec.action_low);
+    put_vector(ckpt, fmt::kActionHigh, spec.action_high);
+}
+
+}  // namespace
+
+ExportNet export_net(const nn::Module& mlp, nn::Activation activation, nn::Activation output_activation) {
+    ExportNet net;
+    net.activation = activation;
+    net.output_activation = output_activation;
+    const auto params = mlp.named_parameters();
+    auto find = [&](const std::string& name) -> const autograd::Tensor* {
+        for (const auto& [n, t] : params)
+            if (n == name) return &t;
+        return nullptr;
+    };
+    for (std::size_t l = 0;; ++l) {
+        const std::string prefix = "layers." + std::to_string(l) + ".";
+        const autograd::Tensor* w = find(prefix + "weight");
+        if (w == nullptr) break;
+        const autograd::Tensor* b = find(prefix + "bias");
+        DYDIFF_CHECK(b != nullptr, "export: the module has " << prefix << "weight but no " << prefix << "bias");
+        net.weights.push_back(w->value());
+        net.biases.push_back(b->value());
+    }
+    DYDIFF_CHECK(net.weights.size() + net.biases.size() == params.size(),
+                 "export: the module has " << params.size() << " parameters, " << 2 * net.weights.size()
+                                           << " of them layers.<l>.weight/bias: not an nn::MLP");
+    DYDIFF_CHECK(!net.weights.empty(), "export: the module has no layers.0.weight (not an nn::MLP)");
+    return net;
+}
+
+ExportNet keep_outputs(ExportNet net, std::size_t rows) {
+    DYDIFF_CHECK(!net.weights.empty(), "keep_outputs: empty network");
+    autograd::Array& w = net.weights.back();
+    autograd::Array& b = net.biases.back();
+    DYDIFF_CHECK(rows > 0 && rows <= w.shape()[0],
+                 "keep_outputs: " << rows << " rows of a last layer with " << w.shape()[0] << " outputs");
+    w = autograd::Array(xt::view(w, xt::range(0, rows), xt::all()));
+    b = autograd::Array(xt::view(b, xt::range(0, rows)));
+    return net;
+}
+
+void put_mlp_policy(nn::Checkpoint& ckpt, const ExportSpec& spec, const ExportNet& actor) {
+    put_common(ckpt, spec, fmt::kKindMlp);
+    put_net(ckpt, fmt::kActorNet, actor, spec.obs_mean.size(), spec.action_low.size());
+}
+
+void put_ddpm_policy(nn::Checkpoint& ckpt, const ExportSpec& spec, const std::vector<double>& betas,
+                     std::int64_t samples, const ExportNet& time_net, const ExportNet& noise_net, const ExportNet* q1,
+                     const ExportNet* q2) {
+    const std::size_t S = spec.obs_mean.size(), A = spec.action_low.size();
+    DYDIFF_CHECK(!betas.empty(), "export: empty beta schedule");
+    for (std::size_t t = 0; t < betas.size(); ++t)
+        DYDIFF_CHECK(betas[t] > 0.0 && betas[t] < 1.0, "export: beta[" << t << "] = " << betas[t] << " is not in (0, 1)");
+    DYDIFF_CHECK(samples >= 1, "export: samples = " << samples << ", expected >= 1");
+    DYDIFF_CHECK(samples == 1 || (q1 != nullptr && q2 != nullptr),
+                 "export: " << samples << " candidates need both critics to choose among them");
+    DYDIFF_CHECK(!time_net.weights.empty() && time_net.weights[0].dimension() == 2 &&
+                     time_net.weights[0].shape()[1] >= 4 && time_net.weights[0].shape()[1] % 2 == 0,
+                 "export: the time network must take an even sinusoid width >= 4");
+    put_common(ckpt, spec, fmt::kKindDdpm);
+    ckpt.put(fmt::kDdpmBetas, data::NpyArray::from_vector<double>({betas.size()}, betas));
+    ckpt.put_int64(fmt::kDdpmSamples, samples);
+    put_net(ckpt, fmt::kDdpmTimeNet, time_net, 0, 0);
+    const std::size_t Dt = time_net.weights.back().shape()[0];
+    put_net(ckpt, fmt::kDdpmNoiseNet, noise_net, A + Dt + S, A);
+    if (samples > 1) {
+        put_net(ckpt, fmt::kCriticQ1, *q1, S + A, 1);
+        put_net(ckpt, fmt::kCriticQ2, *q2, S + A, 1);
+    }
+}
+
+}  // namespace dydiff::learners
