@@ -46,6 +46,9 @@ bool all_finite(const std::vector<float>& v) {
     return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
 }
 
+// Rows of a batch that share each loaded row of W^T (8 rows of 256 outputs: 8 KiB of outputs, inside L1).
+constexpr std::size_t kRowBlock = 8;
+
 // a b + c, fused when the target has FMA instructions, as xsimd::fma in nn's gemm micro-kernel.
 inline float mul_add(float a, float b, float c) noexcept {
 #if defined(__FMA__)
@@ -98,23 +101,29 @@ void Mlp::forward(const float* x, std::size_t rows, float* y, float* scratch_a, 
         const bool last = l + 1 == layers_.size();
         float* dst = last ? y : (l % 2 == 0 ? scratch_a : scratch_b);
         const Activation act = last ? output_ : hidden_;
-        for (std::size_t r = 0; r < rows; ++r) {
-            const float* in = src + r * L.in;   // (I)
-            float* out = dst + r * L.out;       // (O)
-            // out = sum_i in[i] W[:, i], then + bias: one contiguous row of W^T per input, so the inner loop
-            // vectorises without reassociating a sum, and the sum runs in nn::simd::gemm's order (from 0, input by
-            // input, fused multiply-add where the target has it), so the two agree to the last bit up to 256 inputs
-            // (gemm's depth block). Zero inputs (half of a ReLU layer) add exactly nothing and are skipped.
-            std::fill(out, out + L.out, 0.0f);
+        // out = sum_i in[i] W[:, i], then + bias: one contiguous row of W^T per input, so the inner loop
+        // vectorises without reassociating a sum, and each output's sum runs in nn::simd::gemm's order (from 0,
+        // input by input, fused multiply-add where the target has it): the two agree to the last bit up to 256
+        // inputs (gemm's depth block). Rows go in blocks of kRowBlock so that a row of W^T, once loaded, serves
+        // them all (the ddpm kind's K candidates). Zero inputs (half of a ReLU layer) add exactly nothing: skipped.
+        for (std::size_t r0 = 0; r0 < rows; r0 += kRowBlock) {
+            const std::size_t r1 = std::min(rows, r0 + kRowBlock);
+            std::fill(dst + r0 * L.out, dst + r1 * L.out, 0.0f);
             for (std::size_t i = 0; i < L.in; ++i) {
-                const float xi = in[i];
-                if (xi == 0.0f) continue;
-                const float* w = L.weight_t.data() + i * L.out;
-                for (std::size_t o = 0; o < L.out; ++o) out[o] = mul_add(xi, w[o], out[o]);
+                const float* w = L.weight_t.data() + i * L.out;  // (O)
+                for (std::size_t r = r0; r < r1; ++r) {
+                    const float xi = src[r * L.in + i];
+                    if (xi == 0.0f) continue;
+                    float* out = dst + r * L.out;  // (O)
+                    for (std::size_t o = 0; o < L.out; ++o) out[o] = mul_add(xi, w[o], out[o]);
+                }
             }
-            for (std::size_t o = 0; o < L.out; ++o) out[o] += L.bias[o];
-            if (act != Activation::identity)
-                for (std::size_t o = 0; o < L.out; ++o) out[o] = activate(out[o], act);
+            for (std::size_t r = r0; r < r1; ++r) {
+                float* out = dst + r * L.out;
+                for (std::size_t o = 0; o < L.out; ++o) out[o] += L.bias[o];
+                if (act != Activation::identity)
+                    for (std::size_t o = 0; o < L.out; ++o) out[o] = activate(out[o], act);
+            }
         }
         src = dst;
     }

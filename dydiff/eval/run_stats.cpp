@@ -160,6 +160,7 @@ std::vector<std::vector<const RunRecord*>> group_runs(const std::vector<RunRecor
 
 RunIdentity read_run_identity(const std::string& run_dir) {
     const std::string path = file_exists_or(run_dir + "/config.toml", run_dir + "/config.txt");
+    DYDIFF_CHECK(std::ifstream(path), run_dir << ": no config.toml (nor config.txt): not a run directory");
     const auto config = read_flat_config(path);
     RunIdentity id;
     auto require = [&](const char* key, std::optional<std::string> value) {

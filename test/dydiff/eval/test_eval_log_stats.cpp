@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(identity_from_config) {
     BOOST_CHECK(old.seed && *old.seed == 3);
     make_run(root, "r2", "env = \"pendulum\"\ndataset = \"p.npz\"\n", {{10, 1.0}});
     BOOST_CHECK(contains(error_of([&] { read_run_identity(root / "r2"); }), "config.toml: no 'algo' key"));
-    BOOST_CHECK(contains(error_of([&] { read_run_identity(root / "none"); }), "cannot read the run's config"));
+    BOOST_CHECK(contains(error_of([&] { read_run_identity(root / "none"); }), "none: no config.toml (nor config.txt): not a run directory"));
 }
 
 // Three seeds of one experiment, one of another algo, one on another dataset: groups, and mean +- std by hand.
