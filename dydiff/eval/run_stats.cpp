@@ -81,15 +81,9 @@ std::optional<std::string> find_key(const std::map<std::string, std::string>& co
 
 std::string file_exists_or(const std::string& a, const std::string& b) { return std::ifstream(a) ? a : b; }
 
-double mean_of(const std::vector<double>& xs, double& std) {
-    double m;
-    mean_std(xs, m, std);
-    return m;
-}
-
 MeanStd mean_std_of(const std::vector<double>& xs) {
     MeanStd out;
-    out.mean = mean_of(xs, out.std);
+    mean_std(xs, out.mean, out.std);
     return out;
 }
 

@@ -4,7 +4,6 @@
 #include "autograd/error.hpp"
 #include "embed/policy_format.hpp"
 
-#include <cstring>
 #include <string>
 
 namespace dydiff::learners {
@@ -66,6 +65,10 @@ void put_common(nn::Checkpoint& ckpt, const ExportSpec& spec, const char* kind) 
 }
 
 }  // namespace
+
+ExportSpec export_spec(const LearnerSpec& spec, float obs_eps) {
+    return ExportSpec{spec.obs_mean, spec.obs_std, obs_eps, spec.action_low, spec.action_high};
+}
 
 ExportNet export_net(const nn::Module& mlp, nn::Activation activation, nn::Activation output_activation) {
     ExportNet net;

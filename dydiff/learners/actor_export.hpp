@@ -9,6 +9,7 @@
 // Layering: dydiff/learners (on nn/, embed/policy_format.hpp for the key names).
 #pragma once
 
+#include "dydiff/learners/learner.hpp"
 #include "nn/activation.hpp"
 #include "nn/checkpoint.hpp"
 
@@ -37,6 +38,9 @@ struct ExportSpec {
     float obs_eps = 0.0f;                        // added to obs_std, as data::ZScoreNormalizer does
     std::vector<float> action_low, action_high;  // (A), low < high
 };
+
+/// The spec of a learner built from `spec`, whose normaliser divides by obs_std + obs_eps.
+ExportSpec export_spec(const LearnerSpec& spec, float obs_eps);
 
 /// kind "mlp": `actor` maps z (S) to y (A). Fails on inconsistent shapes.
 void put_mlp_policy(nn::Checkpoint& ckpt, const ExportSpec& spec, const ExportNet& actor);

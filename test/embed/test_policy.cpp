@@ -48,15 +48,19 @@ struct Box {
     std::vector<float> low, high;
 };
 
+// A learner's spec with random normaliser statistics, exported as a ZScoreNormalizer-based learner would.
 learners::ExportSpec make_spec(std::size_t S, const Box& box, data::Rng& rng) {
-    learners::ExportSpec spec;
+    learners::LearnerSpec learner;
+    learner.obs_dim = S;
+    learner.action_dim = box.low.size();
     for (std::size_t k = 0; k < S; ++k) {
-        spec.obs_mean.push_back(rng.uniform(-2.0f, 2.0f));
-        spec.obs_std.push_back(rng.uniform(0.1f, 3.0f));
+        learner.obs_mean.push_back(rng.uniform(-2.0f, 2.0f));
+        learner.obs_std.push_back(rng.uniform(0.1f, 3.0f));
     }
-    spec.obs_eps = data::ZScoreNormalizer::kDefaultEps;
-    spec.action_low = box.low;
-    spec.action_high = box.high;
+    learner.action_low = box.low;
+    learner.action_high = box.high;
+    const auto spec = learners::export_spec(learner, data::ZScoreNormalizer::kDefaultEps);
+    BOOST_CHECK(spec.obs_std == learner.obs_std && spec.action_high == box.high);
     return spec;
 }
 
