@@ -1,7 +1,7 @@
 // Error reporting for the whole library: DYDIFF_CHECK at every public boundary, dydiff::Error as the one exception.
 // Bottom of the layering: everything may include this, it includes only the standard library.
 // A message names the place (file:line), what was expected and what was found, e.g.
-//   "autograd/ops.cpp:88: add: shapes (3, 4) and (5,) do not broadcast"
+//   "autograd/ops_shape.cpp:88: add: shapes (3, 4) and (5,) do not broadcast"
 #pragma once
 
 #include <sstream>

@@ -1,4 +1,4 @@
-// `dydiff rollout-error`: the error-vs-horizon experiment of issue #4 (dydiff_algorithm.md §4.2; docs/results.md).
+// `dydiff rollout-error`: the error-vs-horizon experiment of issue #4 (docs/algorithm.md §4.2; docs/results.md).
 // A policy other than the behaviour policy is rolled from N env-reset start states for H = the diffusion model's
 // horizon steps through the true env, the one-step ensemble, one diffusion pass, and DyDiff's refinements
 // (Algorithm 2, M = 1..3); the per-step mean L2 state error against the truth goes to CSV and SVG.

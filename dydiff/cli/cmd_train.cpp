@@ -2,8 +2,8 @@
 // out. Shared steps (prepare_run): resolve the config (preset or --config file, then
 // --set overrides, then --seed), create the run directory or reopen it with --resume, save and print the resolved
 // config, and apply --threads.
-// The one-step models are fitted on Q-learning transitions with z-scored observations and raw actions (§2, §7.3);
-// the normaliser is saved with the model.
+// The one-step models are fitted on Q-learning transitions with z-scored observations and raw actions
+// (docs/algorithm.md §2, §7.3); the normaliser is saved with the model.
 #include "dydiff/cli/train_common.hpp"
 
 #include "data/normalizer.hpp"

@@ -1,4 +1,4 @@
-// TemporalUNet and its blocks (dydiff_algorithm.md §5.1), plus the dry-run counters that walk the same layer list.
+// TemporalUNet and its blocks (docs/algorithm.md §5.1), plus the dry-run counters that walk the same layer list.
 #include "dydiff/diffusion/temporal_unet.hpp"
 
 #include "autograd/error.hpp"
@@ -30,7 +30,7 @@ void UNetConfig::check_horizon(std::size_t H) const {
     DYDIFF_CHECK(H >= multiple && H % multiple == 0,
                  "TemporalUNet: horizon " << H << " must be a positive multiple of " << multiple << " ("
                                           << num_downsamples()
-                                          << " Down/Up stages halve and double the length; §11 P27)");
+                                          << " Down/Up stages halve and double the length; docs/algorithm.md §11 P27)");
 }
 
 std::string UNetConfig::describe() const {

@@ -33,7 +33,7 @@ struct RolloutErrorConfig {
     std::size_t starts = 64;         // N start states: env resets from Rng(seed).fork(0).fork(b)
     std::size_t refinements = 3;     // M: DyDiff refinement iterations reported (dydiff_m1 .. dydiff_mM)
     std::uint64_t seed = 0;          // starts, policy noise, ensemble elite draws, latents and churn noise
-    EdmConfig sampler;               // Algorithm 3's settings (§6.2 defaults)
+    EdmConfig sampler;               // Algorithm 3's settings (docs/algorithm.md §6.2 defaults)
 };
 
 /// Every method's trajectory in raw scale and its per-step error against the truth.
