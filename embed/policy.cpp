@@ -209,8 +209,7 @@ Policy Policy::load_from_memory(const void* bytes, std::size_t size, const std::
     for (std::size_t k = 0; k < A; ++k) {
         if (!(p.action_low_[k] < p.action_high_[k]))
             fail(file, "action/low[" + std::to_string(k) + "] must be below action/high[" + std::to_string(k) + "]");
-        p.action_center_.push_back((p.action_high_[k] + p.action_low_[k]) / 2.0f);
-        p.action_half_.push_back((p.action_high_[k] - p.action_low_[k]) / 2.0f);
+        p.action_half_.push_back(0.5f * (p.action_high_[k] - p.action_low_[k]));
     }
     auto check_net = [&](const Mlp& net, const std::string& name, std::size_t in, std::size_t out) {
         if (net.in_features() != in || net.out_features() != out)
@@ -296,8 +295,10 @@ void Policy::act(const float* obs, float* action) noexcept {
         act_ddpm(y_.data());
     else
         actor_.forward(z_.data(), 1, y_.data(), scratch_a_.data(), scratch_b_.data());
+    // The learners' box map (learners::to_box_action), written the same way so that the two agree bit for bit.
     for (std::size_t k = 0; k < A; ++k)
-        action[k] = std::min(std::max(action_center_[k] + action_half_[k] * y_[k], action_low_[k]), action_high_[k]);
+        action[k] = std::min(std::max(action_low_[k] + (y_[k] + 1.0f) * action_half_[k], action_low_[k]),
+                             action_high_[k]);
 }
 
 void Policy::act_ddpm(float* y) noexcept {

@@ -89,7 +89,7 @@ private:
     std::string kind_;
     bool ddpm_ = false;
     std::vector<float> obs_mean_, obs_std_;  // (S): std + eps, as the divisor
-    std::vector<float> action_low_, action_high_, action_center_, action_half_;  // (A)
+    std::vector<float> action_low_, action_high_, action_half_;  // (A); half = (high - low) / 2
     Mlp actor_;                                   // mlp: the actor; ddpm: the noise network
     // ddpm only.
     Mlp time_net_, q1_, q2_;

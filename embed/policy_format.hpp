@@ -7,8 +7,8 @@
 //   kind                       uint8 text "mlp" or "ddpm"
 //   obs/mean, obs/std          float32 (S)      z = (obs - mean) / (std + eps)
 //   obs/eps                    float32 ()
-//   action/low, action/high    float32 (A)      action = clip(c + h y, low, high), c = (high + low) / 2,
-//                                               h = (high - low) / 2, y the network's action in [-1, 1]
+//   action/low, action/high    float32 (A)      action = clip(low + (y + 1) h, low, high), h = (high - low) / 2,
+//                                               y the network's action in [-1, 1] (learners::to_box_action)
 //   <net>/activation           uint8 text       hidden activation: relu, silu, mish, tanh, identity
 //   <net>/output_activation    uint8 text       after the last layer (tanh or identity)
 //   <net>/<l>/weight           float32 (O, I)   layer l = 0, 1, ... (PyTorch layout: y = W x + b)

@@ -2,6 +2,7 @@
 #include "dydiff/learners/actor_export.hpp"
 
 #include "autograd/error.hpp"
+#include "dydiff/learners/common.hpp"
 #include "embed/policy_format.hpp"
 
 #include <string>
@@ -105,6 +106,30 @@ ExportNet keep_outputs(ExportNet net, std::size_t rows) {
     w = autograd::Array(xt::view(w, xt::range(0, rows), xt::all()));
     b = autograd::Array(xt::view(b, xt::range(0, rows)));
     return net;
+}
+
+nn::Checkpoint policy_from_actor(const nn::Checkpoint& actor_part) {
+    const std::string where = actor_part.source().empty() ? "actor checkpoint" : actor_part.source();
+    const LearnerSpec spec = load_spec(actor_part);
+    const auto head_bytes = actor_part.get_bytes("actor/head");
+    const std::string head(head_bytes.begin(), head_bytes.end());
+    DYDIFF_CHECK(head == "tanh" || head == "tanh_gaussian_mean",
+                 where << ": actor/head '" << head << "': policy_from_actor converts 'tanh' and 'tanh_gaussian_mean' "
+                       << "actors (a Diffusion-QL actor writes its policy with put_ddpm_policy)");
+    ExportNet net;
+    net.activation = nn::Activation::relu;  // save_actor_part's MLP: ReLU between layers
+    net.output_activation = nn::Activation::tanh;
+    for (std::size_t l = 0; actor_part.contains("actor/net.layers." + std::to_string(l) + ".weight"); ++l) {
+        const std::string layer = "actor/net.layers." + std::to_string(l);
+        net.weights.push_back(actor_part.get(layer + ".weight"));
+        net.biases.push_back(actor_part.get(layer + ".bias"));
+    }
+    DYDIFF_CHECK(!net.weights.empty(), where << ": no actor/net.layers.0.weight (not a save_actor checkpoint?)");
+    if (head == "tanh_gaussian_mean") net = keep_outputs(std::move(net), spec.action_dim);
+    nn::Checkpoint out;
+    put_mlp_policy(out, export_spec(spec, 0.0f), net);
+    out.put_bytes("learner/algo", actor_part.get_bytes("learner/algo"));
+    return out;
 }
 
 void put_mlp_policy(nn::Checkpoint& ckpt, const ExportSpec& spec, const ExportNet& actor) {

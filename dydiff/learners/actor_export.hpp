@@ -1,11 +1,11 @@
 // Writing the exported policy file (issue 8, `dydiff export`; format in embed/policy_format.hpp and
-// docs/embedding.md): what a learner's save_actor() puts into an nn::Checkpoint so that dydiff::embed::Policy runs
-// the actor with no training code. A learner describes its deterministic evaluation path as dense networks:
+// docs/embedding.md), which dydiff::embed::Policy runs with no training code. policy_from_actor() converts what a
+// learner's save_actor() writes (learners::save_actor_part); the put_* functions write a policy from dense networks:
 //   - an MLP actor (BC, TD3+BC, CQL, IQL): the layers that map the normalised observation to the network action y
 //     in [-1, 1] (tanh output) or to an unbounded y that the box clips (identity output); a Tanh-Gaussian actor
 //     exports its mean head only (keep_outputs), since its deterministic action is tanh(mu);
 //   - Diffusion-QL: the time MLP, the noise network, the beta schedule, the candidate count and both critics.
-// The embedded action is clip(c + h y, low, high) with c, h the centre and half-width of [low, high].
+// The embedded action is clip(low + (y + 1) h, low, high), h = (high - low) / 2, as learners::to_box_action.
 // Layering: dydiff/learners (on nn/, embed/policy_format.hpp for the key names).
 #pragma once
 
@@ -41,6 +41,12 @@ struct ExportSpec {
 
 /// The spec of a learner built from `spec`, whose normaliser divides by obs_std + obs_eps.
 ExportSpec export_spec(const LearnerSpec& spec, float obs_eps);
+
+/// The policy file of a learner's deployable actor: `actor_part` as save_actor() writes it ("learner/algo",
+/// "learner/spec/*", "actor/net.layers.<i>.*", "actor/head" tanh or tanh_gaussian_mean; learners/common.hpp) becomes
+/// kind "mlp" (ReLU, tanh output, the mu rows for tanh_gaussian_mean, obs_eps 0 as normalize_obs), plus
+/// "learner/algo" for provenance. Fails naming the key on a part it cannot convert.
+nn::Checkpoint policy_from_actor(const nn::Checkpoint& actor_part);
 
 /// kind "mlp": `actor` maps z (S) to y (A). Fails on inconsistent shapes.
 void put_mlp_policy(nn::Checkpoint& ckpt, const ExportSpec& spec, const ExportNet& actor);

@@ -1,11 +1,13 @@
 // The embedded policy against the training library: a policy file written by nn::Checkpoint in the exported format
 // (dydiff/learners/actor_export) gives, through dydiff::embed::Policy, the action of the same networks evaluated with
 // nn::MLP forward (mlp kind: to 1e-6; ddpm kind: Diffusion-QL's sampler and critic selection written out with nn and
-// data::Rng). Also: the Rng streams agree bitwise, act() allocates nothing, bad files fail with clear messages, and
-// the example program gives the same actions.
+// data::Rng), and every learner's save_actor() export gives its act(obs, true). Also: the Rng streams agree bitwise,
+// act() allocates nothing, bad files fail with clear messages, and the example program gives the same actions.
 #include "data/normalizer.hpp"
 #include "data/rng.hpp"
 #include "dydiff/learners/actor_export.hpp"
+#include "dydiff/learners/common.hpp"
+#include "dydiff/learners/registry.hpp"
 #include "embed/policy.hpp"
 #include "nn/embedding.hpp"
 #include "nn/mlp.hpp"
@@ -81,15 +83,13 @@ Array2 forward(const nn::MLP& net, const Array2& x) {
     return net.forward(autograd::Tensor(autograd::Array(x), false)).value();
 }
 
-// y (B, A) in network units -> clip(c + h y, low, high).
+// y (B, A) in network units -> the box, as the learners map it (learners::to_box_action).
 Array2 to_box(const Array2& y, const Box& box) {
-    Array2 a = y;
-    for (std::size_t b = 0; b < y.shape()[0]; ++b)
-        for (std::size_t k = 0; k < y.shape()[1]; ++k) {
-            const float c = (box.high[k] + box.low[k]) / 2.0f, h = (box.high[k] - box.low[k]) / 2.0f;
-            a(b, k) = std::min(std::max(c + h * y(b, k), box.low[k]), box.high[k]);
-        }
-    return a;
+    learners::LearnerSpec spec;
+    spec.action_dim = box.low.size();
+    spec.action_low = box.low;
+    spec.action_high = box.high;
+    return learners::to_box_action(spec, y);
 }
 
 Array2 embed_actions(embed::Policy& policy, const Array2& obs) {
@@ -299,6 +299,66 @@ BOOST_AUTO_TEST_CASE(ddpm_equals_reference_sampler) {
         const float diff = max_abs_diff(embed_actions(policy, obs), to_box(expected, box));
         BOOST_TEST_MESSAGE("ddpm K=" << K << ": max |embed - reference| = " << diff);
         BOOST_CHECK_LE(diff, kDdpmTol);
+    }
+}
+
+// The learners' own export: save_actor() -> policy_from_actor() -> file -> embed::Policy gives learner.act(obs, true)
+// for every learner and actor variant (after a few updates, so that the weights are trained ones).
+BOOST_AUTO_TEST_CASE(learners_export_through_save_actor) {
+    constexpr std::size_t S = 4, A = 2;
+    learners::LearnerSpec spec;
+    spec.obs_dim = S;
+    spec.action_dim = A;
+    spec.obs_mean = {0.5f, -0.5f, 1.0f, 0.0f};
+    spec.obs_std = {1.0f, 2.0f, 0.5f, 1.5f};
+    spec.action_low = {-2.0f, -1.0f};
+    spec.action_high = {2.0f, 1.0f};
+    spec.seed = 11;
+    struct Variant {
+        const char* algo;
+        const char* label;
+        void (*set)(learners::LearnerConfigs&);
+    };
+    const Variant variants[] = {
+        {"bc", "bc", [](learners::LearnerConfigs&) {}},
+        {"td3bc", "td3bc canonical", [](learners::LearnerConfigs& c) { c.td3bc.variant = "canonical"; }},
+        {"td3bc", "td3bc official", [](learners::LearnerConfigs& c) { c.td3bc.variant = "official"; }},
+        {"iql", "iql gaussian", [](learners::LearnerConfigs& c) { c.iql.actor = "gaussian"; }},
+        {"iql", "iql deterministic", [](learners::LearnerConfigs& c) { c.iql.actor = "deterministic"; }},
+    };
+    data::Rng rng(12);
+    TempDir dir;
+    for (const Variant& v : variants) {
+        learners::LearnerConfigs configs;
+        configs.bc.hidden = configs.td3bc.hidden = configs.iql.hidden = 64;
+        v.set(configs);
+        const auto learner = learners::make_learner(v.algo, configs, spec);
+        for (int step = 0; step < 4; ++step) {
+            data::Transitions batch = data::Transitions::zeros(32, S, A);
+            rng.fill_normal(batch.observations.data(), batch.observations.size());
+            rng.fill_normal(batch.next_observations.data(), batch.next_observations.size());
+            rng.fill_uniform(batch.actions.data(), batch.actions.size(), -1.0f, 1.0f);
+            rng.fill_normal(batch.rewards.data(), batch.rewards.size());
+            learner->update(batch);
+        }
+        nn::Checkpoint part;
+        learner->save_actor(part);
+        learners::policy_from_actor(part).save(dir / "policy.npz");
+        embed::Policy policy = embed::Policy::load(dir / "policy.npz");
+        const Array2 obs = random_obs(64, S, rng);
+        const float diff = max_abs_diff(embed_actions(policy, obs), learner->act(obs, true));
+        BOOST_TEST_MESSAGE(v.label << ": max |embed - learner.act| = " << diff);
+        BOOST_CHECK_MESSAGE(diff <= kMlpTol, v.label << ": max |embed - learner.act| = " << diff);
+    }
+    nn::Checkpoint bad;
+    const auto learner = learners::make_learner("bc", learners::LearnerConfigs{}, spec);
+    learner->save_actor(bad);
+    bad.put_bytes("actor/head", {'g', 'r', 'u'});
+    try {
+        learners::policy_from_actor(bad);
+        BOOST_ERROR("policy_from_actor accepted actor/head 'gru'");
+    } catch (const dydiff::Error& e) {
+        BOOST_CHECK(std::string(e.what()).find("actor/head 'gru'") != std::string::npos);
     }
 }
 
