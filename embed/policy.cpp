@@ -245,7 +245,7 @@ Policy Policy::load_from_memory(const void* bytes, std::size_t size, const std::
             max_width = std::max({max_width, p.q1_.max_width(), p.q2_.max_width()});
         }
         rows = p.samples_;
-        // Diffusion-QL's sampler constants (docs/algorithm.md §5.4), in double: abar_t = prod_{s <= t} (1 - beta_s),
+        // Diffusion-QL's sampler constants (docs/algorithm.md §5.4.5), in double: abar_t = prod_{s <= t} (1 - beta_s),
         // x0 = sqrt(1 / abar_t) x_t - sqrt(1 / abar_t - 1) eps, posterior mean = c0 x0 + ct x_t with
         // c0 = beta_t sqrt(abar_{t-1}) / (1 - abar_t), ct = (1 - abar_{t-1}) sqrt(1 - beta_t) / (1 - abar_t), and
         // posterior variance beta_t (1 - abar_{t-1}) / (1 - abar_t) (abar_{-1} = 1, so step 0 adds no noise).

@@ -14,7 +14,7 @@
 //   <net>/<l>/weight           float32 (O, I)   layer l = 0, 1, ... (PyTorch layout: y = W x + b)
 //   <net>/<l>/bias             float32 (O)
 // kind "mlp":  net "actor": z (S) -> y (A).
-// kind "ddpm": Diffusion-QL's actor (docs/algorithm.md §5.4) and its critics:
+// kind "ddpm": Diffusion-QL's actor (docs/algorithm.md §5.4.5) and its critics:
 //   ddpm/betas     float64 (T)    the VP schedule beta_1..beta_T
 //   ddpm/samples   int64 ()       K candidate actions per call (1: one sample, no critic)
 //   net "ddpm/time":  sinusoid(t) (D) -> t_emb (Dt); sinusoid as nn::SinusoidalEmbedding, D = the net's input width,

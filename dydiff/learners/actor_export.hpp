@@ -51,7 +51,7 @@ nn::Checkpoint policy_from_actor(const nn::Checkpoint& actor_part);
 /// kind "mlp": `actor` maps z (S) to y (A). Fails on inconsistent shapes.
 void put_mlp_policy(nn::Checkpoint& ckpt, const ExportSpec& spec, const ExportNet& actor);
 
-/// kind "ddpm" (Diffusion-QL, docs/algorithm.md §5.4): betas (T), `samples` candidates K, the time MLP
+/// kind "ddpm" (Diffusion-QL, docs/algorithm.md §5.4.5): betas (T), `samples` candidates K, the time MLP
 /// sinusoid (D) -> t_emb (Dt), the noise network [x_t (A), t_emb (Dt), z (S)] -> eps (A), and for K > 1 the two
 /// critics [z (S), x (A)] -> Q that pick the candidate by softmax(min(Q1, Q2)). Fails on inconsistent shapes.
 void put_ddpm_policy(nn::Checkpoint& ckpt, const ExportSpec& spec, const std::vector<double>& betas,

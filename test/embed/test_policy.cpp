@@ -105,7 +105,7 @@ float max_abs_diff(const Array2& a, const Array2& b) {
     return m;
 }
 
-// The Diffusion-QL beta schedule of docs/algorithm.md §5.4: beta_t = 1 - exp(-0.1/T - 0.5 (10 - 0.1)(2t - 1)/T^2).
+// The Diffusion-QL beta schedule of docs/algorithm.md §5.4.5: beta_t = 1 - exp(-0.1/T - 0.5 (10 - 0.1)(2t - 1)/T^2).
 std::vector<double> vp_betas(std::size_t T) {
     std::vector<double> b;
     const double t2 = static_cast<double>(T * T);
@@ -193,7 +193,7 @@ BOOST_AUTO_TEST_CASE(identity_output_is_clipped) {
     BOOST_CHECK_LE(diff, kMlpTol);
 }
 
-// The sampler's schedule: the beta and alpha-bar values of docs/algorithm.md §5.4 for T = 5.
+// The sampler's schedule: the beta and alpha-bar values of docs/algorithm.md §5.4.5 for T = 5.
 BOOST_AUTO_TEST_CASE(vp_schedule_golden) {
     const auto b = vp_betas(5);
     const double betas[] = {0.195875, 0.458818, 0.635781, 0.754878, 0.835031};
