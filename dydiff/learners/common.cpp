@@ -415,8 +415,8 @@ std::int64_t load_learner(const nn::Checkpoint& ckpt, const std::string& algo, c
 
 void save_actor_part(nn::Checkpoint& ckpt, const std::string& algo, const LearnerSpec& spec, const nn::Module& actor,
                      const std::string& head) {
-    DYDIFF_CHECK(head == "tanh" || head == "tanh_gaussian_mean",
-                 "save_actor_part: head '" << head << "' (expected tanh or tanh_gaussian_mean)");
+    DYDIFF_CHECK(head == "tanh" || head == "tanh_gaussian_mean" || head == "ddpm",
+                 "save_actor_part: head '" << head << "' (expected tanh, tanh_gaussian_mean or ddpm)");
     ckpt.put_bytes(std::string(kRoot) + "algo", text_bytes(algo));
     save_spec(ckpt, spec);
     ckpt.put_module("actor", actor);

@@ -222,9 +222,12 @@ std::int64_t load_learner(const nn::Checkpoint& ckpt, const std::string& algo, c
 /// The deployable actor (Learner::save_actor). Its MLP is "actor/net.layers.<i>.weight" (O, I) and ".bias" (O),
 /// ReLU between layers; the action in [−1, 1] comes from the last layer's output y by "actor/head" (bytes):
 ///   "tanh"               y has A entries: a = tanh(y) (BC, canonical TD3+BC, IQL's mean);
-///   "tanh_gaussian_mean" y = [μ, log σ] has 2A entries: a = tanh(μ) (official TD3+BC).
+///   "tanh_gaussian_mean" y = [μ, log σ] has 2A entries: a = tanh(μ) (official TD3+BC, CQL).
 /// Then a goes to the box (to_box_action), and observations are z-scored with "learner/spec/obs_mean", "obs_std"
 /// first. Other "actor/*" entries (IQL's log_std) are not needed for the deterministic action.
+/// "ddpm" (Diffusion-QL) is not an MLP head: "actor/*" is the noise network ("time_mlp.layers.*", "mid.layers.*",
+/// Mish), and the sampler's constants, the candidates' count and the target critics that choose among them are
+/// under "ddpm/*" (DiffQl::save_actor in diffql.cpp).
 void save_actor_part(nn::Checkpoint& ckpt, const std::string& algo, const LearnerSpec& spec,
                      const nn::Module& actor, const std::string& head);
 

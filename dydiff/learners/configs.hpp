@@ -86,11 +86,73 @@ struct IqlConfig {
 /// Defined in iql.cpp.
 std::unique_ptr<Learner> make_iql(const IqlConfig& config, const LearnerSpec& spec);
 
+/// CQL as the official code runs it (docs/algorithm.md §5.4.4, §11 P22): SAC with automatic entropy tuning, the
+/// Tanh-Gaussian actor, twin critics with the importance-sampled logsumexp regulariser (Lagrange off), no entropy
+/// term in the TD target, updates in the order α, actor, critics. Weights N(0, 1/fan_in), zero biases (§11 P19).
+struct CqlConfig {
+    std::size_t hidden = 256;              // width of each hidden layer, actor and critics (official code, §5.4.1)
+    std::size_t layers = 2;                // hidden layers, ReLU (official code, §5.4.1)
+    float actor_lr = 3e-5f;                // Adam learning rate of the actor (official code, §5.4.4)
+    float critic_lr = 3e-4f;               // Adam learning rate of the twin critic (official code, §5.4.4)
+    float alpha_lr = 3e-5f;                // Adam learning rate of log α (official code, §5.4.4)
+    float discount = 0.99f;                // γ (official code, §5.4.1)
+    float tau = 0.005f;                    // target-critic soft-update rate, every step (official code, §5.4.1)
+    float cql_weight = 10.0f;              // weight of the regulariser (official code, §5.4.4)
+    float cql_temperature = 1.0f;          // temperature of its logsumexp (official code, §5.4.4)
+    std::size_t num_random = 10;           // samples per state in each of the three proposal sets (official code)
+    float target_entropy_per_dim = -1.0f;  // target entropy = this · A (official code, §5.4: −A)
+    float log_alpha_min = -10.0f;          // α = exp(clamp(log α, log_alpha_min, log_alpha_max)) (official code)
+    float log_alpha_max = 0.5f;            // see log_alpha_min (official code, §5.4.4)
+    std::size_t batch = 256;               // rows per update, sampled by the caller (official code, §5.4.1)
+    float reward_scale = 1.0f;             // r <- reward_scale r + reward_bias (official code: raw rewards, §5.4.1)
+    float reward_bias = 0.0f;              // see reward_scale
+
+    void fields(ConfigFields& f);
+    void validate() const;
+};
+/// Defined in cql.cpp.
+std::unique_ptr<Learner> make_cql(const CqlConfig& config, const LearnerSpec& spec);
+
+/// Diffusion-QL as the official code runs it (docs/algorithm.md §5.4.5, §11 P16): a T-step VP DDPM actor with
+/// ε-prediction, the Q loss on the one-step x̂₀ reconstruction, critic targets from an EMA actor, gradient-norm
+/// clipping, and the evaluation action chosen among eval_samples samples by softmax(min(Q̄₁, Q̄₂)). The noise network
+/// has PyTorch's default init (§5.4.5), the critics N(0, 1/fan_in) weights and zero biases (§5.4.1, §11 P19).
+struct DiffQlConfig {
+    std::size_t actor_hidden = 256;   // noise network width (official code, §5.4: 3 × (Linear 256 + Mish))
+    std::size_t actor_layers = 3;     // noise network hidden layers, Mish (official code, §5.4.5)
+    std::size_t time_dim = 16;        // sinusoidal time embedding; MLP dim -> 2 dim -> dim (official code, §5.4.5)
+    std::size_t critic_hidden = 256;  // width of each Q hidden layer (official code, §5.4.1)
+    std::size_t critic_layers = 2;    // Q hidden layers, ReLU (official code, §5.4.1)
+    float actor_lr = 3e-4f;           // Adam learning rate of the noise network, no decay (official code, §5.4.5)
+    float critic_lr = 3e-4f;          // Adam learning rate of the twin critic, no decay (official code, §5.4.5)
+    float discount = 0.99f;           // γ (official code, §5.4.1)
+    float tau = 0.005f;               // target-critic soft-update rate, every step (official code, §5.4.1)
+    std::size_t diffusion_steps = 5;  // T (official code, §5.4.5)
+    float beta_min = 0.1f;            // VP schedule β_min (official code, §5.4.5)
+    float beta_max = 10.0f;           // VP schedule β_max (official code, §5.4.5)
+    float eta = 1.0f;                 // weight of the Q loss in the actor loss (official code, §5.4.5)
+    float grad_norm = 5.0f;           // global L2 gradient clip of the actor and of the twin critic (official code)
+    float ema_decay = 0.995f;         // decay of the EMA actor (official code, §5.4.5)
+    std::size_t ema_every = 5;        // EMA update period in steps (official code, §5.4.5)
+    std::int64_t ema_start = 1000;    // first step of EMA updates; before it the EMA actor is the initial actor
+    std::size_t eval_samples = 50;    // candidate actions per state of the evaluation action (official code, §5.4.5)
+    std::size_t batch = 256;          // rows per update, sampled by the caller (official code, §5.4.1)
+    float reward_scale = 1.0f;        // r <- reward_scale r + reward_bias (official code: raw rewards, §5.4.1)
+    float reward_bias = 0.0f;         // see reward_scale
+
+    void fields(ConfigFields& f);
+    void validate() const;
+};
+/// Defined in diffql.cpp.
+std::unique_ptr<Learner> make_diffql(const DiffQlConfig& config, const LearnerSpec& spec);
+
 /// One config per algorithm, the registry's input (a run uses only the one of its algo).
 struct LearnerConfigs {
     BcConfig bc;
     Td3BcConfig td3bc;
     IqlConfig iql;
+    CqlConfig cql;
+    DiffQlConfig diffql;
 };
 
 }  // namespace dydiff::learners

@@ -27,6 +27,8 @@ const Entry kLearners[] = {
     entry<BcConfig, &LearnerConfigs::bc, &make_bc>("bc"),
     entry<Td3BcConfig, &LearnerConfigs::td3bc, &make_td3bc>("td3bc"),
     entry<IqlConfig, &LearnerConfigs::iql, &make_iql>("iql"),
+    entry<CqlConfig, &LearnerConfigs::cql, &make_cql>("cql"),
+    entry<DiffQlConfig, &LearnerConfigs::diffql, &make_diffql>("diffql"),
 };
 
 const Entry& find(const std::string& algo) {
