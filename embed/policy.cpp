@@ -258,7 +258,9 @@ Policy Policy::load_from_memory(const void* bytes, std::size_t size, const std::
             p.coef_eps_.push_back(static_cast<float>(std::sqrt(1.0 / abar - 1.0)));
             p.post_x0_.push_back(static_cast<float>(beta * std::sqrt(abar_prev) / (1.0 - abar)));
             p.post_xt_.push_back(static_cast<float>((1.0 - abar_prev) * std::sqrt(1.0 - beta) / (1.0 - abar)));
-            p.post_std_.push_back(static_cast<float>(std::sqrt(beta * (1.0 - abar_prev) / (1.0 - abar))));
+            // sqrt(variance), written as the learner's VpSchedule writes it (with its 1e-20 floor) so both round alike.
+            const double variance = beta * (1.0 - abar_prev) / (1.0 - abar);
+            p.post_std_.push_back(static_cast<float>(std::exp(0.5 * std::log(std::max(variance, 1e-20)))));
             abar_prev = abar;
         }
         // The time embeddings are constants of the sampler: time_net(sinusoid(t)) for t = 0..T-1, once.

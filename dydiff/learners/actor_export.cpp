@@ -5,6 +5,7 @@
 #include "dydiff/learners/common.hpp"
 #include "embed/policy_format.hpp"
 
+#include <cmath>
 #include <string>
 
 namespace dydiff::learners {
@@ -108,26 +109,68 @@ ExportNet keep_outputs(ExportNet net, std::size_t rows) {
     return net;
 }
 
+namespace {
+
+// The layers "<prefix><l>.weight" / ".bias" (l = 0, 1, ...) of a save_actor checkpoint as an ExportNet.
+ExportNet net_from(const nn::Checkpoint& part, const std::string& prefix, nn::Activation activation,
+                   nn::Activation output_activation, const std::string& where) {
+    ExportNet net;
+    net.activation = activation;
+    net.output_activation = output_activation;
+    for (std::size_t l = 0; part.contains(prefix + std::to_string(l) + ".weight"); ++l) {
+        net.weights.push_back(part.get(prefix + std::to_string(l) + ".weight"));
+        net.biases.push_back(part.get(prefix + std::to_string(l) + ".bias"));
+    }
+    DYDIFF_CHECK(!net.weights.empty(), where << ": no " << prefix << "0.weight (not a save_actor checkpoint?)");
+    return net;
+}
+
+float scalar_float(const nn::Checkpoint& part, const std::string& key, const std::string& where) {
+    const autograd::Array a = part.get(key);
+    DYDIFF_CHECK(a.size() == 1, where << ": " << key << " must hold one value, found " << a.size());
+    return a.data()[0];
+}
+
+}  // namespace
+
 nn::Checkpoint policy_from_actor(const nn::Checkpoint& actor_part) {
     const std::string where = actor_part.source().empty() ? "actor checkpoint" : actor_part.source();
     const LearnerSpec spec = load_spec(actor_part);
     const auto head_bytes = actor_part.get_bytes("actor/head");
     const std::string head(head_bytes.begin(), head_bytes.end());
-    DYDIFF_CHECK(head == "tanh" || head == "tanh_gaussian_mean",
-                 where << ": actor/head '" << head << "': policy_from_actor converts 'tanh' and 'tanh_gaussian_mean' "
-                       << "actors (a Diffusion-QL actor writes its policy with put_ddpm_policy)");
-    ExportNet net;
-    net.activation = nn::Activation::relu;  // save_actor_part's MLP: ReLU between layers
-    net.output_activation = nn::Activation::tanh;
-    for (std::size_t l = 0; actor_part.contains("actor/net.layers." + std::to_string(l) + ".weight"); ++l) {
-        const std::string layer = "actor/net.layers." + std::to_string(l);
-        net.weights.push_back(actor_part.get(layer + ".weight"));
-        net.biases.push_back(actor_part.get(layer + ".bias"));
-    }
-    DYDIFF_CHECK(!net.weights.empty(), where << ": no actor/net.layers.0.weight (not a save_actor checkpoint?)");
-    if (head == "tanh_gaussian_mean") net = keep_outputs(std::move(net), spec.action_dim);
     nn::Checkpoint out;
-    put_mlp_policy(out, export_spec(spec, 0.0f), net);
+    if (head == "tanh" || head == "tanh_gaussian_mean") {
+        // save_actor_part's MLP: ReLU between layers, tanh of y (of its mu half for tanh_gaussian_mean).
+        ExportNet net = net_from(actor_part, "actor/net.layers.", nn::Activation::relu, nn::Activation::tanh, where);
+        if (head == "tanh_gaussian_mean") net = keep_outputs(std::move(net), spec.action_dim);
+        put_mlp_policy(out, export_spec(spec, 0.0f), net);
+    } else if (head == "ddpm") {
+        // Diffusion-QL (DiffQl::save_actor): the noise network's time MLP and trunk (Mish), the VP schedule's
+        // settings, the candidates' count and the target twin critic (ReLU). The betas are recomputed from beta_min
+        // and beta_max exactly as VpSchedule does (docs/algorithm.md §5.4.5), in double from the stored floats.
+        const std::int64_t T = actor_part.get_int64("ddpm/diffusion_steps");
+        DYDIFF_CHECK(T >= 1, where << ": ddpm/diffusion_steps = " << T);
+        const double beta_min = scalar_float(actor_part, "ddpm/beta_min", where);
+        const double beta_max = scalar_float(actor_part, "ddpm/beta_max", where);
+        std::vector<double> betas;
+        const double Td = static_cast<double>(T);
+        for (std::int64_t i = 1; i <= T; ++i)
+            betas.push_back(1.0 - std::exp(-beta_min / Td - 0.5 * (beta_max - beta_min) *
+                                                                 (2.0 * static_cast<double>(i) - 1.0) / (Td * Td)));
+        const ExportNet time_net = net_from(actor_part, "actor/time_mlp.layers.", nn::Activation::mish,
+                                            nn::Activation::identity, where);
+        const ExportNet noise_net =
+            net_from(actor_part, "actor/mid.layers.", nn::Activation::mish, nn::Activation::identity, where);
+        const ExportNet q1 =
+            net_from(actor_part, "ddpm/critic/q1.layers.", nn::Activation::relu, nn::Activation::identity, where);
+        const ExportNet q2 =
+            net_from(actor_part, "ddpm/critic/q2.layers.", nn::Activation::relu, nn::Activation::identity, where);
+        put_ddpm_policy(out, export_spec(spec, 0.0f), betas, actor_part.get_int64("ddpm/eval_samples"), time_net,
+                        noise_net, &q1, &q2);
+    } else {
+        DYDIFF_FAIL(where << ": actor/head '" << head << "': policy_from_actor converts 'tanh', 'tanh_gaussian_mean' "
+                          << "and 'ddpm' actors");
+    }
     out.put_bytes("learner/algo", actor_part.get_bytes("learner/algo"));
     return out;
 }

@@ -42,10 +42,11 @@ struct ExportSpec {
 /// The spec of a learner built from `spec`, whose normaliser divides by obs_std + obs_eps.
 ExportSpec export_spec(const LearnerSpec& spec, float obs_eps);
 
-/// The policy file of a learner's deployable actor: `actor_part` as save_actor() writes it ("learner/algo",
-/// "learner/spec/*", "actor/net.layers.<i>.*", "actor/head" tanh or tanh_gaussian_mean; learners/common.hpp) becomes
-/// kind "mlp" (ReLU, tanh output, the mu rows for tanh_gaussian_mean, obs_eps 0 as normalize_obs), plus
-/// "learner/algo" for provenance. Fails naming the key on a part it cannot convert.
+/// The policy file of a learner's deployable actor, `actor_part` as save_actor() writes it (learners/common.hpp,
+/// save_actor_part): heads "tanh" and "tanh_gaussian_mean" ("actor/net.layers.<i>.*", ReLU) become kind "mlp" (tanh
+/// output, the mu rows for tanh_gaussian_mean); head "ddpm" (Diffusion-QL: "actor/time_mlp.*", "actor/mid.*",
+/// "ddpm/*" with the target critic) becomes kind "ddpm". obs_eps is 0 (normalize_obs divides by obs_std alone);
+/// "learner/algo" is kept for provenance. Fails naming the key on a part it cannot convert.
 nn::Checkpoint policy_from_actor(const nn::Checkpoint& actor_part);
 
 /// kind "mlp": `actor` maps z (S) to y (A). Fails on inconsistent shapes.

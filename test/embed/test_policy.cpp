@@ -303,7 +303,8 @@ BOOST_AUTO_TEST_CASE(ddpm_equals_reference_sampler) {
 }
 
 // The learners' own export: save_actor() -> policy_from_actor() -> file -> embed::Policy gives learner.act(obs, true)
-// for every learner and actor variant (after a few updates, so that the weights are trained ones).
+// for every learner and actor variant (after a few updates, so that the weights are trained ones), Diffusion-QL's
+// sampled choice included.
 BOOST_AUTO_TEST_CASE(learners_export_through_save_actor) {
     constexpr std::size_t S = 4, A = 2;
     learners::LearnerSpec spec;
@@ -325,12 +326,13 @@ BOOST_AUTO_TEST_CASE(learners_export_through_save_actor) {
         {"td3bc", "td3bc official", [](learners::LearnerConfigs& c) { c.td3bc.variant = "official"; }},
         {"iql", "iql gaussian", [](learners::LearnerConfigs& c) { c.iql.actor = "gaussian"; }},
         {"iql", "iql deterministic", [](learners::LearnerConfigs& c) { c.iql.actor = "deterministic"; }},
+        {"cql", "cql", [](learners::LearnerConfigs&) {}},
     };
     data::Rng rng(12);
     TempDir dir;
     for (const Variant& v : variants) {
         learners::LearnerConfigs configs;
-        configs.bc.hidden = configs.td3bc.hidden = configs.iql.hidden = 64;
+        configs.bc.hidden = configs.td3bc.hidden = configs.iql.hidden = configs.cql.hidden = 64;
         v.set(configs);
         const auto learner = learners::make_learner(v.algo, configs, spec);
         for (int step = 0; step < 4; ++step) {
@@ -350,6 +352,45 @@ BOOST_AUTO_TEST_CASE(learners_export_through_save_actor) {
         BOOST_TEST_MESSAGE(v.label << ": max |embed - learner.act| = " << diff);
         BOOST_CHECK_MESSAGE(diff <= kMlpTol, v.label << ": max |embed - learner.act| = " << diff);
     }
+    // Diffusion-QL: the same sampler and choice with the same noise. The learner's Rng is set to Rng(77) through its
+    // checkpoint and the policy is seeded with 77; act() one observation at a time draws in the same order in both.
+    {
+        learners::LearnerConfigs configs;
+        configs.diffql.actor_hidden = 32;
+        configs.diffql.critic_hidden = 32;
+        configs.diffql.eval_samples = 20;
+        const auto learner = learners::make_learner("diffql", configs, spec);
+        for (int step = 0; step < 3; ++step) {
+            data::Transitions batch = data::Transitions::zeros(32, S, A);
+            rng.fill_normal(batch.observations.data(), batch.observations.size());
+            rng.fill_normal(batch.next_observations.data(), batch.next_observations.size());
+            rng.fill_uniform(batch.actions.data(), batch.actions.size(), -1.0f, 1.0f);
+            rng.fill_normal(batch.rewards.data(), batch.rewards.size());
+            learner->update(batch);
+        }
+        nn::Checkpoint state;
+        learner->save(state);
+        state.put_bytes("learner/rng", data::Rng(77).state());
+        learner->load(state);
+        nn::Checkpoint part;
+        learner->save_actor(part);
+        learners::policy_from_actor(part).save(dir / "diffql.npz");
+        embed::Policy policy = embed::Policy::load(dir / "diffql.npz");
+        BOOST_CHECK_EQUAL(policy.kind(), "ddpm");
+        BOOST_CHECK_EQUAL(policy.candidates(), 20u);
+        policy.seed(77);
+        const Array2 obs = random_obs(16, S, rng);
+        Array2 expected = Array2::from_shape({16, A});
+        for (std::size_t b = 0; b < 16; ++b) {
+            const Array2 row = xt::view(obs, xt::range(b, b + 1), xt::all());
+            const Array2 a = learner->act(row, true);
+            for (std::size_t k = 0; k < A; ++k) expected(b, k) = a(0, k);
+        }
+        const float diff = max_abs_diff(embed_actions(policy, obs), expected);
+        BOOST_TEST_MESSAGE("diffql: max |embed - learner.act| = " << diff);
+        BOOST_CHECK_MESSAGE(diff <= kDdpmTol, "diffql: max |embed - learner.act| = " << diff);
+    }
+
     nn::Checkpoint bad;
     const auto learner = learners::make_learner("bc", learners::LearnerConfigs{}, spec);
     learner->save_actor(bad);
