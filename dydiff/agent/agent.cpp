@@ -67,9 +67,10 @@ void AgentConfig::fields(ConfigFields& f) {
         .fixed_on_resume();
     f.add("seed", &seed, "the learner's initialisation and draws, batches, rollouts and evaluation episodes")
         .fixed_on_resume();
-    // Only the chosen learner's table: `algo` is read from the flags before the fields are listed.
-    f.table_with(algo, "the " + algo + " learner (docs/algorithm.md §5.4)",
-                 [this](ConfigFields& g) { learners::learner_fields(algo, learners, g); });
+    // Every learner's table, so that one file (or --set) can switch algo; only [<algo>] is used.
+    for (const std::string& name : learners::learner_names())
+        f.table_with(name, "the " + name + " learner's settings (used when algo = \"" + name + "\")",
+                     [this, name](ConfigFields& g) { learners::learner_fields(name, learners, g); });
     f.table("dydiff", "DyDiff's synthetic rollouts (docs/algorithm.md §4.6, §6.3)", dydiff);
 }
 
@@ -99,6 +100,7 @@ std::size_t batch_size(const AgentConfig& c) { return learners::learner_batch(c.
 AgentLoop::AgentLoop(const AgentConfig& config, const data::Dataset& dataset, const std::string& env,
                      const DyDiffModels* models)
     : config_(config),
+      env_(env),
       real_(data::ReplayBuffer::from_transitions(data::make_transitions(dataset))),
       batch_rng_(data::Rng(config.seed).fork(1)),
       batch_(batch_size(config)) {
@@ -150,7 +152,7 @@ std::optional<GenerationRecord> AgentLoop::step(learners::Stats& stats) {
             std::copy(r.begin(), r.end(), out.begin());
             return out;
         };
-        g.terminated = envs::termination_fn(config_.env);
+        g.terminated = envs::termination_fn(env_);
         const Generation gen = generate_rollouts(start_pool_, g, dd.generator, root.fork(1));
         synthetic_->add_batch(gen.transitions);
         record = GenerationRecord{t, gen.stats, synthetic_->size()};
@@ -224,8 +226,7 @@ void train_agent(AgentLoop& loop, const AgentConfig& config, const std::string& 
     std::vector<std::string> learner_columns;
     std::vector<double> sums;
     std::int64_t in_sum = 0;
-    double seconds_before = 0.0, generation_seconds = 0.0;
-    if (resume_step >= 0) seconds_before = run.metrics_seconds_at(resume_step);
+    double seconds_before = 0.0, generation_seconds = 0.0;  // seconds continues across --resume (metrics.csv)
     std::optional<GenerationRecord> last_generation;
     eval::EvalLog eval_log(run.file("eval.csv"), resume_step);
     Progress progress("train-agent " + config.algo + (dydiff ? " + DyDiff" : ""), config.steps, &run);
@@ -256,7 +257,8 @@ void train_agent(AgentLoop& loop, const AgentConfig& config, const std::string& 
                 for (const char* c : {"synthetic_size", "kept_fraction", "predicted_return_mean",
                                       "predicted_return_std", "generation_seconds", "generation_share"})
                     columns.push_back(c);
-            run.open_metrics(columns, resume_step);
+            const std::vector<double> last = run.open_metrics(columns, resume_step);
+            if (last.size() > 1) seconds_before = last[1];
             sums.assign(learner_columns.size(), 0.0);
             metrics_open = true;
         }

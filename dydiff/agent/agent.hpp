@@ -61,7 +61,7 @@ struct AgentConfig {
     std::size_t eval_episodes = 10;  // episodes per evaluation (docs/algorithm.md §8)
     std::int64_t log_every = 1000;   // one metrics.csv row per this many steps (the mean of the learner's stats)
     std::uint64_t seed = 0;        // the learner's networks and draws, batch sampling, generation, evaluation
-    learners::LearnerConfigs learners;  // [<algo>]: the chosen learner's table only
+    learners::LearnerConfigs learners;  // [bc], [td3bc], ...: every learner's table; [<algo>] is used
     DyDiffConfig dydiff;           // [dydiff]
 
     void fields(ConfigFields& f);
@@ -106,6 +106,7 @@ public:
 
 private:
     AgentConfig config_;
+    std::string env_;
     std::unique_ptr<learners::Learner> learner_;
     data::ReplayBuffer real_;
     std::unique_ptr<data::ReplayBuffer> synthetic_;
