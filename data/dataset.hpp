@@ -76,6 +76,9 @@ Dataset load_dataset_hdf5(const std::string& path);
 /// a Minari dataset (metadata.json + data/main_data.hdf5; dataset_id filled from metadata.json, Arrow datasets
 /// refused); others are an error.
 Dataset load_dataset(const std::string& path);
+/// The identity of what load_dataset(path) reads: SHA-256 of the file, or of data/main_data.hdf5 for a Minari
+/// directory (its metadata.json does not change the data). Runs and checkpoints record it.
+std::string dataset_sha256(const std::string& path);
 
 /// Fails unless the dataset has obs_dim and action_dim ("<what>: dataset <source> has obs dim 11, action dim 3, but
 /// <what> expects 17, 6"). `what` names the other side: "config hopper.toml", "checkpoint run/diffusion.npz".

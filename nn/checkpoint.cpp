@@ -50,7 +50,7 @@ bool Checkpoint::contains(const std::string& key) const {
 const data::NpyArray& Checkpoint::array(const std::string& key) const {
     for (const auto& [k, a] : entries_)
         if (k == key) return a;
-    DYDIFF_FAIL((source_.empty() ? "checkpoint" : source_) << ": missing key '" << key << "'");
+    DYDIFF_USER_FAIL((source_.empty() ? "checkpoint" : source_) << ": missing key '" << key << "'");
 }
 
 autograd::Array Checkpoint::get(const std::string& key) const { return array(key).to_float(); }
@@ -58,7 +58,8 @@ autograd::Array Checkpoint::get(const std::string& key) const { return array(key
 std::int64_t Checkpoint::get_int64(const std::string& key) const {
     const data::NpyArray& a = array(key);
     a.check_dtype(data::DType::i64, (source_.empty() ? "checkpoint" : source_) + ": key '" + key + "'");
-    DYDIFF_CHECK(a.size() == 1, source_ << ": key '" << key << "' must hold one int64, found shape " << shape_str(a.shape));
+    DYDIFF_USER_CHECK(a.size() == 1,
+                      source_ << ": key '" << key << "' must hold one int64, found shape " << shape_str(a.shape));
     return a.to_vector<std::int64_t>()[0];
 }
 
@@ -100,7 +101,7 @@ void Checkpoint::load_module(const std::string& section, Module& module) const {
         list("missing", missing);
         list("unexpected", unexpected);
         list("wrong shape", misshaped);
-        DYDIFF_FAIL(os.str());
+        DYDIFF_USER_FAIL(os.str());
     }
     for (const auto& [name, t] : params) {
         Tensor p = t;
