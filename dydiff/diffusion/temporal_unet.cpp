@@ -74,7 +74,7 @@ UNetConfig unet_preset(const std::string& name) {
     if (name == "paper") return unet_paper();
     if (name == "small") return unet_small();
     if (name == "tiny") return unet_tiny();
-    DYDIFF_FAIL("unknown U-Net preset '" << name << "' (valid: paper, small, tiny)");
+    DYDIFF_USER_FAIL("unknown U-Net preset '" << name << "' (valid: paper, small, tiny)");
 }
 
 // ---- dry-run counters -------------------------------------------------------------------------------------------

@@ -101,6 +101,9 @@ RunDir RunDir::create(const std::string& path, const std::vector<std::pair<std::
 void RunDir::check_existing(const std::string& path) {
     std::error_code ec;
     DYDIFF_USER_CHECK(fs::is_directory(path, ec), path << ": no such run directory to resume");
+    DYDIFF_USER_CHECK(!fs::exists(fs::path(path) / "config.txt", ec) || fs::exists(fs::path(path) / kConfig, ec),
+                      path << ": made by an older dydiff (config.txt, not " << kConfig
+                           << "); it cannot be resumed: start a new run");
     DYDIFF_USER_CHECK(fs::exists(fs::path(path) / kConfig, ec),
                       path << ": not a run directory (no " << kConfig << ") to resume");
 }
