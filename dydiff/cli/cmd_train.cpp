@@ -27,9 +27,6 @@ const FileDoc kConfigDoc{"config.toml",
                          "the resolved config, every key (`--config` and `--resume` read it), then a [run] table of "
                          "provenance: command line, dydiff version, SIMD, threads, preset, start and resume times "
                          "(UTC), dataset path and SHA-256"};
-const char* kOneStepResumeDoc =
-    "run an interrupted fit again with the config.toml of --out (the fit restarts: it is short and deterministic); "
-    "a finished run has nothing to resume";
 const FileDoc kLogDoc{"log.txt", "every progress line, note and error of the run, appended across resumes"};
 
 std::string number(double x) {
@@ -106,11 +103,14 @@ const JobCommand& train_diffusion_command() {
 
 // ---- the one-step models: what train-dynamics and train-reward share --------------------------------------------
 
-// The data both one-step models train on (Q-learning transitions, the z-score statistics of their observations,
-// the inputs [ŝ, a]), the model file, and the per-epoch row. Their fits are short and deterministic, so --resume
-// of an interrupted fit runs it again from the start, to the same result; a finished one has nothing to resume.
+// The config, the data both one-step models train on (Q-learning transitions, the z-score statistics of their
+// observations, the inputs [ŝ, a]), the model file, and the per-epoch row. Their fits are short and deterministic,
+// so --resume of an interrupted fit runs it again from the start, to the same result; a finished one has nothing to
+// resume. Config is EnsembleConfig or RewardConfig (both hold holdout_fraction, max_holdout and seed).
+template <class Config>
 class OneStepJob : public DatasetJob {
 public:
+    void fields(ConfigFields& f) override { config_.fields(f); }
     void prepare(const JobContext& context, RunInfo& info) override {
         complete_ = context.resume && std::filesystem::exists(std::filesystem::path(context.run_path) / kModelFile);
         if (!complete_) DatasetJob::prepare(context, info);
@@ -123,12 +123,9 @@ protected:
         norm_ = data::ZScoreNormalizer::fit(transitions_.observations);
         const auto obs = norm_.apply(transitions_.observations);
         inputs_ = xt::concatenate(xt::xtuple(obs, transitions_.actions), 1);  // (N, S + A)
-        const auto [fraction, max_rows] = holdout();
-        holdout_size(transitions_.size(), fraction, max_rows);  // both parts non-empty, before the run exists
+        // Both parts of the hold-out split non-empty, checked before the run exists.
+        holdout_size(transitions_.size(), config_.holdout_fraction, config_.max_holdout);
     }
-
-    /// holdout_fraction and max_holdout of the config.
-    virtual std::pair<float, std::size_t> holdout() const = 0;
 
     // model.npz: the model's section and the observation normaliser, written atomically.
     template <class Model>
@@ -149,18 +146,33 @@ protected:
 
     static std::string stop_reason(bool early_stopped) { return early_stopped ? "early stop" : "epoch cap"; }
 
+    Config config_;
     bool complete_ = false;
     data::Transitions transitions_;
     data::ZScoreNormalizer norm_;
     autograd::Array inputs_;  // (N, S + A)
 };
 
+// The page of a one-step command: DATA, config.toml, metrics.csv, log.txt, model.npz, and its --resume.
+JobCommand one_step_command(const char* name, const char* summary, const char* metrics, const char* model,
+                            std::function<std::unique_ptr<Job>()> make) {
+    JobCommand c;
+    c.doc = {name,
+             "DATA --out RUN [options]",
+             summary,
+             {{"DATA", "the dataset (see train-diffusion); with --resume, default: the run's dataset"}},
+             {kConfigDoc, {"metrics.csv", metrics}, kLogDoc, {kModelFile, model}}};
+    c.resume_doc =
+        "run an interrupted fit again with the config.toml of --out (the fit restarts: it is short and "
+        "deterministic); a finished run has nothing to resume";
+    c.make = std::move(make);
+    return c;
+}
+
 // ---- train-dynamics ---------------------------------------------------------------------------------------------
 
-class TrainDynamicsJob : public OneStepJob {
+class TrainDynamicsJob : public OneStepJob<EnsembleConfig> {
 public:
-    void fields(ConfigFields& f) override { config_.fields(f); }
-
     void run(RunDir& run) override {
         const autograd::Array targets =
             norm_.apply(transitions_.next_observations) - norm_.apply(transitions_.observations);  // Δŝ (N, S)
@@ -186,43 +198,26 @@ public:
         summary << "; wrote " << run.file(kModelFile);
         progress.finish(summary.str());
     }
-
-private:
-    std::pair<float, std::size_t> holdout() const override { return {config_.holdout_fraction, config_.max_holdout}; }
-    EnsembleConfig config_;
 };
 
 const JobCommand& train_dynamics_command() {
-    static const JobCommand command = [] {
-        JobCommand c;
-        c.doc.name = "train-dynamics";
-        c.doc.synopsis = "DATA --out RUN [options]";
-        c.doc.summary =
-            "Fits the one-step dynamics ensemble (Gaussian heads on the z-scored state change, bootstrap, per-layer\n"
-            "weight decay) with a hold-out and early stopping; keeps each member's best hold-out weights and picks\n"
-            "the elites by them. --resume of an interrupted fit runs it again from the start (same result).";
-        c.doc.flags = {{"DATA", "the dataset (see train-diffusion); with --resume, default: the run's dataset"}};
-        c.doc.outputs = {
-            kConfigDoc,
-            {"metrics.csv",
-             "a row per epoch: epoch; train_loss (mean minibatch Gaussian loss of the epoch); "
-             "holdout_mse_mean; holdout_mse_0 .. holdout_mse_<members-1> (each member's hold-out MSE "
-             "after the epoch); progress lines show train_loss and holdout_mse_mean"},
-            kLogDoc,
-            {kModelFile, "the ensemble (best weights, elites) and the observation normaliser (docs/checkpoints.md)"}};
-        c.resume_doc = kOneStepResumeDoc;
-        c.make = [] { return std::make_unique<TrainDynamicsJob>(); };
-        return c;
-    }();
+    static const JobCommand command = one_step_command(
+        "train-dynamics",
+        "Fits the one-step dynamics ensemble (Gaussian heads on the z-scored state change, bootstrap, per-layer\n"
+        "weight decay) with a hold-out and early stopping; keeps each member's best hold-out weights and picks\n"
+        "the elites by them. --resume of an interrupted fit runs it again from the start (same result).",
+        "a row per epoch: epoch; train_loss (mean minibatch Gaussian loss of the epoch); holdout_mse_mean; "
+        "holdout_mse_0 .. holdout_mse_<members-1> (each member's hold-out MSE after the epoch); progress lines show "
+        "train_loss and holdout_mse_mean",
+        "the ensemble (best weights, elites) and the observation normaliser (docs/checkpoints.md)",
+        [] { return std::make_unique<TrainDynamicsJob>(); });
     return command;
 }
 
 // ---- train-reward -----------------------------------------------------------------------------------------------
 
-class TrainRewardJob : public OneStepJob {
+class TrainRewardJob : public OneStepJob<RewardConfig> {
 public:
-    void fields(ConfigFields& f) override { config_.fields(f); }
-
     void run(RunDir& run) override {
         data::Rng rng(static_cast<std::uint64_t>(config_.seed));
         RewardModel model(dataset_.obs_dim(), dataset_.action_dim(), config_, rng);
@@ -238,33 +233,17 @@ public:
                         "), best hold-out mse " + number(report.best_holdout_mse) + " at epoch " +
                         std::to_string(report.best_epoch) + "; wrote " + run.file(kModelFile));
     }
-
-private:
-    std::pair<float, std::size_t> holdout() const override { return {config_.holdout_fraction, config_.max_holdout}; }
-    RewardConfig config_;
 };
 
 const JobCommand& train_reward_command() {
-    static const JobCommand command = [] {
-        JobCommand c;
-        c.doc.name = "train-reward";
-        c.doc.synopsis = "DATA --out RUN [options]";
-        c.doc.summary =
-            "Fits the reward model r(ŝ, a) (an MLP with ReLU, MSE) with a hold-out and early stopping; keeps the best\n"
-            "hold-out weights. --resume of an interrupted fit runs it again from the start (same result).";
-        c.doc.flags = {{"DATA", "the dataset (see train-diffusion); with --resume, default: the run's dataset"}};
-        c.doc.outputs = {kConfigDoc,
-                         {"metrics.csv",
-                          "a row per epoch: epoch; train_loss (mean minibatch MSE of the epoch); "
-                          "holdout_mse (after the epoch); progress lines show both"},
-                         kLogDoc,
-                         {kModelFile,
-                          "the reward MLP (best weights) and the observation normaliser "
-                          "(docs/checkpoints.md)"}};
-        c.resume_doc = kOneStepResumeDoc;
-        c.make = [] { return std::make_unique<TrainRewardJob>(); };
-        return c;
-    }();
+    static const JobCommand command = one_step_command(
+        "train-reward",
+        "Fits the reward model r(ŝ, a) (an MLP with ReLU, MSE) with a hold-out and early stopping; keeps the best\n"
+        "hold-out weights. --resume of an interrupted fit runs it again from the start (same result).",
+        "a row per epoch: epoch; train_loss (mean minibatch MSE of the epoch); holdout_mse (after the epoch); "
+        "progress lines show both",
+        "the reward MLP (best weights) and the observation normaliser (docs/checkpoints.md)",
+        [] { return std::make_unique<TrainRewardJob>(); });
     return command;
 }
 
