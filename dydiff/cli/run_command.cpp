@@ -209,6 +209,7 @@ int run_job_command(const JobCommand& command, const Words& words) {
         RunInfo info;
         info.command = name;
         info.argv = words;
+        info.argv.insert(info.argv.begin(), name);
         info.version = version();
         info.simd = nn::simd::arch_name();
         info.threads = static_cast<std::int64_t>(nn::num_threads());
@@ -221,7 +222,7 @@ int run_job_command(const JobCommand& command, const Words& words) {
         if (resume && job->complete()) {
             if (!changed.empty())
                 throw UsageError("dydiff " + name + ": " + out + " is complete; --set " + join(changed, ", ") +
-                                 " would change nothing (raise steps to train further)");
+                                 " would change nothing");
             std::cout << name << ": " << out << " is complete; nothing to resume\n";
             return 0;
         }
@@ -235,7 +236,7 @@ int run_job_command(const JobCommand& command, const Words& words) {
         RunDir run = resume ? RunDir::open_existing(out) : RunDir::create(out, {{RunDir::kConfig, text}});
         if (resume) run.write_text(RunDir::kConfig, text);
         run.log(name + (resume ? " resumed " + info.resumed : " started " + info.started) + ": dydiff " +
-                join(words, " "));
+                join(info.argv, " "));
         std::cout << name << ": " << (resume ? "resuming " : "") << out << " with\n" << fields.to_toml() << std::flush;
 
         // 5. The work.

@@ -37,6 +37,8 @@ void DiffusionTrainConfig::fields(ConfigFields& f) {
     f.table("unet", "the temporal U-Net F_theta (§5.1); architecture: --resume refuses a change", unet);
     f.table_with("edm", "EDM preconditioning and training noise (§5.1, §6.1)",
                  [this](ConfigFields& t) { edm.training_fields(t); });
+    f.table_with("adam", "the optimiser (§6.1: Adam with PyTorch's defaults)",
+                 [this](ConfigFields& t) { adam_fields(t, adam); });
     f.check([this] { unet.check_horizon(horizon); });
 }
 
@@ -81,6 +83,11 @@ double diffusion_ema_beta(const DiffusionTrainConfig& c, double images_seen) {
 namespace {
 
 constexpr const char* kCheckpoint = "checkpoint.npz";
+
+nn::AdamConfig with_lr(nn::AdamConfig adam, float lr) {
+    adam.lr = lr;
+    return adam;
+}
 
 std::vector<std::uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
 std::string from_bytes(const std::vector<std::uint8_t>& b) { return {b.begin(), b.end()}; }
@@ -175,7 +182,7 @@ struct DiffusionTrainer::State {
           init_rng(rng.fork(1)),
           net(c.unet, S + A, init_rng),
           denoiser(net, c.edm),
-          adam(net.named_parameters(), nn::AdamConfig{c.lr}),
+          adam(net.named_parameters(), with_lr(c.adam, c.lr)),
           ema(net.named_parameters()) {}
 
     DiffusionTrainConfig config;

@@ -35,6 +35,7 @@ struct DiffusionTrainConfig {
     std::int64_t seed = 0;                // seeds initialisation, window sampling and EDM noise
     UNetConfig unet = unet_tiny();        // the network F_theta ([unet], §5.1)
     EdmConfig edm;                        // preconditioning and training noise ([edm]: sigma_data, P_mean, P_std)
+    nn::AdamConfig adam;                  // Adam's betas and eps ([adam]); its lr is replaced by `lr` above
 
     /// The presets, the default first.
     static const std::vector<std::string>& presets();

@@ -66,6 +66,8 @@ void EnsembleConfig::fields(ConfigFields& f) {
     f.add("patience", &patience, "stop when no member improved for more than this many epochs (§5.2: 7)");
     f.add("max_epochs", &max_epochs, "CPU budget: hard cap on epochs (the reference has none)").at_least(1);
     f.add("seed", &seed, "seed of the run's Rng (init, split, bootstrap, batches)").at_least(0).fixed_on_resume();
+    f.table_with("adam", "the optimiser (§6.4: Adam, coupled per-layer weight decay)",
+                 [this](ConfigFields& t) { adam_fields(t, adam); });
     f.check([this] {
         DYDIFF_USER_CHECK(elites <= members, "elites = " << elites << " must be <= members = " << members);
         DYDIFF_USER_CHECK(min_logvar < max_logvar,
@@ -248,7 +250,7 @@ EnsembleTrainReport train_ensemble(DynamicsEnsemble& model, const Array& inputs,
     // Positions into split.train, one fixed multiset per member; only their order changes between epochs.
     std::vector<std::vector<std::size_t>> boot = draw_bootstrap(members, n_train, rng);
 
-    nn::AdamConfig adam_config;
+    nn::AdamConfig adam_config = config.adam;
     adam_config.lr = config.lr;
     nn::Adam adam(ensemble_param_groups(model, config.weight_decay), adam_config);
 

@@ -44,6 +44,7 @@ void RewardConfig::fields(ConfigFields& f) {
     f.add("patience", &patience, "stop after more than this many epochs without improvement (§5.3: 7)");
     f.add("max_epochs", &max_epochs, "CPU budget: hard cap on epochs (the reference has none)").at_least(1);
     f.add("seed", &seed, "seed of the run's Rng (init, split, batches)").at_least(0).fixed_on_resume();
+    f.table_with("adam", "the optimiser (§6.4: Adam)", [this](ConfigFields& t) { adam_fields(t, adam); });
 }
 
 RewardModel::RewardModel(std::size_t obs_dim, std::size_t act_dim, const RewardConfig& config, data::Rng& rng)
@@ -136,7 +137,7 @@ RewardTrainReport train_reward_model(RewardModel& model, const Array& inputs, co
     copy_rows(reward_col, split.holdout.data(), n_hold, hold_r, 0);
     hold_r.reshape(std::vector<std::size_t>{n_hold});
 
-    nn::AdamConfig adam_config;
+    nn::AdamConfig adam_config = config.adam;
     adam_config.lr = config.lr;
     nn::Adam adam(model.named_parameters(), adam_config);
     EarlyStopping stopping(1, config.patience);

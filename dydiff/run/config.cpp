@@ -107,8 +107,6 @@ ConfigFields::Rules& ConfigFields::Rules::below(double hi) {
 
 ConfigFields::Rules& ConfigFields::Rules::in_range(double lo, double hi) { return at_least(lo).at_most(hi); }
 
-ConfigFields::Rules& ConfigFields::Rules::fraction() { return in_range(0.0, 1.0); }
-
 ConfigFields::Rules& ConfigFields::Rules::finite() {
     owner_.fields_[index_].range.finite = true;
     owner_.fields_[index_].range.set = true;
@@ -292,6 +290,12 @@ void ConfigFields::check(std::function<void()> check) {
     checks_.emplace_back(k.empty() ? "" : k.substr(0, k.size() - 1), std::move(check));
 }
 
+void adam_fields(ConfigFields& f, nn::AdamConfig& adam) {
+    f.add("beta1", &adam.beta1, "first-moment decay (PyTorch's default 0.9)").at_least(0).below(1);
+    f.add("beta2", &adam.beta2, "second-moment decay (PyTorch's default 0.999)").at_least(0).below(1);
+    f.add("eps", &adam.eps, "denominator guard (PyTorch's default 1e-8)").positive();
+}
+
 // ---- setting values ---------------------------------------------------------------------------------------------
 
 bool ConfigFields::has(const std::string& key) const {
@@ -442,8 +446,6 @@ void ConfigFields::validate() const {
 }
 
 // ---- text -------------------------------------------------------------------------------------------------------
-
-std::string ConfigFields::get(const std::string& key) const { return find(key, "config").format(); }
 
 std::map<std::string, std::string> ConfigFields::snapshot() const {
     std::map<std::string, std::string> out;

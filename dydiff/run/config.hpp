@@ -13,6 +13,7 @@
 #pragma once
 
 #include "dydiff/run/toml.hpp"
+#include "nn/optim.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -42,7 +43,6 @@ public:
         Rules& at_most(double hi);                      // <= hi
         Rules& below(double hi);                        // < hi
         Rules& in_range(double lo, double hi);          // [lo, hi]
-        Rules& fraction();                              // [0, 1]
         Rules& finite();                                // not inf or nan
         Rules& non_empty();                             // a list or a string with at least one element
         Rules& one_of(std::vector<std::string> names);  // strings
@@ -124,8 +124,6 @@ public:
     std::vector<std::string> check_resume(const std::map<std::string, std::string>& saved,
                                           const std::string& saved_source) const;
 
-    /// The current value of `key` as TOML.
-    std::string get(const std::string& key) const;
     bool has(const std::string& key) const;
     std::vector<Info> describe() const;
     const std::vector<TableInfo>& tables() const { return tables_; }
@@ -168,6 +166,10 @@ private:
     std::vector<std::string> prefix_;                                    // table names being listed
     std::vector<std::pair<std::string, std::function<void()>>> checks_;  // table, check
 };
+
+/// Adam's moment decays and epsilon as keys (beta1, beta2, eps), for an [adam] table of every trainer; the learning
+/// rate stays a key of the trainer (`lr`) and overrides adam.lr where the optimiser is made.
+void adam_fields(ConfigFields& f, nn::AdamConfig& adam);
 
 template <class Enum>
 ConfigFields::Rules ConfigFields::add_choice(const std::string& key, Enum* target,

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 void RunInfo::fields(ConfigFields& f) {
     f.add("command", &command, "the dydiff command that made the run");
-    f.add("argv", &argv, "its words after `dydiff`, latest start or resume");
+    f.add("argv", &argv, "the words after `dydiff` of the latest start or resume");
     f.add("version", &version, "dydiff version");
     f.add("simd", &simd, "the build's SIMD instruction set");
     f.add("threads", &threads, "worker threads");

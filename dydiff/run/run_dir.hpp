@@ -24,7 +24,7 @@ namespace dydiff {
 /// resumed run keeps `started` and `dataset_sha256` (--resume refuses another dataset) and updates the rest.
 struct RunInfo {
     std::string command;            // "train-diffusion"
-    std::vector<std::string> argv;  // the words after `dydiff` of the latest start or resume
+    std::vector<std::string> argv;  // the words after `dydiff` (command first) of the latest start or resume
     std::string version;            // dydiff version
     std::string simd;               // the build's SIMD instruction set ("avx2", "scalar", ...)
     std::int64_t threads = 0;       // worker threads of the latest start or resume

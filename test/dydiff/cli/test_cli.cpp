@@ -276,7 +276,7 @@ BOOST_AUTO_TEST_CASE(bad_inputs_fail_clean) {
         std::ofstream(w.dir / "t.toml") << "[unet]\ndim = 8\n";
         const Result r = w.run({"train-reward", "data.npz", "--out", "r", "--config", "t.toml"});
         fs::remove(w.dir / "t.toml");
-        expect_clean_failure(w, r, 2, "t.toml:1: unknown config table [unet] (valid tables: [run])");
+        expect_clean_failure(w, r, 2, "t.toml:1: unknown config table [unet] (valid tables: [adam], [run])");
     }
     {
         Work w;

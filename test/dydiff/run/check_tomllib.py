@@ -122,7 +122,7 @@ def check_commands(dydiff, work):
     with open(data, "rb") as f:
         sha = hashlib.sha256(f.read()).hexdigest()
     checks = {"max_epochs": 1, "batch": 512, "run.command": "train-reward", "run.dataset": data,
-              "run.dataset_sha256": sha, "run.argv": [data, "--out", run, "--set", "max_epochs=1", "--set",
+              "run.dataset_sha256": sha, "run.argv": ["train-reward", data, "--out", run, "--set", "max_epochs=1", "--set",
                                                       "batch=512"], "run.resumed": ""}
     for key, value in checks.items():
         if lookup(doc, key) != value:
