@@ -2,7 +2,7 @@
 // Bottom of the layering: everything may include this, it includes only the standard library.
 // - DYDIFF_CHECK / DYDIFF_FAIL: an internal invariant or a programming mistake. The message names the place
 //   (file:line), what was expected and what was found, e.g.
-//     "autograd/ops.cpp:88: add: shapes (3, 4) and (5,) do not broadcast"
+//     "autograd/ops_shape.cpp:88: add: shapes (3, 4) and (5,) do not broadcast"
 // - DYDIFF_USER_CHECK / DYDIFF_USER_FAIL: a mistake in what a user gave us (a file, a config key, a flag, a value).
 //   The message names that input and what was expected, and carries no source location, e.g.
 //     "runs/a/config.toml:12: config key 'lr' = -1 is out of range (want finite and > 0)"

@@ -1,5 +1,5 @@
-// Dataset: an offline RL dataset in D4RL layout, float32 inside, whatever the file stored (dydiff_algorithm.md §7.1,
-// ecosystem.md §3.1). Row i is one environment step: observations[i], actions[i], rewards[i], and the flags that
+// Dataset: an offline RL dataset in D4RL layout, float32 inside, whatever the file stored (docs/algorithm.md §7.1,
+// docs/data_format.md). Row i is one environment step: observations[i], actions[i], rewards[i], and the flags that
 // end an episode at i: terminals (true termination, do not bootstrap) and timeouts (truncation, or in maze2d a goal
 // switch). Loading reads NPZ always and D4RL/Minari HDF5 when built with the `hdf5` feature (DYDIFF_HAVE_HDF5);
 // every file goes through one validating constructor, dataset_from_arrays, so both formats give identical datasets.

@@ -1,8 +1,8 @@
-// Episode segmentation of a D4RL-layout dataset (dydiff_algorithm.md §4.1 step 1, §7.2 rule 1; ecosystem.md §3.1):
+// Episode segmentation of a D4RL-layout dataset (docs/algorithm.md §4.1 step 1, §7.2 rule 1; docs/data_format.md):
 // an episode ends at row i when terminals[i] or timeouts[i] is set, so episodes are the half-open row ranges
-// [start, end) between flags. Both flags cut (reference pitfall §11 P30: timeouts cut diffusion episodes even though
+// [start, end) between flags. Both flags cut (docs/algorithm.md §11 P30: timeouts cut diffusion episodes even though
 // the RL transitions skip them). In maze2d, timeouts mark goal switches, not time limits (D4RL #85): they cut too.
-// The rows after the last flag form an unfinished episode: the diffusion dataset drops them like the reference
+// The rows after the last flag form an unfinished episode: the diffusion dataset drops them like the official code
 // (TailRows::drop), `dataset info` reports them apart; TailRows::keep returns them as a last range.
 // Layering: data/ (data/dataset.hpp).
 #pragma once
@@ -26,7 +26,7 @@ struct EpisodeRange {
 
 /// What to do with the rows after the last terminals|timeouts flag.
 enum class TailRows {
-    drop,  ///< discard them (the reference's diffusion dataset, §7.2 rule 1)
+    drop,  ///< discard them (the official code's diffusion dataset, §7.2 rule 1)
     keep,  ///< return them as a last, unfinished episode
 };
 

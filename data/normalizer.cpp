@@ -109,7 +109,8 @@ MinMaxNormalizer::MinMaxNormalizer(xt::xtensor<float, 1> min, xt::xtensor<float,
                                               << " or a non-finite bound");
         // In double: (max - min) / 2 of two large floats of opposite sign does not overflow there.
         center_(j) = static_cast<float>((static_cast<double>(min_(j)) + max_(j)) / 2.0);
-        // Constant dim (§11 P10 divides by zero here): unit half-range, so the constant maps to 0.
+        // Constant dim (docs/algorithm.md §11 P10: the official code divides by zero here): unit half-range, so the
+        // constant maps to 0.
         half_range_(j) = min_(j) == max_(j) ? 1.0f : static_cast<float>((static_cast<double>(max_(j)) - min_(j)) / 2.0);
     }
 }

@@ -1,9 +1,9 @@
-// Per-dimension normalizers of (M, K) float data (dydiff_algorithm.md §2, the three scales):
+// Per-dimension normalizers of (M, K) float data (docs/algorithm.md §2, the three scales):
 //   ZScoreNormalizer, "env-normalised" observations: x^ = (x - mean) / (std + eps), std the *population* standard
-//     deviation, eps = 1e-6 as the reference's buffer normalisation (§2, §7.3); invert x = x^ (std + eps) + mean.
+//     deviation, eps = 1e-6 as the official code's buffer normalisation (§2, §7.3); invert x = x^ (std + eps) + mean.
 //   MinMaxNormalizer, "model-normalised" [s, a] for the diffusion model: x~ = 2 (x - min) / (max - min) - 1, written
-//     as (x - center) / half_range; invert clips to [-1, 1] first, as the reference does (§2, §11 P9).
-// Constant dimensions (max == min over the fitted data): the reference divides by zero in min-max (§11 P10) and by
+//     as (x - center) / half_range; invert clips to [-1, 1] first, as the official code does (§2, §11 P9).
+// Constant dimensions (max == min over the fitted data): the official code divides by zero in min-max (§11 P10) and by
 // 1e-6 in z-score, which blows up any later value off the constant by 1e6. Here both use a unit scale for them:
 // z-score std = 1, min-max half_range = 1, so the constant maps to 0 and the maps stay affine and invertible.
 // Statistics are accumulated in double. save/load use NPZ entries "<prefix>/mean", "<prefix>/std" (z-score) and

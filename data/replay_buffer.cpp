@@ -100,7 +100,7 @@ Transitions sample_mixed(const ReplayBuffer& real, const ReplayBuffer& synthetic
     DYDIFF_CHECK(real.obs_dim() == synthetic.obs_dim() && real.action_dim() == synthetic.action_dim(),
                  "sample_mixed: the real buffer has obs dim " << real.obs_dim() << ", action dim " << real.action_dim()
                      << " but the synthetic one " << synthetic.obs_dim() << ", " << synthetic.action_dim());
-    // §11 P15: too few synthetic rows -> an all-real batch.
+    // docs/algorithm.md §11 P15: too few synthetic rows -> an all-real batch.
     const bool fallback = synthetic.size() < std::max<std::size_t>(config.min_synthetic, 1);
     const std::size_t n_real =
         fallback ? batch : static_cast<std::size_t>(std::floor(static_cast<double>(batch) * config.real_fraction));

@@ -1,5 +1,5 @@
 // ReplayBuffer: a fixed-capacity FIFO ring of transitions, struct of arrays (obs, action, reward, next_obs, done),
-// for DyDiff's real and synthetic buffers (dydiff_algorithm.md §4.6, §7.3), and sample_mixed, the batch that draws a
+// for DyDiff's real and synthetic buffers (docs/algorithm.md §4.6, §7.3), and sample_mixed, the batch that draws a
 // `real_fraction` of its rows from the real buffer and the rest from the synthetic one.
 // Sampling is uniform with replacement from our Rng (data/rng.hpp), so a run is bitwise reproducible.
 // Layering: data/ (data/transitions.hpp, data/rng.hpp).
@@ -54,7 +54,7 @@ struct MixedSamplerConfig {
     /// real, the rest synthetic. In [0, 1].
     double real_fraction = 0.5;
     /// While the synthetic buffer holds fewer rows than this, the whole batch is real. The reference uses 102
-    /// (dydiff_algorithm.md §11 P15).
+    /// (docs/algorithm.md §11 P15).
     std::size_t min_synthetic = 102;
 };
 

@@ -84,7 +84,7 @@ void Sha256::update(const void* bytes, std::size_t n) {
 }
 
 std::string Sha256::hex_digest() {
-    // Padding (§5.1.1): one 1 bit, zeros to 56 mod 64 bytes, then the message length in bits, big-endian.
+    // Padding (FIPS 180-4 §5.1.1): one 1 bit, zeros to 56 mod 64 bytes, then the message length in bits, big-endian.
     const std::uint64_t bits = total_bytes_ * 8;
     const std::uint8_t one = 0x80, zero = 0x00;
     update(&one, 1);

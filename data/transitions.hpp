@@ -1,5 +1,5 @@
 // Q-learning transitions (s, a, r, s', done) from a D4RL-layout dataset: the data of the real replay buffer, the
-// dynamics ensemble and the reward model (dydiff_algorithm.md §7.1 "RL buffer", §7.3; D4RL `qlearning_dataset`).
+// dynamics ensemble and the reward model (docs/algorithm.md §7.1 "RL buffer", §7.3; D4RL `qlearning_dataset`).
 // Rules, row i of the dataset:
 //   - timeouts[i] set (and terminals[i] not): skipped, as qlearning_dataset does (see make_transitions);
 //   - terminals[i] set: kept with done = 1 (also when timeouts[i] is set too: a true termination needs no next state);

@@ -15,7 +15,7 @@ std::vector<Window> make_windows(const std::vector<EpisodeRange>& episodes, std:
         if (n >= horizon) {
             for (std::size_t j = 0; j + horizon <= n; ++j) out.push_back({e.start + j, horizon});
         } else {
-            out.push_back({e.start, n});  // padded at the end (§7.2 rule 3)
+            out.push_back({e.start, n});  // padded at the end (docs/algorithm.md §7.2 rule 3)
         }
     }
     return out;

@@ -1,4 +1,4 @@
-// Fixed-length [s, a] windows for the diffusion model (dydiff_algorithm.md §4.1 step 3, §7.2).
+// Fixed-length [s, a] windows for the diffusion model (docs/algorithm.md §4.1 step 3, §7.2).
 // The dataset is cut into episodes at terminals|timeouts (tail rows dropped, data/episodes.hpp), each row becomes
 // x_t = [s_t, a_t] (D = S + A channels) normalised with min-max statistics fitted on *all* rows (tail included,
 // §11 P6), and an episode of length n gives windows of H rows:
@@ -21,8 +21,8 @@
 
 namespace dydiff::data {
 
-/// Padding of short episodes in normalised space: -1 - 1e-4 (reference training/dataset.py, §7.2), just below the
-/// [-1, 1] range of real entries.
+/// Padding of short episodes in normalised space: -1 - 1e-4 (the official code's training/dataset.py, §7.2), just
+/// below the [-1, 1] range of real entries.
 constexpr float kWindowPad = -1.0f - 1e-4f;
 
 /// One window: rows [start, start + valid) of the dataset, then horizon - valid rows of padding.

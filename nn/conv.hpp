@@ -1,6 +1,6 @@
 // Conv1d and ConvTranspose1d modules over (B, C, H), PyTorch layouts and default init. Layering: nn/ (on
 // nn/conv_ops.hpp). The U-Net uses Conv1d(k=5, pad 2), Conv1d(k=1), Down = Conv1d(c, c, 3, stride 2, pad 1) and
-// Up = ConvTranspose1d(c, c, 4, stride 2, pad 1) (dydiff_algorithm.md §5.1).
+// Up = ConvTranspose1d(c, c, 4, stride 2, pad 1) (docs/algorithm.md §5.1).
 #pragma once
 
 #include "nn/init.hpp"

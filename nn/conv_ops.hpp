@@ -1,5 +1,5 @@
 // Differentiable Conv1d and ConvTranspose1d on Tensors, the convolutions of the temporal U-Net
-// (dydiff_algorithm.md §5.1: Conv1d k=5 pad 2 and k=1, Down = Conv1d(c, c, 3, stride 2, pad 1),
+// (docs/algorithm.md §5.1: Conv1d k=5 pad 2 and k=1, Down = Conv1d(c, c, 3, stride 2, pad 1),
 // Up = ConvTranspose1d(c, c, 4, stride 2, pad 1)). PyTorch semantics and weight layouts, output_padding 0.
 // Layering: nn/ over autograd/; the arithmetic is nn/simd/conv1d.hpp, the backward is hand-written.
 #pragma once

@@ -1,5 +1,5 @@
 // Parameter initialisers, each drawing from an explicit Rng (data/rng.hpp) so that runs are reproducible.
-// Layering: nn/. The schemes are the ones the reference uses (dydiff_algorithm.md §5, §11 P19):
+// Layering: nn/. The schemes are the ones the official code uses (docs/algorithm.md §5, §11 P19):
 //   torch_default    weight and bias ~ U(±1/√fan_in)        PyTorch's nn.Linear / nn.Conv1d default; the U-Net
 //   normal_fan_in    weight ~ N(0, 1/fan_in), bias 0         EDM-style Linear: reward model, policy, Q networks
 //   ensemble_fan_in  weight and bias ~ U(±1/√(in·out))      the dynamics ensemble's kaiming_uniform(a=√5) on (E, in, out)

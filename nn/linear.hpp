@@ -1,7 +1,8 @@
 // Linear and EnsembleLinear modules. Layering: nn/ (on nn/linear_ops.hpp).
 //   Linear          weight (O, I), bias (O)             x (..., I) -> (..., O)        PyTorch layout
 //   EnsembleLinear  weight (E, I, O), bias (E, 1, O)    x (E, B, I) -> (E, B, O)      E independent members in one
-//                                                                                    batched matmul (§5.2)
+//                                                                                    batched matmul
+// (the dynamics ensemble of docs/algorithm.md §5.2).
 #pragma once
 
 #include "nn/init.hpp"

@@ -1,6 +1,6 @@
 // Optimisers and training helpers. Layering: nn/ (arithmetic in nn/simd/kernels.hpp).
 //   Adam / AdamW   PyTorch's update, per parameter group weight decay (Adam: coupled L2 added to the gradient,
-//                  as the dynamics ensemble's per-layer decay needs, §5.2; AdamW: decoupled)
+//                  as the dynamics ensemble's per-layer decay needs, docs/algorithm.md §5.2; AdamW: decoupled)
 //   clip_grad_norm global L2 norm clipping           check_finite_grads  NaN/Inf detection naming the parameter
 //   Ema            exponential moving average of parameters (the diffusion model's EMA weights)
 //   soft_update    Polyak averaging of target networks: target <- (1 - tau) target + tau source

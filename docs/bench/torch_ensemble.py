@@ -1,7 +1,7 @@
-# PyTorch CPU peer of `dydiff bench ensemble-train`: one training step of the dynamics ensemble (§5.2), 7 members of
-# (S+A)=14 -> 200 -> 200 -> 200 -> 200 -> 2S=22 with SiLU as batched (E, I, O) weights through torch.baddbmm, the
-# bounded log-variance, the Gaussian loss, backward, Adam with per-layer coupled weight decay; batch 256.
-# Not part of the build; run by hand for docs/performance.md:
+# PyTorch CPU peer of `dydiff bench ensemble-train`: one training step of the dynamics ensemble (docs/algorithm.md
+# §5.2), 7 members of (S+A)=14 -> 200 -> 200 -> 200 -> 200 -> 2S=22 with SiLU as batched (E, I, O) weights through
+# torch.baddbmm, the bounded log-variance, the Gaussian loss, backward, Adam with per-layer coupled weight decay;
+# batch 256. Not part of the build; run by hand for docs/performance.md:
 #   /usr/bin/python3 docs/bench/torch_ensemble.py THREADS
 import resource
 import sys
@@ -21,7 +21,7 @@ widths = [S + A, H, H, H, H, 2 * S]
 
 layers = []
 for i, o in zip(widths[:-1], widths[1:]):
-    bound = 1.0 / (i * o) ** 0.5  # U(±1/√(in·out)), the reference's kaiming_uniform(a=√5) on (E, in, out)
+    bound = 1.0 / (i * o) ** 0.5  # U(±1/√(in·out)), the official code's kaiming_uniform(a=√5) on (E, in, out)
     w = torch.empty(E, i, o).uniform_(-bound, bound).requires_grad_()
     b = torch.empty(E, 1, o).uniform_(-bound, bound).requires_grad_()
     layers.append((w, b))

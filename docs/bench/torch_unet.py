@@ -1,6 +1,6 @@
-# PyTorch CPU peer of `dydiff bench unet-train` / `unet-sample`: the same temporal U-Net (dydiff_algorithm.md §5.1,
-# written here from the reference's layer list, like dydiff/temporal_unet.cpp) on hopper-sized windows (D = 14,
-# S = 11, H = 100).
+# PyTorch CPU peer of `dydiff bench unet-train` / `unet-sample`: the same temporal U-Net (docs/algorithm.md §5.1,
+# written here from the official code's layer list, like dydiff/diffusion/temporal_unet.cpp) on hopper-sized windows
+# (D = 14, S = 11, H = 100).
 #   train:  EDM loss with in-painting on a batch of 8, backward, Adam        -> seconds per step
 #   sample: one denoiser call D(x; sigma = 1) on a batch of 256, no_grad     -> seconds per forward
 # Not part of the build; run by hand for docs/performance.md:
@@ -83,7 +83,7 @@ class UNet(nn.Module):
             skips.append(h)
             h = down(h)
         h = self.mid[1](self.mid[0](h, t), t)
-        for r0, r1, up in self.ups:  # skips[0] stays unused, as in the reference
+        for r0, r1, up in self.ups:  # skips[0] stays unused, as in the official code
             h = up(r1(r0(torch.cat([h, skips.pop()], dim=1), t), t))
         return self.final_conv(self.final_block(h)).transpose(1, 2)
 

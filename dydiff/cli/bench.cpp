@@ -239,10 +239,10 @@ void bench_mlp(const Options& options) {
 
 // ---- ensemble-train -----------------------------------------------------------------------------------------------
 
-/// One training step of the dynamics ensemble (§5.2): E = 7 members of 4 x 200 SiLU EnsembleLinear layers on
-/// (E, B, S + A), Gaussian loss with bounded log-variance, backward, Adam with the per-layer coupled weight decay.
-/// Spelled SxAxB; the default 11x3x256 is hopper at the reference batch (PyTorch peer: docs/bench/torch_ensemble.py).
-/// Also reports the process's peak RSS (getrusage) after the case.
+/// One training step of the dynamics ensemble (docs/algorithm.md §5.2): E = 7 members of 4 x 200 SiLU EnsembleLinear
+/// layers on (E, B, S + A), Gaussian loss with bounded log-variance, backward, Adam with the per-layer coupled weight
+/// decay. Spelled SxAxB; the default 11x3x256 is hopper at the official batch size (PyTorch peer:
+/// docs/bench/torch_ensemble.py). Also reports the process's peak RSS (getrusage) after the case.
 struct EnsembleCase {
     std::size_t S, A, B;
 };

@@ -167,7 +167,7 @@ int config_docs(const Words& words) {
           "Every command prints its section of this page with `dydiff <command> --help` (or `-h`). Exit codes: 0\n"
           "success, 1 runtime error (a file that cannot be read, a malformed dataset, a diverged training), 2 usage\n"
           "error (a flag, a config key or value, a refused `--resume`); every error is one message on stderr.\n"
-          "A citation `§N` refers to docs/algorithm.md. The thread count comes from `--threads N`, else\n"
+          "Section citations such as §6.1 refer to docs/algorithm.md. The thread count comes from `--threads N`, else\n"
           "`DYDIFF_NUM_THREADS`, else the number of cores; results do not depend on it.\n\n";
     for (const auto& c : commands())
         for (const Page& p : c.pages()) os << "- [dydiff " << p.doc.name << "](#dydiff-" << anchor(p.doc.name) << ")\n";

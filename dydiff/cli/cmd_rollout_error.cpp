@@ -1,7 +1,8 @@
-// `dydiff rollout-error`: the error-vs-horizon experiment (docs/results.md), a Job on the shared path of
-// run_command.hpp. A policy other than the behaviour policy is rolled from N env-reset start states for H = the
-// diffusion model's horizon steps through the true env, the one-step ensemble, one diffusion pass, and DyDiff's
-// refinements (Algorithm 2, M = 1..3); the per-step mean L2 state error against the truth goes to CSV and SVG.
+// `dydiff rollout-error`: the error-vs-horizon experiment (docs/algorithm.md §4.2; docs/results.md), a Job on the
+// shared path of run_command.hpp. A policy other than the behaviour policy is rolled from N env-reset start states
+// for H = the diffusion model's horizon steps through the true env, the one-step ensemble, one diffusion pass, and
+// DyDiff's refinements (Algorithm 2, M = 1..3); the per-step mean L2 state error against the truth goes to CSV and
+// SVG.
 #include "dydiff/cli/run_command.hpp"
 
 #include "data/atomic_file.hpp"

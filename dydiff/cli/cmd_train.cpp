@@ -1,7 +1,7 @@
 // `dydiff train-diffusion`, `dydiff train-dynamics` and `dydiff train-reward`: one dataset in, one run directory
 // out, each a Job on the shared path of run_command.hpp (config, validation, inputs, run directory, resume).
-// The one-step models are fitted on Q-learning transitions with z-scored observations and raw actions (§2, §7.3);
-// the normaliser is saved with the model.
+// The one-step models are fitted on Q-learning transitions with z-scored observations and raw actions
+// (docs/algorithm.md §2, §7.3); the normaliser is saved with the model.
 #include "dydiff/cli/run_command.hpp"
 
 #include "data/normalizer.hpp"

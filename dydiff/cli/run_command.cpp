@@ -167,7 +167,7 @@ int run_job_command(const JobCommand& command, const Words& words) {
         job->fields(fields);
         std::cout << help_text(command.page()) << "\nkeys (--set KEY=VALUE or a --config file; defaults"
                   << (command.presets.empty() ? "" : " of preset " + command.presets[0])
-                  << "; §N is a section of docs/algorithm.md):\n"
+                  << "; sections such as §6.1 are in docs/algorithm.md):\n"
                   << keys_help(fields);
         return 0;
     }

@@ -1,4 +1,4 @@
-// EDM preconditioning, loss and the conditional Heun sampler (dydiff_algorithm.md §4.3, §5.1).
+// EDM preconditioning, loss and the conditional Heun sampler (docs/algorithm.md §4.3, §5.1).
 #include "dydiff/diffusion/edm.hpp"
 
 #include "autograd/error.hpp"

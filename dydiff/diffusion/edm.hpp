@@ -1,6 +1,6 @@
 // EDM (Karras et al. 2022) as DyDiff uses it: preconditioning, the denoiser D(x; sigma), the training loss with
-// in-painting, and the conditional stochastic Heun sampler (dydiff_algorithm.md §4.3 Algorithm 3, §5.1, §6.1-6.2).
-// Layering: dydiff/ (on dydiff/temporal_unet.hpp, nn/, autograd/, data/rng.hpp).
+// in-painting, and the conditional stochastic Heun sampler (docs/algorithm.md §4.3 Algorithm 3, §5.1, §6.1-6.2).
+// Layering: dydiff/diffusion (on dydiff/diffusion/temporal_unet.hpp, nn/, autograd/, data/rng.hpp).
 // Shapes: B batch, H horizon, D = S + A channels, S observation dim, A action dim, N sampler steps.
 // In-painting pins the conditioned entries of a (B, H, D) window: the first state x[:, 0, :S] and every action
 // channel x[:, :, S:].
@@ -87,7 +87,7 @@ Tensor edm_loss(const TensorDenoiseFn& denoise, const Array& y, std::size_t stat
 Tensor edm_loss(const Denoiser& denoiser, const Array& y, std::size_t state_dim, data::Rng& rng);
 
 // ---- sampler (§4.3 Algorithm 3) ---------------------------------------------------------------------------------
-using SamplerState = xt::xtensor<double, 3>;  // (B, H, D), float64 as in the reference (§11 P8)
+using SamplerState = xt::xtensor<double, 3>;  // (B, H, D), float64 as in the official code (§11 P8)
 
 /// t_0 .. t_{N-1} = (sigma_max^(1/rho) + i/(N-1) (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho, then t_N = 0:
 /// N + 1 entries. N = 1 gives {sigma_max, 0}.

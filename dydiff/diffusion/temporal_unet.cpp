@@ -1,4 +1,4 @@
-// TemporalUNet and its blocks (dydiff_algorithm.md §5.1), plus the dry-run counters that walk the same layer list.
+// TemporalUNet and its blocks (docs/algorithm.md §5.1), plus the dry-run counters that walk the same layer list.
 #include "dydiff/diffusion/temporal_unet.hpp"
 
 #include "autograd/error.hpp"
@@ -41,7 +41,7 @@ void UNetConfig::check_horizon(std::size_t H) const {
     const std::size_t multiple = std::size_t{1} << num_downsamples();
     DYDIFF_USER_CHECK(H >= multiple && H % multiple == 0,
                       "horizon " << H << " must be a positive multiple of " << multiple << " (the U-Net's "
-                                 << num_downsamples() << " Down/Up stages halve and double the length; §11 P27)");
+                                 << num_downsamples() << " Down/Up stages halve and double the length; docs/algorithm.md §11 P27)");
 }
 
 std::string UNetConfig::describe() const {

@@ -1,5 +1,5 @@
 // TemporalUNet: the diffusion backbone F_theta of DyDiff, a 1-D temporal U-Net of the Diffuser / Decision-Diffuser
-// type ("UNet_RL", dydiff_algorithm.md §5.1): time MLP on the sinusoidal embedding of c_noise, ResBlocks of
+// type ("UNet_RL", docs/algorithm.md §5.1): time MLP on the sinusoidal embedding of c_noise, ResBlocks of
 // Conv1d-GroupNorm-Mish blocks, stride-2 Down / transposed-conv Up, skip concatenation, no attention, no dropout.
 // Layering: dydiff/ (on nn/ modules and ops). Shapes: B batch, H horizon (L in the paper), D = S + A channels,
 // C channels. Input and output are in model space (B, H, D); inside, the net works on (B, C, H).

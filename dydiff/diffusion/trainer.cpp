@@ -1,5 +1,5 @@
-// train-diffusion: the training loop of §6.1 with checkpoints that resume bitwise (single thread or not: the
-// kernels' results do not depend on the thread count).
+// train-diffusion: the training loop of docs/algorithm.md §6.1 with checkpoints that resume bitwise (single thread or
+// not: the kernels' results do not depend on the thread count).
 #include "dydiff/diffusion/trainer.hpp"
 
 #include "autograd/error.hpp"
@@ -43,7 +43,7 @@ void DiffusionTrainConfig::fields(ConfigFields& f) {
 }
 
 // Budgets measured on a 2-core machine (docs/dydiff.md): tiny fits a maze2d dataset in minutes, small in about an
-// hour, paper is the reference's setting (weeks on 2 cores).
+// hour, paper is the official code's setting (weeks on 2 cores).
 void DiffusionTrainConfig::apply_preset(const std::string& name) {
     if (name == "tiny") {
         unet = unet_tiny();

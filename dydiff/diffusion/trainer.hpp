@@ -1,4 +1,4 @@
-// Diffusion-model training (dydiff_algorithm.md §4.1(a), §5.1, §6.1): windows of [s, a] from a dataset, min-max
+// Diffusion-model training (docs/algorithm.md §4.1(a), §5.1, §6.1): windows of [s, a] from a dataset, min-max
 // normalised to [-1, 1], the EDM loss with in-painting, Adam with EDM's learning-rate ramp, an EMA of the weights
 // with EDM's half-life schedule, checkpoints that resume bitwise, metrics and progress in a RunDir.
 // Layering: dydiff/ (on nn/, data/, dydiff/edm, dydiff/temporal_unet, dydiff/run_dir).

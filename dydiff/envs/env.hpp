@@ -1,5 +1,5 @@
 // Env: the small environment interface of dydiff's built-in tasks (maze2d point mass, pendulum), used to evaluate
-// policies, to script behaviour policies and to generate datasets in D4RL layout (ecosystem.md §4.3, §4.4).
+// policies, to script behaviour policies and to generate datasets in D4RL layout (docs/environments.md).
 // reset() draws the initial state from a data::Rng; step() takes one action and returns the next observation,
 // the reward, and the two flags that end an episode (terminated: a true end; truncated: the step limit).
 // Layering: dydiff/envs depends on data/ (Rng) and autograd/error.hpp only; no physics engine.

@@ -231,7 +231,7 @@ std::vector<std::string> dataset_kinds(const std::string& env) {
 std::size_t default_steps(const std::string& env, const std::string& kind) {
     dataset_kinds(env);  // validates env
     if (is_maze(env)) {
-        // D4RL maze2d-v1 sizes (ecosystem.md §3.1).
+        // D4RL maze2d-v1 dataset sizes (docs/environments.md, dataset recipes).
         if (env.find("umaze") != std::string::npos) return 1000000;
         if (env.find("medium") != std::string::npos) return 2000000;
         return 4000000;

@@ -9,7 +9,7 @@
 namespace dydiff::envs {
 namespace {
 
-// D4RL pointmaze/maze_model.py maze strings (ecosystem.md §4.3): '#' wall, 'O' free, 'G' goal, rows split by '\'.
+// D4RL pointmaze/maze_model.py maze strings (docs/environments.md): '#' wall, 'O' free, 'G' goal, rows split by '\'.
 constexpr const char* kUmaze = "#####\\#GOO#\\###O#\\#OOO#\\#####";
 constexpr const char* kMedium =
     "########\\#OO##OO#\\#OO#OOO#\\##OOO###\\#OO#OOO#\\#O#OO#O#\\#OOO#OG#\\########";
@@ -121,7 +121,7 @@ Maze parse_maze(const std::string& name, const std::string& spec, std::size_t ma
 }
 
 const Maze& maze_by_name(const std::string& size) {
-    // Episode limits from D4RL's registration (ecosystem.md §3.3): umaze 300, medium 600, large 800.
+    // Episode limits from D4RL's registration (docs/algorithm.md §8): umaze 300, medium 600, large 800.
     static const Maze umaze = parse_maze("umaze", kUmaze, 300);
     static const Maze medium = parse_maze("medium", kMedium, 600);
     static const Maze large = parse_maze("large", kLarge, 800);

@@ -1,4 +1,4 @@
-// maze2d: D4RL's point-mass maze without MuJoCo (ecosystem.md §4.3). A ball of radius 0.1 on two slide joints is
+// maze2d: D4RL's point-mass maze without MuJoCo (docs/environments.md). A ball of radius 0.1 on two slide joints is
 // pushed by two motors through a maze of unit wall boxes. The free-space update is MuJoCo's Euler step with
 // implicit joint damping, verified against MuJoCo 2.2.2; the wall contact is our own hard contact (a swept-safe
 // circle-vs-boxes projection, see point_mass_step and docs/environments.md), an approximation of MuJoCo's soft one.
@@ -13,7 +13,7 @@
 
 namespace dydiff::envs {
 
-/// Constants of D4RL's point maze (maze_model.py, ecosystem.md §4.3).
+/// Constants of D4RL's point maze (maze_model.py; docs/environments.md).
 struct PointMass {
     static constexpr double kTimestep = 0.01;        // option timestep h, Euler integrator, frame_skip 1
     static constexpr double kMass = 4.18879;         // sphere r 0.1, density 1000: 4/3 pi r^3 rho

@@ -1,5 +1,5 @@
-// pendulum: gym's Pendulum-v1 written from its equations (ecosystem.md §4.4). State (theta, theta_dot) with theta = 0
-// upright; observation [cos theta, sin theta, theta_dot]; torque in [-2, 2]; 200-step episodes; never terminates.
+// pendulum: gym's Pendulum-v1 written from its equations (docs/environments.md). State (theta, theta_dot),
+// theta = 0 upright; observation [cos theta, sin theta, theta_dot]; torque in [-2, 2]; 200-step episodes; never terminates.
 #pragma once
 
 #include "dydiff/envs/env.hpp"

@@ -12,7 +12,7 @@ struct Entry {
     double ref_max;
 };
 
-// D4RL infos.py / gym_mujoco / pointmaze registrations (ecosystem.md §3.3); locomotion: same for v0, v1, v2.
+// D4RL infos.py / gym_mujoco / pointmaze registrations (docs/algorithm.md §8); locomotion: same for v0, v1, v2.
 constexpr Entry kD4rlLocomotion[] = {
     {"hopper", -20.272305, 3234.3},
     {"halfcheetah", -280.178953, 12135.0},

@@ -1,4 +1,4 @@
-// Normalized score 100 (R - ref_min) / (ref_max - ref_min) (ecosystem.md §3.3, dydiff_algorithm.md §8), with D4RL's
+// Normalized score 100 (R - ref_min) / (ref_max - ref_min) (docs/algorithm.md §8, docs/environments.md), with D4RL's
 // constants for D4RL task names and constants measured with `dydiff evaluate-controller` for our built-in tasks
 // (docs/environments.md has the table and the commands).
 #pragma once

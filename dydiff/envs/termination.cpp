@@ -30,7 +30,7 @@ xt::xtensor<float, 1> hopper_termination(const xt::xtensor<float, 2>& obs, const
         bool ok = true;
         for (std::size_t k = 0; k < s; ++k) ok = ok && std::isfinite(row[k]);
         // NOTE: MBPO's rule is |s'[1:]| < 100. DyDiff's official terminals.py takes the absolute value of the
-        // boolean (s'[1:] < 100), which drops the lower bound (pitfall P17, dydiff_algorithm.md §11); we implement
+        // boolean (s'[1:] < 100), which drops the lower bound (docs/algorithm.md §11 P17); we implement
         // MBPO's correct rule on purpose.
         for (std::size_t k = 1; k < s; ++k) ok = ok && std::abs(row[k]) < 100.0f;
         ok = ok && row[0] > 0.7f && std::abs(row[1]) < 0.2f;

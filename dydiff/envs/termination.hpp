@@ -1,5 +1,5 @@
 // Termination functions for model rollouts: done(s, a, s') on batches of raw (unnormalised) transitions, the
-// standard MBPO rules that DyDiff's rlkit/envs/terminals.py uses (dydiff_algorithm.md §7.4). A rollout stops a
+// standard MBPO rules that DyDiff's rlkit/envs/terminals.py uses (docs/algorithm.md §7.4). A rollout stops a
 // branch where done = 1 and does not bootstrap its value there.
 #pragma once
 

@@ -37,7 +37,7 @@ struct RolloutErrorConfig {
     std::string policy = "auto";     // the rolled policy (envs::make_policy kind); auto: one that differs from the
                                      // dataset's (random for maze2d, medium for pendulum)
     double action_noise = 0.0;       // std of Gaussian noise added to the policy's actions, then clipped
-    EdmConfig sampler;               // Algorithm 3's settings (§6.2 defaults); sigma_data comes from the model
+    EdmConfig sampler;               // Algorithm 3's settings (docs/algorithm.md §6.2 defaults); sigma_data comes from the model
 
     void fields(ConfigFields& f);
 };

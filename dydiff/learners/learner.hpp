@@ -1,8 +1,10 @@
 // Learner: the small interface every offline-RL learner implements (BC, TD3+BC, CQL, IQL, Diffusion-QL, later SAC).
 // A learner sees minibatches of transitions and nothing else: it does not know whether a row came from the dataset
 // or from DyDiff's synthetic buffer (the DyDiff loop in dydiff/rollout/ feeds it; learners/ never includes rollout/).
-// Observations reach the learner RAW; each learner normalises them itself with the ObsNormalizer it was built with
-// (z-score statistics of the real data), so act() takes raw observations from an env as they are.
+// Observations reach the learner RAW; each learner normalises them itself with the z-score statistics of its
+// LearnerSpec (of the real data; learners::make_spec), so act() takes raw observations from an env as they are.
+// The learners, their configs and the factory: dydiff/learners/{bc,td3bc,iql}.cpp, configs.hpp, registry.hpp;
+// their shared pieces: common.hpp.
 // Layering: dydiff/learners (on nn/, data/; no other dydiff/ folder except run/config for ConfigFields).
 // Shapes: B batch, S observation dim, A action dim.
 #pragma once
@@ -53,11 +55,13 @@ public:
     /// Gradient steps taken so far.
     virtual std::int64_t steps() const = 0;
 
-    /// The whole state (every network, target, optimiser moment, the Rng, the step, the normaliser) under
-    /// "<prefix>..." keys, so that save -> load -> update continues bit for bit like an uninterrupted run.
+    /// The whole state (every network, target, optimiser moment, the Rng, the step, the spec with the normaliser)
+    /// under "learner/..." keys (learners::save_learner), so that save -> load -> update continues bit for bit like an
+    /// uninterrupted run. load() fails on another algo or another spec (dims, box, statistics), naming the key.
     virtual void save(nn::Checkpoint& ckpt) const = 0;
     virtual void load(const nn::Checkpoint& ckpt) = 0;
-    /// The deployable actor alone (networks + normaliser + action box), what `dydiff export` writes for embedding.
+    /// The deployable actor alone (networks + normaliser + action box), what `dydiff export` writes for embedding:
+    /// "learner/algo", "learner/spec/*", "actor/<param>", "actor/head" (learners::save_actor_part).
     virtual void save_actor(nn::Checkpoint& ckpt) const = 0;
 };
 

@@ -1,4 +1,4 @@
-// DynamicsEnsemble, its loss and its trainer (dydiff_algorithm.md §5.2).
+// DynamicsEnsemble, its loss and its trainer (docs/algorithm.md §5.2).
 #include "dydiff/models/dynamics_ensemble.hpp"
 
 #include "autograd/error.hpp"

@@ -1,11 +1,11 @@
-// The single-step dynamics ensemble f_ψ of DyDiff pretraining (dydiff_algorithm.md §4.1(b), §5.2, §6.4): E Gaussian
+// The single-step dynamics ensemble f_ψ of DyDiff pretraining (docs/algorithm.md §4.1(b), §5.2, §6.4): E Gaussian
 // MLPs run as one stack of batched EnsembleLinear layers, trained on Δŝ = ŝ' − ŝ with bootstrap, per-layer coupled
 // weight decay, a hold-out and early stopping; at rollout time ŝ' = ŝ + μ_k(ŝ, a) with k a random elite per sample.
-// Layering: dydiff/ (on nn/ modules and optimiser, dydiff/holdout.hpp).
+// Layering: dydiff/models (on nn/ modules and optimiser, dydiff/models/holdout.hpp).
 // Scale (§2): inputs are [ŝ, a] with ŝ the env-normalised (z-scored) observation and a the RAW action in [−1, 1];
 // targets are Δŝ in z-scored units. Nothing here normalises: the caller passes data in these scales.
-// Departure from the reference (§11 P18): we restore each member's BEST hold-out weights and rank elites by them;
-// the reference keeps the last weights by mistake.
+// Departure from the official code (§11 P18): we restore each member's BEST hold-out weights and rank elites by them;
+// the official code keeps the last weights by mistake.
 #pragma once
 
 #include "data/rng.hpp"
@@ -42,11 +42,11 @@ struct EnsembleConfig {
     float holdout_fraction = 0.2f;         // share of rows held out for early stopping and elites (§5.2)
     std::size_t max_holdout = 5000;        // cap on the hold-out rows (§5.2)
     std::size_t patience = 7;              // stop when no member improved for more than this many epochs (§5.2)
-    std::size_t max_epochs = 1000;         // CPU budget: hard cap on epochs (the reference has none)
+    std::size_t max_epochs = 1000;         // CPU budget: hard cap on epochs (the official code has none)
     std::int64_t seed = 0;                 // root seed the caller derives the Rng from (init, split, batches);
                                            // saved with the run, the library itself takes an explicit Rng&
 
-    /// The fields by key, for config files, --set overrides and printing (dydiff/config.hpp).
+    /// The fields by key, for config files, --set overrides and printing (dydiff/run/config.hpp).
     void fields(ConfigFields& f);
 };
 
@@ -60,7 +60,7 @@ struct EnsembleOutput {
 
 /// §5.2 soft bounds: lv = max − softplus(max − v); lv = min + softplus(lv − min). Any shape.
 /// NOTE: the range is (min, max + log(1 + e^{min − max})], i.e. (−10, 0.5 + 2.8e-5] with the defaults: the outer
-/// softplus lifts a saturated upper value very slightly above max, exactly as in the reference.
+/// softplus lifts a saturated upper value very slightly above max, exactly as in the official code.
 autograd::Tensor bound_logvar(const autograd::Tensor& raw, float max_logvar, float min_logvar);
 
 class DynamicsEnsemble : public nn::Module {
@@ -101,7 +101,7 @@ private:
 };
 
 /// §5.2 training loss of one batch: per member the mean over batch and dims of (μ − Δ)²·e^{−logvar} plus the mean of
-/// logvar, averaged over members. The constant +0.01·(max_logvar − min_logvar) term of the reference is OMITTED
+/// logvar, averaged over members. The constant +0.01·(max_logvar − min_logvar) term of the official code is OMITTED
 /// (the bounds are constants, so it changes neither gradients nor rankings). target (E, B, S) → scalar.
 autograd::Tensor ensemble_loss(const EnsembleOutput& out, const autograd::Tensor& target);
 

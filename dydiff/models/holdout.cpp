@@ -1,4 +1,4 @@
-// Hold-out split, row copies, early stopping and member snapshots of dydiff/holdout.hpp.
+// Hold-out split, row copies, early stopping and member snapshots of dydiff/models/holdout.hpp.
 #include "dydiff/models/holdout.hpp"
 
 #include "autograd/error.hpp"
@@ -52,7 +52,7 @@ float minibatch_step(autograd::Tensor& loss, nn::Adam& adam, const std::string& 
     const float value = loss.item();
     DYDIFF_USER_CHECK(std::isfinite(value), what << ": loss " << value << " at epoch " << epoch << ", batch " << batch
                                                  << "; stopping. No model was saved (the fit writes it only when it "
-                                                    "ends); hint: lower lr, or check the inputs' scale (§2)");
+                                                    "ends); hint: lower lr, or check the inputs' scale (docs/algorithm.md §2)");
     adam.zero_grad();
     loss.backward();
     adam.step();

@@ -1,8 +1,8 @@
-// Training plumbing shared by the auxiliary models of pretraining (dydiff_algorithm.md §4.1 b/c, §5.2, §5.3, §6.4):
+// Training plumbing shared by the auxiliary models of pretraining (docs/algorithm.md §4.1 b/c, §5.2, §5.3, §6.4):
 // a random hold-out split, row gathering into minibatches, per-member early stopping and snapshots of each member's
 // best weights. Written once for the dynamics ensemble (E = 7 members) and the reward model (E = 1).
 // Layering: dydiff/ (on nn/module, data/rng).
-// NOTE: the reference keeps the *last* weights by mistake (§11 P18); MemberSnapshot is how we keep the best ones.
+// NOTE: the official code keeps the *last* weights by mistake (§11 P18); MemberSnapshot is how we keep the best ones.
 #pragma once
 
 #include "autograd/xt.hpp"
@@ -23,7 +23,7 @@ struct HoldoutSplit {
     std::vector<std::size_t> holdout;  // shuffled order
 };
 
-/// Hold-out size floor(fraction · n) capped at max_holdout, as in the reference (§5.2: 20%, at most 5000).
+/// Hold-out size floor(fraction · n) capped at max_holdout, as in the official code (§5.2: 20%, at most 5000).
 /// Fails unless both parts end up non-empty.
 std::size_t holdout_size(std::size_t n, float fraction, std::size_t max_holdout);
 

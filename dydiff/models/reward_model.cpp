@@ -1,4 +1,4 @@
-// RewardModel and its trainer (dydiff_algorithm.md §5.3).
+// RewardModel and its trainer (docs/algorithm.md §5.3).
 #include "dydiff/models/reward_model.hpp"
 
 #include "autograd/error.hpp"

@@ -1,9 +1,9 @@
-// The reward model r_φ(ŝ, a) of DyDiff pretraining (dydiff_algorithm.md §4.1(c), §5.3, §6.4): an MLP
+// The reward model r_φ(ŝ, a) of DyDiff pretraining (docs/algorithm.md §4.1(c), §5.3, §6.4): an MLP
 // [ŝ, a] → 256 → 256 → 1 with ReLU and the EDM-style init (weights N(0, 1/fan_in), biases 0), trained with MSE,
 // Adam, a hold-out and early stopping. At rollout time it scores synthetic transitions and the filter (§4.4).
-// Layering: dydiff/ (on nn/mlp, nn/optim, dydiff/holdout.hpp).
+// Layering: dydiff/models (on nn/mlp, nn/optim, dydiff/models/holdout.hpp).
 // Scale (§2): ŝ is the env-normalised (z-scored) observation, a the RAW action; rewards are raw. Nothing here
-// normalises. Departure from the reference (§11 P18): the BEST hold-out weights are restored, not the last.
+// normalises. Departure from the official code (§11 P18): the BEST hold-out weights are restored, not the last.
 #pragma once
 
 #include "data/rng.hpp"
@@ -29,10 +29,10 @@ struct RewardConfig {
     float holdout_fraction = 0.2f;      // share of rows held out for early stopping (§5.3)
     std::size_t max_holdout = 5000;     // cap on the hold-out rows (§5.3)
     std::size_t patience = 7;           // stop after more than this many epochs without hold-out improvement (§5.3)
-    std::size_t max_epochs = 1000;      // CPU budget: hard cap on epochs (the reference has none)
+    std::size_t max_epochs = 1000;      // CPU budget: hard cap on epochs (the official code has none)
     std::int64_t seed = 0;              // root seed the caller derives the Rng from; saved with the run
 
-    /// The fields by key, for config files, --set overrides and printing (dydiff/config.hpp).
+    /// The fields by key, for config files, --set overrides and printing (dydiff/run/config.hpp).
     void fields(ConfigFields& f);
 };
 

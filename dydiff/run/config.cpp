@@ -447,6 +447,8 @@ void ConfigFields::validate() const {
 
 // ---- text -------------------------------------------------------------------------------------------------------
 
+std::string ConfigFields::get(const std::string& key) const { return find(key, "config").format(); }
+
 std::map<std::string, std::string> ConfigFields::snapshot() const {
     std::map<std::string, std::string> out;
     for (const Field& f : fields_) out[f.key] = f.format();

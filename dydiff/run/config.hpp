@@ -124,6 +124,8 @@ public:
     std::vector<std::string> check_resume(const std::map<std::string, std::string>& saved,
                                           const std::string& saved_source) const;
 
+    /// The current value of `key` as TOML ("0.7", "\"silu\"", "[1, 2]"); an unknown key is a UserError.
+    std::string get(const std::string& key) const;
     bool has(const std::string& key) const;
     std::vector<Info> describe() const;
     const std::vector<TableInfo>& tables() const { return tables_; }

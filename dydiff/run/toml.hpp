@@ -6,7 +6,7 @@
 //   - `#` comments, blank lines.
 // Not supported (an error names the construct): quoted keys, inline tables, arrays of tables `[[x]]`, multi-line
 // strings, hex/octal/binary integers, dates. Everything we write is also valid TOML 1.0, so Python's `tomllib`
-// reads our files (test/cli/check_tomllib.py checks it).
+// reads our files (test/dydiff/run/check_tomllib.py checks it).
 // Errors are dydiff::UserError "file:line: what was wrong"; duplicate keys and tables are errors.
 // Layering: dydiff/run (autograd/error.hpp only).
 #pragma once

@@ -1,4 +1,4 @@
-// Raw 1-D convolution kernels of the temporal U-Net (dydiff_algorithm.md §5.1): Conv1d (k=5 pad 2, k=1, Down =
+// Raw 1-D convolution kernels of the temporal U-Net (docs/algorithm.md §5.1): Conv1d (k=5 pad 2, k=1, Down =
 // k3 stride 2 pad 1) and ConvTranspose1d (Up = k4 stride 2 pad 1), with PyTorch semantics and weight layouts.
 // Layering: nn/simd/ (raw pointers, no Tensor); nn/conv_ops.cpp wraps them as differentiable ops.
 // Method: im2col columns for a group of samples + one simd::gemm per group, col2im for the input gradient; the

@@ -1,5 +1,5 @@
 // ReplayBuffer and sample_mixed: ring wraparound and FIFO order, oversized batches, uniform sampling over the rows
-// held, the real fraction of mixed batches and the fallback to all-real batches (dydiff_algorithm.md §11 P15).
+// held, the real fraction of mixed batches and the fallback to all-real batches (docs/algorithm.md §11 P15).
 #include "support/errors.hpp"
 #include "data/replay_buffer.hpp"
 
@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(real_fraction_of_each_batch) {
 BOOST_AUTO_TEST_CASE(falls_back_to_all_real_below_threshold) {
     const ReplayBuffer real = ReplayBuffer::from_transitions(tagged(50, 0.0f));
     ReplayBuffer synthetic(1000, 2, 1);
-    synthetic.add_batch(tagged(101, 1000.0f));  // one short of the reference's 102
+    synthetic.add_batch(tagged(101, 1000.0f));  // one short of the official code's 102
     Rng rng(5);
     const MixedSamplerConfig config;
     BOOST_TEST(config.min_synthetic == 102u);

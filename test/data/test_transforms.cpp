@@ -255,7 +255,8 @@ BOOST_AUTO_TEST_CASE(minmax_closed_form_clip_and_constant_dim) {
     const MinMaxNormalizer m = MinMaxNormalizer::fit(x);
     BOOST_TEST(m.min()(0) == 0.0f);
     BOOST_TEST(m.max()(0) == 4.0f);
-    BOOST_TEST(m.half_range()(1) == 1.0f);  // constant dim: unit half-range, no division by zero (§11 P10)
+    // Constant dim: unit half-range, no division by zero (docs/algorithm.md §11 P10).
+    BOOST_TEST(m.half_range()(1) == 1.0f);
     const xt::xtensor<float, 2> y = m.apply(x);
     BOOST_TEST(y(0, 0) == -1.0f);
     BOOST_TEST(y(1, 0) == 0.0f);
@@ -274,7 +275,7 @@ BOOST_AUTO_TEST_CASE(minmax_closed_form_clip_and_constant_dim) {
     BOOST_TEST(c(0, 0) == 1.0f);
     BOOST_TEST(c(1, 0) == -1.0f);
     BOOST_TEST(c(1, 1) == 0.0f);
-    // Matches the reference formula 2 (x - m) / (M - m) - 1 on a generic value.
+    // Matches the official code's formula 2 (x - m) / (M - m) - 1 on a generic value.
     const xt::xtensor<float, 2> g = {{1.0f, -3.0f}};
     BOOST_TEST(m.apply(g)(0, 0) == 2.0f * (1.0f - 0.0f) / 4.0f - 1.0f, boost::test_tools::tolerance(kTol));
 }

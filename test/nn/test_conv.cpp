@@ -1,6 +1,6 @@
-// conv1d / conv_transpose1d: the im2col kernels against their scalar twins over many shapes (including the
-// pointwise fast path and batches split into several groups), hand-computed values, gradient checks of both ops,
-// the adjoint identity between them, the boundary's error messages, and the U-Net's length chain (§5.1).
+// conv1d / conv_transpose1d: the im2col kernels against their scalar twins over many shapes (including the pointwise
+// fast path and batches split into several groups), hand-computed values, gradient checks of both ops, the adjoint
+// identity between them, the boundary's error messages, and the U-Net's length chain (docs/algorithm.md §5.1).
 #include "support/errors.hpp"
 #include "autograd/ops.hpp"
 #include "nn/conv_ops.hpp"

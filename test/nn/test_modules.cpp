@@ -1,4 +1,4 @@
-// Modules and their ops: parameter names and counts, initialiser bounds (PyTorch defaults and the reference's
+// Modules and their ops: parameter names and counts, initialiser bounds (PyTorch defaults and the official code's
 // schemes), linear/matmul gradients and values against naive loops, EnsembleLinear against per-member Linear,
 // the sinusoidal embedding's closed form.
 #include "autograd/ops.hpp"

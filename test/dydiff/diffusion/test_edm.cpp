@@ -1,4 +1,4 @@
-// EDM (dydiff_algorithm.md §4.3, §5.1, §12): the sigma grid and churn steps, the preconditioning coefficients and
+// EDM (docs/algorithm.md §4.3, §5.1, §12): the sigma grid and churn steps, the preconditioning coefficients and
 // loss weight at the §12 test points, the Denoiser's composition, the loss (zero for a perfect denoiser, closed
 // form for a zero denoiser, in-painted training input), and the sampler's invariants: in-painted entries pinned
 // after every step, churn noise on the in-painted channels before the network call, a perfect denoiser returning

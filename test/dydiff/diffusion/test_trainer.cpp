@@ -1,7 +1,7 @@
-// train-diffusion: the learning-rate ramp and EMA schedule against §6.1's values, the struct's defaults equal to the
-// default preset, a resumed run equal to an uninterrupted one bit for bit (checkpoint bytes and metrics) whose
-// `seconds` continue, a diverging loss before the first checkpoint saying so, the tiny preset's loss falling on a
-// small maze2d dataset within a fixed budget, and a checkpoint refusing a dataset of other dimensions.
+// train-diffusion: the learning-rate ramp and EMA schedule against docs/algorithm.md §6.1's values, the struct's
+// defaults equal to the default preset, a resumed run equal to an uninterrupted one bit for bit (checkpoint bytes and
+// metrics) whose `seconds` continue, a diverging loss before the first checkpoint saying so, the tiny preset's loss
+// falling on a small maze2d dataset within a fixed budget, and a checkpoint refusing a dataset of other dimensions.
 #include "autograd/error.hpp"
 #include "dydiff/diffusion/trainer.hpp"
 #include "dydiff/envs/generate.hpp"

@@ -1,4 +1,4 @@
-// TemporalUNet (dydiff_algorithm.md §5.1): presets and their errors, parameter counts of the paper preset (§12),
+// TemporalUNet (docs/algorithm.md §5.1): presets and their errors, parameter counts of the paper preset (§12),
 // the dry-run counter against the module, parameter names, the shapes along the U-Net (100 -> 50 -> 25, skips h2
 // and h1), the horizon check, and gradient checks of a tiny U-Net end to end (input and parameters).
 #include "autograd/ops.hpp"

@@ -28,7 +28,7 @@ constexpr double kBoxTol = 1e-6;       // the float observation box against doub
 
 BOOST_AUTO_TEST_SUITE(pendulum)
 
-// Hand-computed with Python's math module from the Pendulum-v1 equations (ecosystem.md §4.4):
+// Hand-computed with Python's math module from the Pendulum-v1 equations (docs/environments.md):
 // theta 0.5, theta_dot 1.0, u 1.5: accel = 15 sin 0.5 + 3 * 1.5; theta_dot' = 1 + 0.05 accel; theta' = 0.5 + 0.05
 // theta_dot'; reward -(0.25 + 0.1 + 0.00225).
 BOOST_AUTO_TEST_CASE(step_matches_hand_computed_values) {
@@ -73,7 +73,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(maze2d)
 
 // Closed form of the free-space update under a constant action: v_k = a^k v_0 + c u (1 - a^k) / (1 - a) with
-// a = 1 - h b / (m + h b), c = 100 h / (m + h b), and x_K = x_0 + h sum_{k=1..K} v_k (ecosystem.md §4.3).
+// a = 1 - h b / (m + h b), c = 100 h / (m + h b), and x_K = x_0 + h sum_{k=1..K} v_k (docs/environments.md).
 BOOST_AUTO_TEST_CASE(free_space_step_matches_closed_form) {
     const Maze& maze = maze_by_name("medium");  // cells (1..2, 1..2) are a free 2x2 block: [0.3, 2.3]^2
     const double h = 0.01, m = 4.18879, b = 1.0;

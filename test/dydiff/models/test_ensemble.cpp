@@ -1,7 +1,7 @@
-// Tests of the dynamics ensemble (dydiff/dynamics_ensemble.hpp, dydiff/holdout.hpp; dydiff_algorithm.md §5.2):
-// parameter counts, init bounds, the log-variance bounds in closed form, the loss on a hand-made case, gradients,
-// elite selection, early stopping, the best-weight restore (bitwise), bootstrap indices, elite-only prediction,
-// save/load, and a learning run on synthetic linear dynamics with a stated hold-out MSE.
+// Tests of the dynamics ensemble (dydiff/models/dynamics_ensemble.hpp, dydiff/models/holdout.hpp; docs/algorithm.md
+// §5.2): parameter counts, init bounds, the log-variance bounds in closed form, the loss on a hand-made case,
+// gradients, elite selection, early stopping, the best-weight restore (bitwise), bootstrap indices, elite-only
+// prediction, save/load, and a learning run on synthetic linear dynamics with a stated hold-out MSE.
 #include "autograd/ops.hpp"
 #include "dydiff/models/dynamics_ensemble.hpp"
 #include "support/gradcheck.hpp"
@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(logvar_stays_within_the_bounds_and_matches_closed_form) {
     const float max_lv = 0.5f, min_lv = -10.0f;
     // NOTE: the bounds are soft. The outer softplus lifts a saturated upper value by softplus(min − max), so the
     // exact range is (min, max + log(1 + e^{min − max})] = (−10, 0.5 + 2.75e-5]: "within [min, max]" holds only to
-    // 3e-5, as in the reference.
+    // 3e-5, as in the official code.
     const float sup = max_lv + static_cast<float>(std::log1p(std::exp(double(min_lv) - max_lv)));
     Array raw = xt::linspace<float>(-1000.0f, 1000.0f, 2001);
     const Array lv = bound_logvar(Tensor(raw), max_lv, min_lv).value();

@@ -1,4 +1,4 @@
-// Tests of the reward model (dydiff/reward_model.hpp; dydiff_algorithm.md §5.3): shape and init, predict, the
+// Tests of the reward model (dydiff/models/reward_model.hpp; docs/algorithm.md §5.3): shape and init, predict, the
 // best-weight restore (bitwise), save/load, and learning r = w·[s, a] to a stated hold-out MSE.
 #include "dydiff/models/reward_model.hpp"
 

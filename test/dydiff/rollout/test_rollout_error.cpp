@@ -1,4 +1,4 @@
-// The rollout pieces of Algorithm 2 and the error-vs-horizon experiment (dydiff_algorithm.md §2, §4.2), with
+// The rollout pieces of Algorithm 2 and the error-vs-horizon experiment (docs/algorithm.md §2, §4.2), with
 // injected functions instead of trained models: the SVG writer's structure, model <-> raw round trips, a perfect
 // one-step model giving zero ensemble-rollout error, DyDiff refinement keeping s0 bit for bit and relabelling every
 // action with the policy, the 50/50 average, open-loop draws of a stochastic policy, and determinism per seed.

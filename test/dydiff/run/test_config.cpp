@@ -105,6 +105,8 @@ BOOST_AUTO_TEST_CASE(toml_round_trips_every_type_and_table) {
     BOOST_TEST((b.inner.mults == std::vector<std::size_t>{1, 4}));
     BOOST_TEST(fb.to_toml() == text);
     BOOST_TEST(fb.snapshot() == fa.snapshot());
+    BOOST_TEST(fb.get("inner.mults") == "[1, 4]");
+    BOOST_TEST(fb.get("mode") == "\"careful\"");
 }
 
 BOOST_AUTO_TEST_CASE(set_overrides_and_errors) {
