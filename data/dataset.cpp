@@ -5,7 +5,6 @@
 #include "autograd/error.hpp"
 #include "data/episodes.hpp"
 #include "data/npz.hpp"
-#include "data/sha256.hpp"
 
 #if DYDIFF_HAVE_HDF5
 #include "data/hdf5_reader.hpp"
@@ -22,6 +21,10 @@
 #include <sstream>
 
 namespace dydiff::data {
+
+namespace {
+constexpr const char* kEnvKey = "metadata/env";  // the env a generated dataset was made for, uint8 text
+}  // namespace
 
 void save_dataset_npz(const Dataset& d, const std::string& path) {
     const std::size_t n = d.size();
@@ -40,6 +43,10 @@ void save_dataset_npz(const Dataset& d, const std::string& path) {
         DYDIFF_CHECK(value.dimension() >= 1 && value.shape()[0] == n,
                      path << ": info '" << key << "' has shape " << shape_str(value.shape()) << ", expected first axis " << n);
         entries.emplace_back(key, NpyArray::from_xarray(value));
+    }
+    if (!d.env.empty()) {
+        const std::vector<std::uint8_t> env(d.env.begin(), d.env.end());
+        entries.emplace_back(kEnvKey, NpyArray::from_vector<std::uint8_t>({env.size()}, env));
     }
     write_npz(path, entries);
 }
@@ -174,6 +181,13 @@ Dataset dataset_from_arrays(const std::map<std::string, RawArray>& arrays, const
         const bool known = std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) != std::end(kKnownKeys);
         if (known) {
             d.stored_dtypes[key] = raw.stored;
+        } else if (key == kEnvKey) {
+            DYDIFF_CHECK(raw.array.dtype == DType::u8 && raw.array.shape.size() == 1 && raw.array.size() > 0,
+                         source << ": key '" << kEnvKey << "' must be non-empty uint8 text of shape (n,) (an env name, "
+                                   "as written by dydiff dataset generate), found " << raw.stored << " of shape "
+                                << shape_str(raw.array.shape));
+            const std::vector<std::uint8_t> bytes = raw.array.to_vector<std::uint8_t>();
+            d.env.assign(bytes.begin(), bytes.end());
         } else if (key.rfind("infos/", 0) == 0 && !raw.array.shape.empty() && raw.array.shape[0] == n) {
             d.infos[key] = raw.array.to_float();
             d.stored_dtypes[key] = raw.stored;
@@ -262,12 +276,6 @@ Dataset load_dataset(const std::string& path) {
     if (ext == ".hdf5" || ext == ".h5") return load_dataset_hdf5(path);
     DYDIFF_USER_FAIL(path << ": unknown dataset format '" << ext << "': dydiff reads .npz (np.savez, D4RL keys), "
                           << ".hdf5 / .h5 (D4RL or Minari layout) and Minari dataset directories");
-}
-
-std::string dataset_sha256(const std::string& path) {
-    if (std::filesystem::is_directory(path))
-        return sha256_file((std::filesystem::path(path) / "data" / "main_data.hdf5").string());
-    return sha256_file(path);
 }
 
 void check_dims(const Dataset& dataset, std::size_t obs_dim, std::size_t action_dim, const std::string& what) {

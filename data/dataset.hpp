@@ -29,6 +29,10 @@ struct Dataset {
     std::map<std::string, xt::xarray<float>> infos;          // "infos/goal" (N, 2), ...: first axis N
     std::string source;                                      // the file it was read from, for error messages
     std::string dataset_id;  // Minari's dataset_id (metadata.json) when loaded from a Minari directory, else empty
+    /// The built-in env the data was made for ("maze2d-umaze"), from the NPZ key "metadata/env" (uint8 text) that
+    /// `dataset generate` writes; empty when the file does not say (D4RL and Minari files never do: their ids are
+    /// not our env names, and dydiff does not guess one).
+    std::string env;
     /// Key -> dtype as stored in the file ("float64", "bool", "float32 (HDF5)"...), filled by the loaders; empty for
     /// a dataset built in memory. `dataset info` prints it.
     std::map<std::string, std::string> stored_dtypes;
@@ -40,8 +44,8 @@ struct Dataset {
     std::size_t action_dim() const { return actions.shape()[1]; }
 };
 
-/// Writes the dataset as an np.savez archive with D4RL key names (float32 arrays; terminals/timeouts as bool),
-/// atomically. numpy's np.load(path) gives back the same keys.
+/// Writes the dataset as an np.savez archive with D4RL key names (float32 arrays; terminals/timeouts as bool), plus
+/// "metadata/env" (uint8 text) when `env` is set, atomically. numpy's np.load(path) gives back the same keys.
 void save_dataset_npz(const Dataset& dataset, const std::string& path);
 
 /// One named array as a reader found it. `stored` is the file's own dtype spelling (numpy's names for NPZ; for HDF5
@@ -54,7 +58,8 @@ struct RawArray {
 /// The validating constructor behind every loader: arrays by key (D4RL names), `source` names the file in errors.
 /// Requires observations (N, S), actions (N, A), rewards (N) or (N, 1), terminals and timeouts (N) as bool or 0/1
 /// numbers (other values are an error naming the first bad index); optional next_observations (N, S); keeps numeric
-/// infos/* whose first axis is N, ignores metadata/* and anything else (listed in ignored_keys). Float64 and integer
+/// infos/* whose first axis is N; reads "metadata/env" (uint8 text, else an error) into `env`; ignores other
+/// metadata/* and anything else (listed in ignored_keys). Float64 and integer
 /// arrays are converted to float32 once; a non-finite value in observations, actions, rewards or next_observations
 /// (including a float64 too large for float32) is an error naming the key and the first bad index.
 Dataset dataset_from_arrays(const std::map<std::string, RawArray>& arrays, const std::string& source,
@@ -76,9 +81,6 @@ Dataset load_dataset_hdf5(const std::string& path);
 /// a Minari dataset (metadata.json + data/main_data.hdf5; dataset_id filled from metadata.json, Arrow datasets
 /// refused); others are an error.
 Dataset load_dataset(const std::string& path);
-/// The identity of what load_dataset(path) reads: SHA-256 of the file, or of data/main_data.hdf5 for a Minari
-/// directory (its metadata.json does not change the data). Runs and checkpoints record it.
-std::string dataset_sha256(const std::string& path);
 
 /// Fails unless the dataset has obs_dim and action_dim ("<what>: dataset <source> has obs dim 11, action dim 3, but
 /// <what> expects 17, 6"). `what` names the other side: "config hopper.toml", "checkpoint run/diffusion.npz".

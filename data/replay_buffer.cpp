@@ -57,6 +57,34 @@ void ReplayBuffer::clear() noexcept {
     head_ = 0;
 }
 
+Transitions ReplayBuffer::storage_rows() const {
+    Transitions t = Transitions::zeros(size_, obs_dim(), action_dim());
+    if (size_ == 0) return t;
+    std::copy_n(obs_.data(), size_ * obs_dim(), t.observations.data());
+    std::copy_n(act_.data(), size_ * action_dim(), t.actions.data());
+    std::copy_n(rew_.data(), size_, t.rewards.data());
+    std::copy_n(next_.data(), size_ * obs_dim(), t.next_observations.data());
+    std::copy_n(done_.data(), size_, t.dones.data());
+    return t;
+}
+
+void ReplayBuffer::restore(const Transitions& rows, std::size_t head) {
+    const std::size_t n = rows.size();
+    DYDIFF_CHECK(n <= capacity_ && rows.observations.shape()[1] == obs_dim() &&
+                     rows.actions.shape()[1] == action_dim() && head < capacity_ && (n == capacity_ || head == n % capacity_),
+                 "ReplayBuffer::restore: " << n << " rows of widths " << rows.observations.shape()[1] << "/"
+                                           << rows.actions.shape()[1] << " with head " << head
+                                           << " do not fit a buffer of capacity " << capacity_ << " and widths "
+                                           << obs_dim() << "/" << action_dim());
+    std::copy_n(rows.observations.data(), n * obs_dim(), obs_.data());
+    std::copy_n(rows.actions.data(), n * action_dim(), act_.data());
+    std::copy_n(rows.rewards.data(), n, rew_.data());
+    std::copy_n(rows.next_observations.data(), n * obs_dim(), next_.data());
+    std::copy_n(rows.dones.data(), n, done_.data());
+    size_ = n;
+    head_ = head;
+}
+
 Transitions ReplayBuffer::at(std::size_t k) const {
     DYDIFF_CHECK(k < size_, "ReplayBuffer::at: row " << k << " of a buffer holding " << size_);
     Transitions t = Transitions::zeros(1, obs_dim(), action_dim());

@@ -30,6 +30,13 @@ public:
     /// Forgets every row (capacity unchanged).
     void clear() noexcept;
 
+    /// The storage as it is, for checkpoints: storage rows [0, size()) (not in insertion order once the ring has
+    /// wrapped) and the next row to write. restore() puts them back so that sampling continues bit for bit.
+    Transitions storage_rows() const;
+    std::size_t head() const noexcept { return head_; }
+    /// Replaces the contents with storage_rows() and head() of a buffer of the same capacity and widths.
+    void restore(const Transitions& rows, std::size_t head);
+
     /// Row k in insertion order among the rows held, k < size(): 0 is the oldest.
     Transitions at(std::size_t k) const;
     /// `batch` rows drawn uniformly with replacement; the buffer must not be empty.

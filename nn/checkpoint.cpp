@@ -3,6 +3,7 @@
 
 #include "autograd/error.hpp"
 
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -37,6 +38,27 @@ void Checkpoint::put_bytes(const std::string& key, const std::vector<std::uint8_
     put(key, data::NpyArray::from_vector<std::uint8_t>({bytes.size()}, bytes));
 }
 
+void Checkpoint::put_text(const std::string& key, const std::string& text) {
+    put_bytes(key, std::vector<std::uint8_t>(text.begin(), text.end()));
+}
+
+void Checkpoint::put_int64s(const std::string& key, const std::vector<std::int64_t>& values) {
+    put(key, data::NpyArray::from_vector<std::int64_t>({values.size()}, values));
+}
+
+void Checkpoint::put_float32(const std::string& key, float value) {
+    put(key, data::NpyArray::from_data<float>({}, &value));
+}
+
+void Checkpoint::put_float64(const std::string& key, double value) {
+    put(key, data::NpyArray::from_data<double>({}, &value));
+}
+
+void Checkpoint::put_format(const std::string& kind, std::int64_t version) {
+    put_text("format/kind", kind);
+    put_int64("format/version", version);
+}
+
 void Checkpoint::put_module(const std::string& section, const Module& module) {
     for (const auto& [name, t] : module.named_parameters()) put(section + "/" + name, t.value());
 }
@@ -67,6 +89,96 @@ std::vector<std::uint8_t> Checkpoint::get_bytes(const std::string& key) const {
     const data::NpyArray& a = array(key);
     a.check_dtype(data::DType::u8, (source_.empty() ? "checkpoint" : source_) + ": key '" + key + "'");
     return a.to_vector<std::uint8_t>();
+}
+
+std::string Checkpoint::get_text(const std::string& key) const {
+    const data::NpyArray& a = array(key);
+    a.check_dtype(data::DType::u8, where() + ": key '" + key + "'");
+    DYDIFF_USER_CHECK(a.shape.size() == 1, where() << ": key '" << key
+                                                   << "' must be uint8 text of shape (n,), found shape "
+                                                   << shape_str(a.shape));
+    const std::vector<std::uint8_t> bytes = a.to_vector<std::uint8_t>();
+    return {bytes.begin(), bytes.end()};
+}
+
+std::vector<std::int64_t> Checkpoint::get_int64s(const std::string& key) const {
+    const data::NpyArray& a = array(key);
+    a.check_dtype(data::DType::i64, where() + ": key '" + key + "'");
+    DYDIFF_USER_CHECK(a.shape.size() == 1, where() << ": key '" << key << "' must be a 1-d int64 array, found shape "
+                                                   << shape_str(a.shape));
+    return a.to_vector<std::int64_t>();
+}
+
+std::size_t Checkpoint::get_size(const std::string& key, std::int64_t min) const {
+    const std::int64_t v = get_int64(key);
+    DYDIFF_USER_CHECK(v >= min, where() << ": key '" << key << "' is " << v << ", expected an integer >= " << min);
+    return static_cast<std::size_t>(v);
+}
+
+float Checkpoint::get_float32(const std::string& key) const {
+    const data::NpyArray& a = array(key);
+    a.check_dtype(data::DType::f32, where() + ": key '" + key + "'");
+    DYDIFF_USER_CHECK(a.size() == 1, where() << ": key '" << key << "' must hold one float32, found shape "
+                                             << shape_str(a.shape));
+    return a.to_vector<float>()[0];
+}
+
+double Checkpoint::get_float64(const std::string& key) const {
+    const data::NpyArray& a = array(key);
+    a.check_dtype(data::DType::f64, where() + ": key '" + key + "'");
+    DYDIFF_USER_CHECK(a.size() == 1, where() << ": key '" << key << "' must hold one float64, found shape "
+                                             << shape_str(a.shape));
+    return a.to_vector<double>()[0];
+}
+
+NamedTensors Checkpoint::get_tensors(const std::string& section, const NamedTensors& like) const {
+    NamedTensors out;
+    for (const auto& [name, t] : like) {
+        const std::string key = section + "/" + name;
+        autograd::Array a = get(key);
+        DYDIFF_USER_CHECK(a.shape() == t.value().shape(), where() << ": key '" << key << "' has shape "
+                                                                  << shape_str(a.shape()) << ", expected "
+                                                                  << shape_str(t.value().shape()));
+        out.emplace_back(name, autograd::Tensor(std::move(a)));
+    }
+    return out;
+}
+
+void Checkpoint::check_format(const std::string& kind, std::int64_t version) const {
+    DYDIFF_USER_CHECK(contains("format/version"),
+                      where() << ": not a dydiff " << kind << " model file of format version " << version
+                              << ": it has no key 'format/version' (a file written by an older dydiff, before model "
+                                 "files recorded their format and data, or another NPZ file); retrain the model with "
+                                 "this dydiff (docs/checkpoints.md)");
+    const std::int64_t found = get_int64("format/version");
+    DYDIFF_USER_CHECK(found == version, where() << ": key 'format/version' is " << found << "; this dydiff reads model "
+                                                << "files of version " << version << " (docs/checkpoints.md)");
+    const std::string found_kind = get_text("format/kind");
+    DYDIFF_USER_CHECK(found_kind == kind, where() << ": a " << found_kind
+                                                  << " model file (key 'format/kind'), expected a " << kind
+                                                  << " model file");
+}
+
+void Checkpoint::rethrow_naming_source(const Error& e) const {
+    const std::string message = e.what();
+    if (!source_.empty() && message.find(source_) != std::string::npos) throw;  // called inside the handler
+    if (dynamic_cast<const UserError*>(&e)) throw UserError(where() + ": " + message);
+    throw Error(where() + ": " + message);
+}
+
+std::string model_file(const std::string& run_or_file, const std::string& file_in_run, const std::string& command) {
+    namespace fs = std::filesystem;
+    if (fs::is_directory(run_or_file)) {
+        const fs::path inside = fs::path(run_or_file) / file_in_run;
+        DYDIFF_USER_CHECK(fs::is_regular_file(inside), run_or_file << ": a directory without " << file_in_run
+                                                                   << "; expected a " << command
+                                                                   << " run directory or its " << file_in_run);
+        return inside.string();
+    }
+    DYDIFF_USER_CHECK(fs::is_regular_file(run_or_file), run_or_file << ": no such file or directory; expected a "
+                                                                    << command << " run directory or its "
+                                                                    << file_in_run);
+    return run_or_file;
 }
 
 void Checkpoint::load_module(const std::string& section, Module& module) const {

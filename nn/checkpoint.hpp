@@ -3,9 +3,11 @@
 // names ("model/down.0.res0.conv0.weight"), optimizer moments ("adam/m.layers.0.weight"), scalars such as
 // "meta/step" (int64) and byte blobs such as "rng/state" (uint8).
 // Writing is atomic (temp file + rename). Loading a module checks everything at once: one error lists the missing,
-// unexpected and mis-shaped parameters, and names the file.
+// unexpected and mis-shaped parameters, and names the file. Model files carry "format/kind" and "format/version"
+// (put_format / check_format); their key scheme is in docs/checkpoints.md.
 #pragma once
 
+#include "autograd/error.hpp"
 #include "data/npz.hpp"
 #include "nn/module.hpp"
 
@@ -27,6 +29,14 @@ public:
     void put(const std::string& key, data::NpyArray array);
     void put_int64(const std::string& key, std::int64_t value);
     void put_bytes(const std::string& key, const std::vector<std::uint8_t>& bytes);
+    /// Text as uint8 bytes (numpy: bytes(c[key]).decode()).
+    void put_text(const std::string& key, const std::string& text);
+    void put_int64s(const std::string& key, const std::vector<std::int64_t>& values);
+    /// 0-d float32 / float64 scalars.
+    void put_float32(const std::string& key, float value);
+    void put_float64(const std::string& key, double value);
+    /// "format/kind" (text) and "format/version" (int64): what a model file holds, checked by check_format.
+    void put_format(const std::string& kind, std::int64_t version);
     /// Every parameter of `module` under "<section>/<dotted name>".
     void put_module(const std::string& section, const Module& module);
 
@@ -35,6 +45,17 @@ public:
     autograd::Array get(const std::string& key) const;
     std::int64_t get_int64(const std::string& key) const;
     std::vector<std::uint8_t> get_bytes(const std::string& key) const;
+    std::string get_text(const std::string& key) const;
+    /// A 1-d int64 array.
+    std::vector<std::int64_t> get_int64s(const std::string& key) const;
+    /// An int64 scalar >= `min` as a size (dims, widths, counts); an error names the file, the key and the value.
+    std::size_t get_size(const std::string& key, std::int64_t min = 1) const;
+    /// One float32 / float64 value of exactly that dtype.
+    float get_float32(const std::string& key) const;
+    double get_float64(const std::string& key) const;
+    /// Arrays "<section>/<name>" for every name of `like`, as constant tensors of the same shapes (optimizer moments,
+    /// EMA copies). A missing or mis-shaped entry fails naming the file and the key.
+    NamedTensors get_tensors(const std::string& section, const NamedTensors& like) const;
     /// The stored array under key, any dtype, unconverted.
     const data::NpyArray& array(const std::string& key) const;
     /// Copies "<section>/*" into the module's parameters. Missing, unexpected and mis-shaped entries fail together
@@ -42,12 +63,33 @@ public:
     void load_module(const std::string& section, Module& module) const;
     /// Keys in order.
     std::vector<std::string> keys() const;
+    /// Fails unless this is a model file of `kind` in `version` (put_format). A file without "format/version" was
+    /// written before model files recorded their format (or is no model file): the error says so and names the file.
+    void check_format(const std::string& kind, std::int64_t version) const;
+    /// Runs f() and returns its result; a dydiff::Error thrown inside whose message does not name this checkpoint's
+    /// file is rethrown with "<file>: " in front, so every error met while interpreting a file names it.
+    template <class F>
+    decltype(auto) naming_errors(F&& f) const {
+        try {
+            return f();
+        } catch (const Error& e) {
+            rethrow_naming_source(e);
+        }
+    }
     /// The file this checkpoint was read from ("" for one built in memory), for error messages.
     const std::string& source() const { return source_; }
 
 private:
+    [[noreturn]] void rethrow_naming_source(const Error& e) const;
+    std::string where() const { return source_.empty() ? "checkpoint" : source_; }
+
     std::string source_;
     std::vector<data::NpzEntry> entries_;
 };
+
+/// The model file a path names: `run_or_file` itself when it is a file, `run_or_file/file_in_run` when it is a
+/// directory (a run directory of `command`, e.g. "train-dynamics"). Anything else fails with one error naming the
+/// path, the file expected inside and the command that writes it.
+std::string model_file(const std::string& run_or_file, const std::string& file_in_run, const std::string& command);
 
 }  // namespace dydiff::nn

@@ -14,6 +14,9 @@ namespace dydiff::nn {
 using autograd::Array;
 using autograd::Tensor;
 
+/// Tensors by name, in a fixed order (parameters, optimizer moments, EMA copies).
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
 class Module {
 public:
     Module() = default;

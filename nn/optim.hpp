@@ -15,8 +15,6 @@
 
 namespace dydiff::nn {
 
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
-
 struct AdamConfig {
     float lr = 1e-3f;            // learning rate
     float beta1 = 0.9f;          // first-moment decay

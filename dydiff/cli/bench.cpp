@@ -451,7 +451,7 @@ CommandDoc bench_doc() {
                   {"--threads N", "threads for the kernels (default: DYDIFF_NUM_THREADS, else all cores)"},
                   {"--seconds S", "timed seconds per case after one warm-up call (default 0.5)"},
                   {"--shapes ...", "comma-separated cases, syntax per workload (default: a built-in list)"},
-                  {"--preset P", "U-Net size for unet-*: paper (default, §5.1), small or tiny; JSON adds peak_rss_mib"},
+                  {"--preset P", "U-Net size for unet-*: paper (default, §5.1), small, tiny; JSON adds peak_rss_mib"},
                   {"-h, --help", "this help"}},
                  {}};
     std::vector<FlagDoc> workloads;

@@ -6,6 +6,7 @@
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
 
+#include "data/data_identity.hpp"
 #include "data/dataset.hpp"
 
 #include <cstdio>
@@ -94,6 +95,7 @@ int dataset_info(const Words& words) {
         std::ostringstream os;
         os << "{\"file\":" << json_string(path);
         if (!d.dataset_id.empty()) os << ",\"dataset_id\":" << json_string(d.dataset_id);
+        os << ",\"env\":" << json_string(d.env.empty() ? data::kUnknownEnv : d.env);
         os << ",\"N\":" << s.size << ",\"obs_dim\":" << s.obs_dim
            << ",\"action_dim\":" << s.action_dim << ",\"dtypes\":{";
         std::size_t k = 0;
@@ -115,6 +117,7 @@ int dataset_info(const Words& words) {
         return 0;
     }
     std::cout << path << (d.dataset_id.empty() ? "" : " (Minari dataset " + d.dataset_id + ")") << "\n"
+              << "  env " << (d.env.empty() ? data::kUnknownEnv : d.env) << " (metadata/env)\n"
               << "  N " << s.size << ", obs dim " << s.obs_dim << ", action dim " << s.action_dim
               << (d.next_observations ? ", with next_observations" : ", no next_observations") << "\n"
               << "  stored dtypes:";

@@ -1,30 +1,19 @@
 // `dydiff evaluate-controller`: runs the scripted expert and the random policy (and, for pendulum, the medium
 // controller) on a built-in env and prints raw returns and normalized scores (mean +- std over episodes). Its
-// random and expert means are the reference returns of dydiff/envs/scores.cpp.
+// random and expert means are the reference returns of dydiff/envs/scores.cpp. The episodes run batched through
+// eval::evaluate_policy, with the same seeding as envs::run_episodes.
+#include "autograd/error.hpp"
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
 #include "dydiff/envs/controllers.hpp"
 #include "dydiff/envs/env.hpp"
 #include "dydiff/envs/scores.hpp"
+#include "dydiff/eval/policy_eval.hpp"
 
-#include <cmath>
 #include <cstdio>
 #include <iostream>
 
 namespace dydiff::cli {
-namespace {
-
-void mean_std(const std::vector<double>& xs, double& mean, double& sd) {
-    mean = 0.0;
-    for (double x : xs) mean += x;
-    mean /= static_cast<double>(xs.size());
-    double var = 0.0;
-    for (double x : xs) var += (x - mean) * (x - mean);
-    sd = std::sqrt(var / static_cast<double>(xs.size()));
-}
-
-}  // namespace
-
 CommandDoc evaluate_controller_doc() {
     return {"evaluate-controller",
             "--env NAME [--episodes N] [--seed S]",
@@ -54,35 +43,19 @@ int run_evaluate_controller(const Words& words) {
     const auto ref = envs::reference_scores(*name);
     std::printf("%s: %zu episodes of at most %zu steps, seed %llu\n", name->c_str(), episodes,
                 env->max_episode_steps(), static_cast<unsigned long long>(seed));
-    if (ref)
-        std::printf("reference returns: random %.6g, expert %.6g (%s)\n", ref->ref_min, ref->ref_max, ref->source.c_str());
-    else
-        std::printf("no reference returns for %s: raw returns only\n", name->c_str());
+    DYDIFF_USER_CHECK(ref, "evaluate-controller: no reference returns for '" << *name << "'");
+    std::printf("reference returns: random %.6g, expert %.6g (%s)\n", ref->ref_min, ref->ref_max, ref->source.c_str());
     std::printf("%-8s %24s %22s %10s\n", "policy", "return (mean +- std)", "normalized", "success");
+    eval::PolicyEvalOptions options;
+    options.episodes = episodes;
+    options.seed = seed;
     for (const auto& kind : envs::policy_kinds(*env)) {
         auto policy = envs::make_policy(*env, kind);
-        const auto stats = envs::run_episodes(*env, *policy, episodes, seed);
-        std::vector<double> returns, scores;
-        std::size_t successes = 0, with_success = 0;
-        for (const auto& s : stats) {
-            returns.push_back(s.episode_return);
-            if (ref) scores.push_back(*envs::normalized_score(*name, s.episode_return));
-            if (s.success) {
-                ++with_success;
-                successes += *s.success ? 1 : 0;
-            }
-        }
-        double rm, rs;
-        mean_std(returns, rm, rs);
-        char norm[64] = "-", success[32] = "-";
-        if (ref) {
-            double sm, ss;
-            mean_std(scores, sm, ss);
-            std::snprintf(norm, sizeof norm, "%.2f +- %.2f", sm, ss);
-        }
-        if (with_success)
-            std::snprintf(success, sizeof success, "%.1f%%", 100.0 * static_cast<double>(successes) / static_cast<double>(with_success));
-        std::printf("%-8s %12.4f +- %9.4f %22s %10s\n", kind.c_str(), rm, rs, norm, success);
+        const eval::PolicyEvalResult r = eval::evaluate_policy(*name, eval::scripted_policy(*policy), options);
+        char norm[64], success[32] = "-";
+        std::snprintf(norm, sizeof norm, "%.2f +- %.2f", r.score_mean(), r.score_std());
+        if (const auto rate = r.success_rate()) std::snprintf(success, sizeof success, "%.1f%%", 100.0 * *rate);
+        std::printf("%-8s %12.4f +- %9.4f %22s %10s\n", kind.c_str(), r.return_mean(), r.return_std(), norm, success);
     }
     return 0;
 }

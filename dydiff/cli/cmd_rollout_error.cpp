@@ -2,15 +2,15 @@
 // shared path of run_command.hpp. A policy other than the behaviour policy is rolled from N env-reset start states
 // for H = the diffusion model's horizon steps through the true env, the one-step ensemble, one diffusion pass, and
 // DyDiff's refinements (Algorithm 2, M = 1..3); the per-step mean L2 state error against the truth goes to CSV and
-// SVG.
+// SVG. The models come from their own load() (run directory or file) and must share their data and env
+// (data::require_same_data, data::require_env) before anything is written.
 #include "dydiff/cli/run_command.hpp"
 
-#include "data/atomic_file.hpp"
-#include "dydiff/diffusion/trainer.hpp"
+#include "data/data_identity.hpp"
+#include "dydiff/diffusion/diffusion_model.hpp"
 #include "dydiff/eval/rollout_error.hpp"
 #include "dydiff/eval/svg_plot.hpp"
 #include "dydiff/models/dynamics_ensemble.hpp"
-#include "nn/checkpoint.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -57,8 +57,8 @@ public:
         const auto env = args.value("env"), diffusion = args.value("diffusion"), dynamics = args.value("dynamics");
         if (!env || !diffusion || !dynamics) args.fail("--env, --diffusion and --dynamics are required");
         env_name_ = *env;
-        diffusion_path_ = *diffusion + "/checkpoint.npz";
-        dynamics_path_ = *dynamics + "/model.npz";
+        diffusion_run_ = *diffusion;
+        dynamics_run_ = *dynamics;
         return 0;
     }
 
@@ -68,46 +68,37 @@ public:
         kind_ = config_.policy != "auto" ? config_.policy : env_name_.rfind("maze2d", 0) == 0 ? "random" : "medium";
         policy_ = envs::make_policy(*env_, kind_);
 
-        // Diffusion model: EMA weights into the network (§3: sampling uses the EMA).
-        model_.emplace(DiffusionModel::load(diffusion_path_));
-        DYDIFF_USER_CHECK(model_->obs_dim == S && model_->action_dim == A,
-                          diffusion_path_ << " models obs/action dims " << model_->obs_dim << "/" << model_->action_dim
-                                          << ", but " << env_name_ << " has " << S << "/" << A);
-        model_->ema->copy_to(model_->net->named_parameters());
-        config_.sampler.sigma_data = model_->config.edm.sigma_data;  // the preconditioning the model learned with
-
-        // Ensemble and its obs normaliser; the shape comes from the meta keys DynamicsEnsemble::save writes.
-        const nn::Checkpoint ckpt = nn::Checkpoint::load(dynamics_path_);
-        const auto e_obs = static_cast<std::size_t>(ckpt.get_int64("dynamics/obs_dim"));
-        const auto e_act = static_cast<std::size_t>(ckpt.get_int64("dynamics/act_dim"));
-        DYDIFF_USER_CHECK(e_obs == S && e_act == A,
-                          dynamics_path_ << " models obs/action dims " << e_obs << "/" << e_act << ", but " << env_name_
-                                         << " has " << S << "/" << A << " (and " << diffusion_path_ << " "
-                                         << model_->obs_dim << "/" << model_->action_dim << ")");
-        EnsembleConfig ens_config;
-        ens_config.members = static_cast<std::size_t>(ckpt.get_int64("dynamics/members"));
-        ens_config.hidden = static_cast<std::size_t>(ckpt.get_int64("dynamics/hidden"));
-        ens_config.layers = static_cast<std::size_t>(ckpt.get_int64("dynamics/layers"));
-        ens_config.elites = std::max<std::size_t>(1, ckpt.get("dynamics/elites").size());
-        ens_config.weight_decay.assign(ens_config.layers + 1, 0.0f);  // training only; not used here
-        data::Rng init_rng(0);
-        ensemble_ = std::make_unique<DynamicsEnsemble>(e_obs, e_act, ens_config, init_rng);
-        ensemble_->load(ckpt, "dynamics");
-        obs_norm_ =
-            data::ZScoreNormalizer::load([&](const std::string& key) { return ckpt.get(key); }, "obs_normalizer");
-        DYDIFF_USER_CHECK(obs_norm_.dim() == S,
-                          dynamics_path_ << ": obs_normalizer has dim " << obs_norm_.dim() << ", expected " << S);
+        // The two models, from the same data, and that data from this env (by name when the dataset recorded it).
+        model_.emplace(DiffusionModel::load(diffusion_run_));
+        dynamics_.emplace(TrainedDynamics::load(dynamics_run_));
+        data::require_same_data({model_->trained_on(), dynamics_->trained_on()});
+        env_recorded_ = data::require_env(model_->trained_on(), env_name_);
+        DYDIFF_USER_CHECK(model_->obs_dim() == S && model_->action_dim() == A,
+                          model_->file << " models obs/action dims " << model_->obs_dim() << "/"
+                                       << model_->action_dim() << ", but " << env_name_ << " has " << S << "/" << A);
+        DYDIFF_USER_CHECK(!dynamics_->model->elites().empty(),
+                          dynamics_->file << ": key 'fit/elite_indices' is empty (an untrained ensemble); train it "
+                                             "with dydiff train-dynamics");
+        model_->ema->copy_to(model_->net->named_parameters());  // sampling uses the EMA weights (§3)
+        config_.sampler = model_->edm_config(config_.sampler);   // the trained sigma_data
     }
 
     void run(RunDir& run) override {
         const auto t_start = std::chrono::steady_clock::now();
-        const std::size_t S = env_->obs_dim(), H = model_->config.horizon;
+        const std::size_t S = env_->obs_dim(), H = model_->horizon;
+        const DynamicsEnsemble& ensemble = *dynamics_->model;
+        const data::ZScoreNormalizer& obs_norm = dynamics_->obs_normalizer;
         std::printf("rollout-error: %s, policy %s (action noise %g), %zu starts, horizon %zu, M = %zu, seed %llu\n",
                     env_name_.c_str(), kind_.c_str(), config_.action_noise, config_.starts, H, config_.refinements,
                     static_cast<unsigned long long>(config_.seed));
-        std::printf("  diffusion %s (U-Net %s), dynamics %s (%zu members, %zu elites)\n", diffusion_path_.c_str(),
-                    model_->config.unet.describe().c_str(), dynamics_path_.c_str(), ensemble_->config().members,
-                    ensemble_->elites().size());
+        std::printf("  diffusion %s (U-Net %s), dynamics %s (%zu members, %zu elites)\n", model_->file.c_str(),
+                    model_->unet.describe().c_str(), dynamics_->file.c_str(), ensemble.config().members,
+                    ensemble.elites().size());
+        std::printf("  data: %s\n", model_->data.describe().c_str());
+        if (!env_recorded_)
+            std::printf("  note: the dataset records no env (env %s), so only the obs/action dims were checked "
+                        "against --env %s\n",
+                        data::kUnknownEnv, env_name_.c_str());
         std::printf("  sampler: %s\n", config_.sampler.describe().c_str());
         std::fflush(stdout);
 
@@ -122,10 +113,10 @@ public:
         const RawPolicyFn pi =
             policy_fn(*policy_, env_->action_space(), config_.seed ^ 0x9E3779B97F4A7C15ull, config_.action_noise);
         const ModelScale scale(model_->normalizer, S);
-        std::vector<float> obs_std(obs_norm_.std().begin(), obs_norm_.std().end());
+        std::vector<float> obs_std(obs_norm.std().begin(), obs_norm.std().end());
         const RolloutErrorResult result =
             rollout_error([&] { return envs::make_env(env_name_); }, scale, H, pi,
-                          ensemble_step_fn(*ensemble_, obs_norm_, elite_rng), sample, obs_std, config_);
+                          ensemble_step_fn(ensemble, obs_norm, elite_rng), sample, obs_std, config_);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
         progress.finish(fmt(seconds) + " s");
 
@@ -141,7 +132,8 @@ public:
         std::ostringstream summary;
         summary << "env " << env_name_ << "\npolicy " << kind_ << "\naction_noise " << config_.action_noise
                 << "\nstarts " << config_.starts << "\nhorizon " << H << "\nrefinements " << config_.refinements
-                << "\nseed " << config_.seed << "\ndiffusion " << diffusion_path_ << "\ndynamics " << dynamics_path_
+                << "\nseed " << config_.seed << "\ndiffusion " << model_->file << "\ndynamics " << dynamics_->file
+                << "\ndata " << model_->data.describe()
                 << "\nsampler " << config_.sampler.describe() << "\nwall_seconds " << fmt(seconds) << "\n\n";
         std::vector<std::size_t> shown;
         for (std::size_t t : {std::size_t{1}, std::size_t{4}, std::size_t{8}, std::size_t{16}, H / 2, H - 1})
@@ -166,12 +158,12 @@ public:
 
 private:
     RolloutErrorConfig config_;
-    std::string env_name_, diffusion_path_, dynamics_path_, kind_;
+    std::string env_name_, diffusion_run_, dynamics_run_, kind_;
+    bool env_recorded_ = false;  // the dataset named its env (then require_env compared it with --env)
     std::unique_ptr<envs::Env> env_;
     std::unique_ptr<envs::Policy> policy_;
     std::optional<DiffusionModel> model_;
-    std::unique_ptr<DynamicsEnsemble> ensemble_;
-    data::ZScoreNormalizer obs_norm_;
+    std::optional<TrainedDynamics> dynamics_;
 };
 
 const JobCommand& rollout_error_command() {
@@ -184,10 +176,12 @@ const JobCommand& rollout_error_command() {
             "the true env (truth), the one-step ensemble (the policy on its own predicted states), one diffusion\n"
             "pass conditioned on s0 and the ensemble rollout's actions, and M DyDiff refinements (Algorithm 2:\n"
             "average with the previous states, relabel every action with the policy, fresh latent); reports the\n"
-            "per-step state error of each against the truth.";
+            "per-step state error of each against the truth. Both models must come from the same dataset (same\n"
+            "SHA-256), and that dataset from --env when it records its env; a mixture is refused before anything is\n"
+            "written.";
         c.doc.flags = {{"--env NAME", "maze2d-{umaze,medium,large}[-dense] or pendulum"},
-                       {"--diffusion RUN_D", "a train-diffusion run: RUN_D/checkpoint.npz (EMA weights are used)"},
-                       {"--dynamics RUN_E", "a train-dynamics run: RUN_E/model.npz (ensemble and obs normaliser)"},
+                       {"--diffusion RUN_D", "a train-diffusion run directory or its checkpoint.npz (EMA weights)"},
+                       {"--dynamics RUN_E", "a train-dynamics run directory or its model.npz (ensemble, normaliser)"},
                        {"--starts N", "the same as --set starts=N"},
                        {"--refinements M", "the same as --set refinements=M"},
                        {"--policy KIND", "the same as --set policy=KIND"},

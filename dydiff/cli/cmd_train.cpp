@@ -4,6 +4,7 @@
 // (docs/algorithm.md §2, §7.3); the normaliser is saved with the model.
 #include "dydiff/cli/run_command.hpp"
 
+#include "data/data_identity.hpp"
 #include "data/normalizer.hpp"
 #include "data/transitions.hpp"
 #include "dydiff/diffusion/trainer.hpp"
@@ -61,7 +62,7 @@ protected:
                                                << std::min(config_.checkpoint_every, config_.steps)
                                                << "); nothing to resume: remove the directory and start again");
         }
-        trainer_ = std::make_unique<DiffusionTrainer>(dataset_, config_, checkpoint);
+        trainer_ = std::make_unique<DiffusionTrainer>(dataset_, identity_, config_, checkpoint);
     }
 
 private:
@@ -127,15 +128,6 @@ protected:
         holdout_size(transitions_.size(), config_.holdout_fraction, config_.max_holdout);
     }
 
-    // model.npz: the model's section and the observation normaliser, written atomically.
-    template <class Model>
-    void save(const RunDir& run, const Model& model, const std::string& section) const {
-        nn::Checkpoint c;
-        model.save(c, section);
-        for (auto& [key, array] : norm_.entries("obs_normalizer")) c.put(key, std::move(array));
-        c.save(run.file(kModelFile));
-    }
-
     // One epoch: the metrics row and the progress line show the same numbers.
     static void log_epoch(RunDir& run, Progress& progress, std::size_t epoch, const std::vector<double>& row,
                           double train_loss, double holdout_mse) {
@@ -177,7 +169,9 @@ public:
         const autograd::Array targets =
             norm_.apply(transitions_.next_observations) - norm_.apply(transitions_.observations);  // Δŝ (N, S)
         data::Rng rng(static_cast<std::uint64_t>(config_.seed));
-        DynamicsEnsemble model(dataset_.obs_dim(), dataset_.action_dim(), config_, rng);
+        const std::size_t S = dataset_.obs_dim(), A = dataset_.action_dim();
+        TrainedDynamics trained{std::make_unique<DynamicsEnsemble>(S, A, config_, rng), norm_, identity_, ""};
+        DynamicsEnsemble& model = *trained.model;
         std::vector<std::string> columns{"epoch", "train_loss", "holdout_mse_mean"};
         for (std::size_t m = 0; m < config_.members; ++m) columns.push_back("holdout_mse_" + std::to_string(m));
         run.open_metrics(columns);
@@ -191,7 +185,7 @@ public:
                 row.insert(row.end(), e.holdout_mse.begin(), e.holdout_mse.end());
                 log_epoch(run, progress, e.epoch, row, e.train_loss, mean);
             });
-        save(run, model, "dynamics");
+        trained.save(run.file(kModelFile));
         std::ostringstream summary;
         summary << report.epochs.size() << " epochs (" << stop_reason(report.early_stopped) << "), elites";
         for (auto e : report.elites) summary << " " << e << " (mse " << report.best_holdout_mse[e] << ")";
@@ -220,7 +214,9 @@ class TrainRewardJob : public OneStepJob<RewardConfig> {
 public:
     void run(RunDir& run) override {
         data::Rng rng(static_cast<std::uint64_t>(config_.seed));
-        RewardModel model(dataset_.obs_dim(), dataset_.action_dim(), config_, rng);
+        const std::size_t S = dataset_.obs_dim(), A = dataset_.action_dim();
+        TrainedReward trained{std::make_unique<RewardModel>(S, A, config_, rng), norm_, identity_, ""};
+        RewardModel& model = *trained.model;
         run.open_metrics({"epoch", "train_loss", "holdout_mse"});
         Progress progress("train-reward", static_cast<std::int64_t>(config_.max_epochs), &run, std::cerr, "epoch");
         const RewardTrainReport report =
@@ -228,7 +224,7 @@ public:
                 log_epoch(run, progress, e.epoch, {static_cast<double>(e.epoch), e.train_loss, e.holdout_mse},
                           e.train_loss, e.holdout_mse);
             });
-        save(run, model, "reward");
+        trained.save(run.file(kModelFile));
         progress.finish(std::to_string(report.epochs.size()) + " epochs (" + stop_reason(report.early_stopped) +
                         "), best hold-out mse " + number(report.best_holdout_mse) + " at epoch " +
                         std::to_string(report.best_epoch) + "; wrote " + run.file(kModelFile));

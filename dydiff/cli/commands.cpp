@@ -18,6 +18,8 @@ const std::vector<Command>& commands() {
         {"train-reward", "fit the reward model on a dataset", &run_train_reward, &train_reward_pages},
         {"rollout-error", "state error vs horizon: true env, one-step ensemble, diffusion, DyDiff", &run_rollout_error,
          &rollout_error_pages},
+        {"stats", "last and best normalised score of runs, mean +- std over seeds", &run_stats, &stats_pages},
+        {"plot", "learning curves of runs, mean +- std over seeds, as SVG", &run_plot, &plot_pages},
         {"config", "the keys of a command: config show COMMAND prints a config file", &run_config, &config_pages},
         {"bench", "kernel and training-step benchmarks", &run_bench, &bench_pages},
     };

@@ -2,7 +2,6 @@
 #include "dydiff/cli/run_command.hpp"
 
 #include "autograd/error.hpp"
-#include "data/sha256.hpp"
 #include "nn/parallel.hpp"
 #include "nn/simd/batch.hpp"
 
@@ -50,8 +49,14 @@ std::size_t DatasetJob::read_flags(Args& args, bool resume) {
 void DatasetJob::prepare(const JobContext& context, RunInfo& info) {
     if (data_path_.empty()) data_path_ = context.saved->dataset;  // --resume without DATA: the run's dataset
     dataset_ = data::load_dataset(data_path_);
+    identity_ = data::identify_dataset(dataset_);
     info.dataset = data_path_;
-    info.dataset_sha256 = data::dataset_sha256(data_path_);
+    info.dataset_sha256 = identity_.sha256;
+    // Before the model (and its checkpoint) is looked at: a resumed run learns from the data it started with.
+    if (context.resume && identity_.sha256 != context.saved->dataset_sha256)
+        throw UsageError("dydiff " + info.command + ": --resume cannot change the dataset: run.dataset_sha256 is " +
+                         context.saved->dataset_sha256 + " (" + context.saved->dataset + ") in " + context.run_path +
+                         "/" + RunDir::kConfig + ", but " + data_path_ + " has " + identity_.sha256);
     prepare_model(context);
 }
 
@@ -227,10 +232,6 @@ int run_job_command(const JobCommand& command, const Words& words) {
             std::cout << name << ": " << out << " is complete; nothing to resume\n";
             return 0;
         }
-        if (resume && info.dataset_sha256 != saved.dataset_sha256)
-            throw UsageError("dydiff " + name + ": --resume cannot change the dataset: run.dataset_sha256 is " +
-                             saved.dataset_sha256 + " (" + saved.dataset + ") in " + saved_file + ", but " +
-                             info.dataset + " has " + info.dataset_sha256);
 
         // 4. The run directory, created whole or reopened; config.toml written atomically either way.
         const std::string text = run_config_text(fields, info);

@@ -8,7 +8,7 @@
 //      then the same overrides, and the
 //      resume rules (a `fixed` key may not change, `steps` may only grow); then every rule is validated;
 //   3. the inputs: Job::prepare loads the dataset (path and SHA-256 into the [run] table), models, the checkpoint;
-//      with --resume, another dataset than the run's is refused;
+//      with --resume, another dataset than the run's is refused (DatasetJob);
 //   4. only then the run directory: created whole with config.toml (RunDir::create), or reopened and its
 //      config.toml rewritten atomically;
 //   5. Job::run. An error after step 4, and any error of a --resume, is also appended to the run's log.txt.
@@ -21,6 +21,7 @@
 #include "dydiff/run/config.hpp"
 #include "dydiff/run/run_dir.hpp"
 
+#include "data/data_identity.hpp"
 #include "data/dataset.hpp"
 
 #include <functional>
@@ -60,7 +61,8 @@ public:
 class DatasetJob : public Job {
 public:
     std::size_t read_flags(Args& args, bool resume) override;
-    /// Loads the dataset and records its path and SHA-256, then prepare_model().
+    /// Loads the dataset and records its path and SHA-256 (with --resume: refused unless it is the run's dataset),
+    /// then prepare_model().
     void prepare(const JobContext& context, RunInfo& info) override;
 
 protected:
@@ -68,6 +70,7 @@ protected:
     virtual void prepare_model(const JobContext& context) = 0;
     std::string data_path_;
     data::Dataset dataset_;
+    data::DataIdentity identity_;  // env, dims, file and SHA-256 of dataset_ (models record it)
 };
 
 class JobCommand {

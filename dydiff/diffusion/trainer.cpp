@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 
 namespace dydiff {
@@ -82,26 +83,9 @@ double diffusion_ema_beta(const DiffusionTrainConfig& c, double images_seen) {
 
 namespace {
 
-constexpr const char* kCheckpoint = "checkpoint.npz";
-
 nn::AdamConfig with_lr(nn::AdamConfig adam, float lr) {
     adam.lr = lr;
     return adam;
-}
-
-std::vector<std::uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
-std::string from_bytes(const std::vector<std::uint8_t>& b) { return {b.begin(), b.end()}; }
-
-nn::NamedTensors section(const nn::Checkpoint& c, const std::string& prefix, const nn::NamedTensors& like) {
-    nn::NamedTensors out;
-    for (const auto& [name, t] : like) {
-        autograd::Array a = c.get(prefix + name);
-        DYDIFF_CHECK(a.shape() == t.value().shape(), c.source() << ": '" << prefix << name << "' has shape "
-                                                                << shape_str(a.shape()) << ", expected "
-                                                                << shape_str(t.value().shape()));
-        out.emplace_back(name, autograd::Tensor(std::move(a)));
-    }
-    return out;
 }
 
 struct TrainState {
@@ -110,59 +94,35 @@ struct TrainState {
     std::int64_t loss_count = 0;
 };
 
-// The hyperparameters as TOML, saved in the checkpoint so that DiffusionModel::load rebuilds the same network.
-std::string config_text(const DiffusionTrainConfig& config) {
-    DiffusionTrainConfig copy = config;
-    ConfigFields f;
-    copy.fields(f);
-    return f.to_toml();
-}
-
-DiffusionTrainConfig config_from_text(const std::string& text, const std::string& source) {
-    DiffusionTrainConfig config;
-    ConfigFields f;
-    config.fields(f);
-    f.apply(toml::parse(text, source));
-    f.validate();
-    return config;
-}
-
-void save_checkpoint(RunDir& run, const DiffusionTrainConfig& config, std::size_t S, std::size_t A,
-                     const data::MinMaxNormalizer& norm, const TemporalUNet& net, const nn::Ema& ema,
-                     const nn::Adam& adam, const data::Rng& rng, const TrainState& st) {
+// RUN/checkpoint.npz: the model (what consumers load) plus train/*, what a resume needs besides it.
+void save_checkpoint(RunDir& run, const DiffusionModel& model, const nn::Adam& adam, const data::Rng& rng,
+                     const TrainState& st) {
     nn::Checkpoint c;
-    c.put_module("model", net);
-    for (const auto& [name, t] : ema.shadow()) c.put("ema/" + name, t.value());
-    for (const auto& [name, t] : adam.state()) c.put("adam/" + name, t.value());
-    for (auto& [key, array] : norm.entries("normalizer")) c.put(key, std::move(array));
-    c.put_int64("meta/step", st.step);
-    c.put_int64("meta/adam_steps", static_cast<std::int64_t>(adam.steps()));
-    c.put_int64("meta/obs_dim", static_cast<std::int64_t>(S));
-    c.put_int64("meta/action_dim", static_cast<std::int64_t>(A));
-    c.put_int64("meta/horizon", static_cast<std::int64_t>(config.horizon));
-    c.put_bytes("meta/config", to_bytes(config_text(config)));
-    c.put("meta/loss_sum", data::NpyArray::from_data<double>({}, &st.loss_sum));
-    c.put_int64("meta/loss_count", st.loss_count);
-    c.put_bytes("rng/state", rng.state());
-    c.save(run.file(kCheckpoint));
+    model.save(c);
+    for (const auto& [name, t] : adam.state()) c.put("train/adam/" + name, t.value());
+    c.put_int64("train/adam_steps", static_cast<std::int64_t>(adam.steps()));
+    c.put_int64("train/step", st.step);
+    c.put_float64("train/loss_sum", st.loss_sum);
+    c.put_int64("train/loss_count", st.loss_count);
+    c.put_bytes("train/rng_state", rng.state());
+    c.save(run.file(DiffusionModel::kFile));
+}
+
+// A resume continues the model it finds: the same data (by SHA-256, dims and env) and the same architecture.
+void check_resumable(const DiffusionModel& saved, const data::Dataset& dataset, const data::DataIdentity& data,
+                     const DiffusionModel& fresh) {
+    data::require_same_data({saved.trained_on(), {dataset.source, data}});
+    auto same = [&](bool equal, const char* key, const std::string& in_file, const std::string& in_config) {
+        DYDIFF_USER_CHECK(equal, saved.file << ": key '" << key << "' is " << in_file << " but the run's config gives "
+                                            << in_config << "; a resume cannot change the model's architecture");
+    };
+    same(saved.horizon == fresh.horizon, "arch/horizon", std::to_string(saved.horizon), std::to_string(fresh.horizon));
+    same(saved.unet.describe() == fresh.unet.describe(), "arch/unet", saved.unet.describe(), fresh.unet.describe());
+    same(saved.sigma_data == fresh.sigma_data, "arch/sigma_data", std::to_string(saved.sigma_data),
+         std::to_string(fresh.sigma_data));
 }
 
 }  // namespace
-
-DiffusionModel DiffusionModel::load(const std::string& path) {
-    const nn::Checkpoint c = nn::Checkpoint::load(path);
-    DiffusionModel m;
-    m.config = config_from_text(from_bytes(c.get_bytes("meta/config")), path + " (meta/config)");
-    m.obs_dim = static_cast<std::size_t>(c.get_int64("meta/obs_dim"));
-    m.action_dim = static_cast<std::size_t>(c.get_int64("meta/action_dim"));
-    m.normalizer = data::MinMaxNormalizer::load([&](const std::string& key) { return c.get(key); }, "normalizer");
-    data::Rng unused(0);
-    m.net = std::make_unique<TemporalUNet>(m.config.unet, m.obs_dim + m.action_dim, unused);
-    c.load_module("model", *m.net);
-    m.ema = std::make_unique<nn::Ema>(m.net->named_parameters());
-    m.ema->load(section(c, "ema/", m.net->named_parameters()));
-    return m;
-}
 
 const std::vector<std::string>& diffusion_metrics_columns() {
     static const std::vector<std::string> columns{"step", "loss", "lr", "ema_beta", "seconds"};
@@ -170,58 +130,51 @@ const std::vector<std::string>& diffusion_metrics_columns() {
 }
 
 struct DiffusionTrainer::State {
-    State(const data::Dataset& dataset, const DiffusionTrainConfig& c)
-        : config(c),
-          S(dataset.obs_dim()),
-          A(dataset.action_dim()),
-          source(dataset.source),
-          // Data: min-max statistics over every row of [s, a] (§2), windows over episodes cut at terminals | timeouts.
-          norm(data::MinMaxNormalizer::fit(data::state_action_rows(dataset))),
-          windows(dataset, c.horizon, norm),
-          rng(static_cast<std::uint64_t>(c.seed)),
-          init_rng(rng.fork(1)),
-          net(c.unet, S + A, init_rng),
-          denoiser(net, c.edm),
-          adam(net.named_parameters(), with_lr(c.adam, c.lr)),
-          ema(net.named_parameters()) {}
+    State(const DiffusionTrainConfig& c, const data::Dataset& dataset, const data::MinMaxNormalizer& norm)
+        : config(c), S(dataset.obs_dim()), windows(dataset, c.horizon, norm), rng(static_cast<std::uint64_t>(c.seed)) {}
 
     DiffusionTrainConfig config;
-    std::size_t S, A;
-    std::string source;
-    data::MinMaxNormalizer norm;
-    data::WindowDataset windows;
+    std::size_t S;
+    data::WindowDataset windows;  // windows over episodes cut at terminals | timeouts, normalised
     data::Rng rng;
-    data::Rng init_rng;
-    TemporalUNet net;
-    Denoiser denoiser;
-    nn::Adam adam;
-    nn::Ema ema;
+    DiffusionModel model;
+    std::unique_ptr<Denoiser> denoiser;  // over *model.net
+    std::unique_ptr<nn::Adam> adam;
     TrainState st;
     bool resumed = false;
 };
 
-DiffusionTrainer::DiffusionTrainer(const data::Dataset& dataset, const DiffusionTrainConfig& config,
-                                   const std::string& resume_checkpoint) {
+DiffusionTrainer::DiffusionTrainer(const data::Dataset& dataset, const data::DataIdentity& data,
+                                   const DiffusionTrainConfig& config, const std::string& resume_checkpoint) {
+    data::check_dims(dataset, data.obs_dim, data.action_dim, "the data identity of " + data.path);
     config.unet.validate();
     config.unet.check_horizon(config.horizon);
     DYDIFF_USER_CHECK(config.batch > 0 && config.steps > 0 && config.log_every > 0 && config.checkpoint_every > 0,
                       "train-diffusion: batch, steps, log_every and checkpoint_every must be positive");
-    state_ = std::make_unique<State>(dataset, config);
+    // Min-max statistics over every row of [s, a] (§2).
+    const data::MinMaxNormalizer norm = data::MinMaxNormalizer::fit(data::state_action_rows(dataset));
+    state_ = std::make_unique<State>(config, dataset, norm);
     State& s = *state_;
-    if (resume_checkpoint.empty()) return;
-    const nn::Checkpoint c = nn::Checkpoint::load(resume_checkpoint);
-    DYDIFF_USER_CHECK(c.get_int64("meta/obs_dim") == static_cast<std::int64_t>(s.S) &&
-                          c.get_int64("meta/action_dim") == static_cast<std::int64_t>(s.A),
-                      c.source() << ": trained on obs/action dims " << c.get_int64("meta/obs_dim") << "/"
-                                 << c.get_int64("meta/action_dim") << ", but " << dataset.source << " has " << s.S
-                                 << "/" << s.A);
-    c.load_module("model", s.net);
-    s.ema.load(section(c, "ema/", s.net.named_parameters()));
-    s.adam.load_state(section(c, "adam/", s.adam.state()), static_cast<std::size_t>(c.get_int64("meta/adam_steps")));
-    s.rng.set_state(c.get_bytes("rng/state"));
-    s.st.step = c.get_int64("meta/step");
-    s.st.loss_sum = c.array("meta/loss_sum").to_vector<double>().at(0);  // float64: get() would round it
-    s.st.loss_count = c.get_int64("meta/loss_count");
+    data::Rng init_rng = s.rng.fork(1);
+    s.model = DiffusionModel::create(data, config.unet, config.horizon, config.edm.sigma_data, norm, init_rng);
+    std::optional<nn::Checkpoint> saved;
+    if (!resume_checkpoint.empty()) {
+        saved = nn::Checkpoint::load(resume_checkpoint);
+        DiffusionModel previous = DiffusionModel::read(*saved);
+        check_resumable(previous, dataset, data, s.model);
+        s.model = std::move(previous);
+    }
+    s.denoiser = std::make_unique<Denoiser>(*s.model.net, s.model.edm_config(config.edm));
+    s.adam = std::make_unique<nn::Adam>(s.model.net->named_parameters(), with_lr(config.adam, config.lr));
+    if (!saved) return;
+    const nn::Checkpoint& c = *saved;
+    c.naming_errors([&] {
+        s.adam->load_state(c.get_tensors("train/adam", s.adam->state()), c.get_size("train/adam_steps", 0));
+        s.rng.set_state(c.get_bytes("train/rng_state"));
+        s.st.step = c.get_int64("train/step");
+        s.st.loss_sum = c.get_float64("train/loss_sum");
+        s.st.loss_count = c.get_int64("train/loss_count");
+    });
     DYDIFF_USER_CHECK(s.st.step <= config.steps,
                       resume_checkpoint << " is at step " << s.st.step << ", beyond steps = " << config.steps);
     s.resumed = true;
@@ -251,14 +204,15 @@ double DiffusionTrainer::run(RunDir& run, Progress& progress) {
     for (std::int64_t step = s.st.step + 1; step <= config.steps; ++step) {
         const double seen = static_cast<double>(step - 1) * static_cast<double>(config.batch);
         const double lr = diffusion_learning_rate(config, seen);
-        s.adam.set_lr(static_cast<float>(lr));
+        s.adam->set_lr(static_cast<float>(lr));
         const autograd::Array y = s.windows.gather(s.windows.sample_indices(s.rng, config.batch));  // (B, L, D)
-        autograd::Tensor loss = edm_loss(s.denoiser, y, s.S, s.rng);
+        autograd::Tensor loss = edm_loss(*s.denoiser, y, s.S, s.rng);
         const float value = loss.item();
         if (!std::isfinite(value)) {
             std::ostringstream where;
             if (last_checkpoint > 0)
-                where << "the last good checkpoint is " << run.file(kCheckpoint) << " (step " << last_checkpoint << ")";
+                where << "the last good checkpoint is " << run.file(DiffusionModel::kFile) << " (step "
+                      << last_checkpoint << ")";
             else
                 where << "no checkpoint exists yet (the first is due at step "
                       << std::min(config.checkpoint_every, config.steps) << ")";
@@ -267,12 +221,12 @@ double DiffusionTrainer::run(RunDir& run, Progress& progress) {
                                                              << "; hint: lower lr, or check the dataset for extreme "
                                                                 "values");
         }
-        s.adam.zero_grad();
+        s.adam->zero_grad();
         loss.backward();
-        nn::check_finite_grads(s.net.named_parameters());
-        s.adam.step();
+        nn::check_finite_grads(s.model.net->named_parameters());
+        s.adam->step();
         const double beta = diffusion_ema_beta(config, static_cast<double>(step) * static_cast<double>(config.batch));
-        s.ema.update(static_cast<float>(beta));
+        s.model.ema->update(static_cast<float>(beta));
 
         s.st.step = step;
         s.st.loss_sum += value;
@@ -291,16 +245,16 @@ double DiffusionTrainer::run(RunDir& run, Progress& progress) {
         }
         progress.update(step, status);
         if (step % config.checkpoint_every == 0 || step == config.steps) {
-            save_checkpoint(run, config, s.S, s.A, s.norm, s.net, s.ema, s.adam, s.rng, s.st);
+            save_checkpoint(run, s.model, *s.adam, s.rng, s.st);
             last_checkpoint = step;
         }
     }
     return last_loss;
 }
 
-double train_diffusion(const data::Dataset& dataset, const DiffusionTrainConfig& config, RunDir& run, bool resume,
-                       Progress& progress) {
-    DiffusionTrainer trainer(dataset, config, resume ? run.file(kCheckpoint) : std::string());
+double train_diffusion(const data::Dataset& dataset, const data::DataIdentity& data, const DiffusionTrainConfig& config,
+                       RunDir& run, bool resume, Progress& progress) {
+    DiffusionTrainer trainer(dataset, data, config, resume ? run.file(DiffusionModel::kFile) : std::string());
     return trainer.run(run, progress);
 }
 

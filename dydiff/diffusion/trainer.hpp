@@ -1,16 +1,17 @@
 // Diffusion-model training (docs/algorithm.md §4.1(a), §5.1, §6.1): windows of [s, a] from a dataset, min-max
 // normalised to [-1, 1], the EDM loss with in-painting, Adam with EDM's learning-rate ramp, an EMA of the weights
-// with EDM's half-life schedule, checkpoints that resume bitwise, metrics and progress in a RunDir.
-// Layering: dydiff/ (on nn/, data/, dydiff/edm, dydiff/temporal_unet, dydiff/run_dir).
+// with EDM's half-life schedule, checkpoints that resume bitwise, metrics and progress in a RunDir. The model it
+// trains and saves is a DiffusionModel (diffusion_model.hpp), which consumers load.
+// Layering: dydiff/diffusion (on nn/, data/, dydiff/diffusion/{edm, temporal_unet, diffusion_model}, dydiff/run).
 #pragma once
 
+#include "data/data_identity.hpp"
 #include "data/dataset.hpp"
-#include "data/normalizer.hpp"
-#include "dydiff/run/config.hpp"
+#include "dydiff/diffusion/diffusion_model.hpp"
 #include "dydiff/diffusion/edm.hpp"
-#include "dydiff/run/run_dir.hpp"
 #include "dydiff/diffusion/temporal_unet.hpp"
-#include "nn/checkpoint.hpp"
+#include "dydiff/run/config.hpp"
+#include "dydiff/run/run_dir.hpp"
 #include "nn/optim.hpp"
 
 #include <cstdint>
@@ -51,27 +52,14 @@ double diffusion_learning_rate(const DiffusionTrainConfig& config, double images
 /// halflife = min(halflife_kimg * 1000, ratio * images_seen).
 double diffusion_ema_beta(const DiffusionTrainConfig& config, double images_seen);
 
-/// A trained (or training) diffusion model with what sampling needs: the network, its EMA weights, and the
-/// normaliser of [s, a]. Saved as one NPZ checkpoint.
-struct DiffusionModel {
-    DiffusionTrainConfig config;
-    std::size_t obs_dim = 0, action_dim = 0;
-    data::MinMaxNormalizer normalizer;        // over [s, a] rows of the whole dataset (§2)
-    std::unique_ptr<TemporalUNet> net;        // the trained weights
-    std::unique_ptr<nn::Ema> ema;             // their moving average (sampling uses it)
-
-    /// Loads model, EMA and normaliser from a train-diffusion checkpoint; the network is built from the saved
-    /// config and dims, so a mismatching file fails with one clear error.
-    static DiffusionModel load(const std::string& checkpoint_path);
-};
-
 /// train-diffusion in two halves, so that a command can check every input before it creates a run directory.
 class DiffusionTrainer {
 public:
-    /// Checks the config (horizon vs the U-Net) and the dataset (at least one window), builds the network and, when
-    /// `resume_checkpoint` is not empty, restores the whole training state from it (the dataset must have the dims
-    /// it was trained on). Writes nothing.
-    DiffusionTrainer(const data::Dataset& dataset, const DiffusionTrainConfig& config,
+    /// Checks the config (horizon vs the U-Net) and the dataset (at least one window), builds the model (recording
+    /// `data`, the identity of `dataset`: data::identify_dataset) and, when `resume_checkpoint` is not empty,
+    /// restores the whole training state from it; a checkpoint of other data or another architecture (horizon,
+    /// U-Net, sigma_data) is refused, naming the key. Writes nothing.
+    DiffusionTrainer(const data::Dataset& dataset, const data::DataIdentity& data, const DiffusionTrainConfig& config,
                      const std::string& resume_checkpoint = "");
     ~DiffusionTrainer();
     DiffusionTrainer(const DiffusionTrainer&) = delete;
@@ -79,8 +67,9 @@ public:
 
     /// Steps done so far: 0, or the checkpoint's step when resumed.
     std::int64_t step() const;
-    /// Runs the remaining steps into `run` (metrics.csv, checkpoint.npz); returns the last logged loss (the mean
-    /// minibatch loss since the previous metrics row, the value metrics.csv records and progress lines show).
+    /// Runs the remaining steps into `run` (metrics.csv; checkpoint.npz: the DiffusionModel plus the train/* state,
+    /// docs/checkpoints.md); returns the last logged loss (the mean minibatch loss since the previous metrics row,
+    /// the value metrics.csv records and progress lines show).
     double run(RunDir& run, Progress& progress);
 
 private:
@@ -88,9 +77,9 @@ private:
     std::unique_ptr<State> state_;
 };
 
-/// DiffusionTrainer(dataset, config, resume ? run's checkpoint : "").run(run, progress).
-double train_diffusion(const data::Dataset& dataset, const DiffusionTrainConfig& config, RunDir& run, bool resume,
-                       Progress& progress);
+/// DiffusionTrainer(dataset, data, config, resume ? run's checkpoint : "").run(run, progress).
+double train_diffusion(const data::Dataset& dataset, const data::DataIdentity& data, const DiffusionTrainConfig& config,
+                       RunDir& run, bool resume, Progress& progress);
 
 /// The columns of train-diffusion's metrics.csv.
 const std::vector<std::string>& diffusion_metrics_columns();

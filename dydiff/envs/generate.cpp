@@ -246,8 +246,9 @@ data::Dataset generate_dataset(const GenerateConfig& config, const ProgressFn& p
     DYDIFF_USER_CHECK(std::find(kinds.begin(), kinds.end(), c.kind) != kinds.end(),
                       "unknown dataset kind '" << c.kind << "' for " << c.env << " (known: " << join(kinds) << ")");
     const std::size_t n = c.steps > 0 ? c.steps : default_steps(c.env, c.kind);
-    if (is_maze(c.env)) return generate_maze(c, n, progress);
-    return generate_pendulum(c, n, progress);
+    data::Dataset d = is_maze(c.env) ? generate_maze(c, n, progress) : generate_pendulum(c, n, progress);
+    d.env = c.env;  // saved as metadata/env: the models trained on it record it (data/data_identity.hpp)
+    return d;
 }
 
 }  // namespace dydiff::envs

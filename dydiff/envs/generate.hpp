@@ -43,7 +43,7 @@ using ProgressFn = std::function<void(std::size_t done, std::size_t total)>;
 
 /// Generates the dataset. The same config gives bit-identical arrays from the same build; builds that differ in
 /// floating-point contraction (-march=native has FMA, -Dsimd=none has not) may differ in the last bits.
-/// Unknown env or kind and bad options are an Error.
+/// Unknown env or kind and bad options are an Error. Dataset::env is set to config.env (saved as "metadata/env").
 data::Dataset generate_dataset(const GenerateConfig& config, const ProgressFn& progress = {});
 
 }  // namespace dydiff::envs

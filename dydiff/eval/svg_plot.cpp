@@ -19,20 +19,6 @@ constexpr const char* kPalette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", 
                                     "#999999"};
 constexpr double kMarginLeft = 70.0, kMarginRight = 170.0, kMarginTop = 40.0, kMarginBottom = 55.0;
 
-std::string escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
-
 std::string num(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f", v);
@@ -46,6 +32,22 @@ std::string tick_label(double v) {
 }
 
 }  // namespace
+
+const char* series_colour(std::size_t i) { return kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))]; }
+
+std::string svg_escape(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
 
 std::vector<double> nice_ticks(double lo, double hi, int target) {
     DYDIFF_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi && target >= 2,
@@ -79,6 +81,17 @@ std::string render_svg(const LinePlot& plot) {
             y_lo = std::min(y_lo, s.y[i]);
             y_hi = std::max(y_hi, s.y[i]);
         }
+        DYDIFF_CHECK((s.band_lo.empty() && s.band_hi.empty()) ||
+                         (s.band_lo.size() == s.x.size() && s.band_hi.size() == s.x.size()),
+                     "render_svg: series '" << s.name << "' has " << s.x.size() << " points but a band of "
+                                            << s.band_lo.size() << " lo and " << s.band_hi.size() << " hi values");
+        for (std::size_t i = 0; i < s.band_lo.size(); ++i) {
+            DYDIFF_CHECK(std::isfinite(s.band_lo[i]) && std::isfinite(s.band_hi[i]) && s.band_lo[i] <= s.band_hi[i],
+                         "render_svg: series '" << s.name << "' band at point " << i << " is [" << s.band_lo[i]
+                                                << ", " << s.band_hi[i] << "]");
+            y_lo = std::min(y_lo, s.band_lo[i]);
+            y_hi = std::max(y_hi, s.band_hi[i]);
+        }
     }
     if (y_lo >= 0.0) y_lo = 0.0;
     const std::vector<double> xt = nice_ticks(x_lo, x_hi), yt = nice_ticks(y_lo, y_hi);
@@ -98,7 +111,7 @@ std::string render_svg(const LinePlot& plot) {
        << "<rect x=\"0\" y=\"0\" width=\"" << num(plot.width) << "\" height=\"" << num(plot.height)
        << "\" fill=\"white\"/>\n";
     os << "<text x=\"" << num(kMarginLeft + pw / 2) << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">"
-       << escape(plot.title) << "</text>\n";
+       << svg_escape(plot.title) << "</text>\n";
     // Grid and ticks.
     os << "<g stroke=\"#dddddd\" stroke-width=\"1\">\n";
     for (double t : xt)
@@ -123,14 +136,27 @@ std::string render_svg(const LinePlot& plot) {
            << "</text>\n";
     os << "</g>\n";
     os << "<text x=\"" << num(kMarginLeft + pw / 2) << "\" y=\"" << num(plot.height - 12)
-       << "\" text-anchor=\"middle\">" << escape(plot.x_label) << "</text>\n";
+       << "\" text-anchor=\"middle\">" << svg_escape(plot.x_label) << "</text>\n";
     os << "<text x=\"16\" y=\"" << num(kMarginTop + ph / 2) << "\" text-anchor=\"middle\" transform=\"rotate(-90 16 "
-       << num(kMarginTop + ph / 2) << ")\">" << escape(plot.y_label) << "</text>\n";
+       << num(kMarginTop + ph / 2) << ")\">" << svg_escape(plot.y_label) << "</text>\n";
     // Series and legend.
-    const std::size_t colours = sizeof(kPalette) / sizeof(kPalette[0]);
+    // Bands first, so every line stays visible above every band.
     for (std::size_t i = 0; i < plot.series.size(); ++i) {
         const auto& s = plot.series[i];
-        os << "<polyline fill=\"none\" stroke=\"" << kPalette[i % colours] << "\" stroke-width=\"2\" points=\"";
+        if (s.band_lo.empty()) continue;
+        os << "<polygon fill=\"" << series_colour(i) << "\" fill-opacity=\"0.18\" stroke=\"none\" points=\"";
+        for (std::size_t k = 0; k < s.x.size(); ++k) os << (k ? " " : "") << num(px(s.x[k])) << "," << num(py(s.band_hi[k]));
+        for (std::size_t k = s.x.size(); k-- > 0;) os << " " << num(px(s.x[k])) << "," << num(py(s.band_lo[k]));
+        os << "\"/>\n";
+    }
+    for (std::size_t i = 0; i < plot.series.size(); ++i) {
+        const auto& s = plot.series[i];
+        if (s.x.size() == 1) {
+            os << "<circle cx=\"" << num(px(s.x[0])) << "\" cy=\"" << num(py(s.y[0])) << "\" r=\"3\" fill=\""
+               << series_colour(i) << "\"/>\n";
+            continue;
+        }
+        os << "<polyline fill=\"none\" stroke=\"" << series_colour(i) << "\" stroke-width=\"2\" points=\"";
         for (std::size_t k = 0; k < s.x.size(); ++k) os << (k ? " " : "") << num(px(s.x[k])) << "," << num(py(s.y[k]));
         os << "\"/>\n";
     }
@@ -138,8 +164,8 @@ std::string render_svg(const LinePlot& plot) {
     for (std::size_t i = 0; i < plot.series.size(); ++i) {
         const double ly = kMarginTop + 10 + 20.0 * static_cast<double>(i);
         os << "<line x1=\"" << num(lx) << "\" y1=\"" << num(ly) << "\" x2=\"" << num(lx + 24) << "\" y2=\"" << num(ly)
-           << "\" stroke=\"" << kPalette[i % colours] << "\" stroke-width=\"2\"/>\n"
-           << "<text x=\"" << num(lx + 30) << "\" y=\"" << num(ly + 4) << "\">" << escape(plot.series[i].name)
+           << "\" stroke=\"" << series_colour(i) << "\" stroke-width=\"2\"/>\n"
+           << "<text x=\"" << num(lx + 30) << "\" y=\"" << num(ly + 4) << "\">" << svg_escape(plot.series[i].name)
            << "</text>\n";
     }
     os << "</svg>\n";

@@ -13,6 +13,7 @@ struct Entry {
     const char* name;
     void (*fields)(LearnerConfigs& configs, ConfigFields& fields);
     std::unique_ptr<Learner> (*make)(const LearnerConfigs& configs, const LearnerSpec& spec);
+    std::size_t (*batch)(const LearnerConfigs& configs);
 };
 
 /// One table row per learner: its name, the LearnerConfigs member holding its config, its factory.
@@ -20,7 +21,8 @@ template <class Config, Config LearnerConfigs::*member,
           std::unique_ptr<Learner> (*factory)(const Config&, const LearnerSpec&)>
 constexpr Entry entry(const char* name) {
     return {name, [](LearnerConfigs& c, ConfigFields& f) { (c.*member).fields(f); },
-            [](const LearnerConfigs& c, const LearnerSpec& s) { return factory(c.*member, s); }};
+            [](const LearnerConfigs& c, const LearnerSpec& s) { return factory(c.*member, s); },
+            [](const LearnerConfigs& c) { return (c.*member).batch; }};
 }
 
 const Entry kLearners[] = {
@@ -55,6 +57,10 @@ bool is_learner(const std::string& algo) {
 
 void learner_fields(const std::string& algo, LearnerConfigs& configs, ConfigFields& fields) {
     find(algo).fields(configs, fields);
+}
+
+std::size_t learner_batch(const std::string& algo, const LearnerConfigs& configs) {
+    return find(algo).batch(configs);
 }
 
 std::unique_ptr<Learner> make_learner(const std::string& algo, const LearnerConfigs& configs,

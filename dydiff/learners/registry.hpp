@@ -21,6 +21,8 @@ bool is_learner(const std::string& algo);
 /// The config keys of `algo`'s struct inside `configs` (fields() of that struct). Unknown algo: an Error listing
 /// the known ones.
 void learner_fields(const std::string& algo, LearnerConfigs& configs, ConfigFields& fields);
+/// Rows per update of `algo` (its config's `batch`), which the caller samples.
+std::size_t learner_batch(const std::string& algo, const LearnerConfigs& configs);
 /// Validates `algo`'s config and builds the learner for `spec`. Unknown algo: an Error listing the known ones.
 std::unique_ptr<Learner> make_learner(const std::string& algo, const LearnerConfigs& configs,
                                       const LearnerSpec& spec);

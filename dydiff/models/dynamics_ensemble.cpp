@@ -83,17 +83,18 @@ Tensor bound_logvar(const Tensor& raw, float max_logvar, float min_logvar) {
     return min_logvar + nn::softplus(upper - min_logvar);
 }
 
-DynamicsEnsemble::DynamicsEnsemble(std::size_t obs_dim, std::size_t act_dim, const EnsembleConfig& config,
+DynamicsEnsemble::DynamicsEnsemble(std::size_t obs_dim, std::size_t action_dim, const EnsembleConfig& config,
                                    data::Rng& rng)
-    : obs_dim_(obs_dim), act_dim_(act_dim), config_(config) {
-    DYDIFF_CHECK(obs_dim > 0 && act_dim > 0, "DynamicsEnsemble: obs_dim " << obs_dim << ", act_dim " << act_dim);
+    : obs_dim_(obs_dim), action_dim_(action_dim), config_(config) {
+    DYDIFF_CHECK(obs_dim > 0 && action_dim > 0,
+                 "DynamicsEnsemble: obs_dim " << obs_dim << ", action_dim " << action_dim);
     DYDIFF_CHECK(config.members > 0 && config.elites >= 1 && config.elites <= config.members,
                  "DynamicsEnsemble: " << config.elites << " elites of " << config.members << " members");
     DYDIFF_CHECK(config.hidden > 0 && config.layers > 0, "DynamicsEnsemble: hidden " << config.hidden << ", layers "
                                                                                      << config.layers);
     DYDIFF_CHECK(config.min_logvar < config.max_logvar,
                  "DynamicsEnsemble: min_logvar " << config.min_logvar << " >= max_logvar " << config.max_logvar);
-    std::vector<std::size_t> widths{obs_dim + act_dim};
+    std::vector<std::size_t> widths{obs_dim + action_dim};
     for (std::size_t i = 0; i < config.layers; ++i) widths.push_back(config.hidden);
     widths.push_back(2 * obs_dim);
     for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
@@ -104,9 +105,9 @@ DynamicsEnsemble::DynamicsEnsemble(std::size_t obs_dim, std::size_t act_dim, con
 }
 
 EnsembleOutput DynamicsEnsemble::forward(const Tensor& x) const {
-    DYDIFF_CHECK(x.dim() == 3 && x.size(0) == config_.members && x.size(2) == obs_dim_ + act_dim_,
+    DYDIFF_CHECK(x.dim() == 3 && x.size(0) == config_.members && x.size(2) == obs_dim_ + action_dim_,
                  "DynamicsEnsemble: input " << shape_str(x.shape()) << " is not (" << config_.members << ", B, "
-                                            << obs_dim_ + act_dim_ << ")");
+                                            << obs_dim_ + action_dim_ << ")");
     Tensor h = x;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
         h = layers_[i]->forward(h);
@@ -120,9 +121,9 @@ EnsembleOutput DynamicsEnsemble::forward(const Tensor& x) const {
 Array DynamicsEnsemble::predict(const Array& obs, const Array& act, data::Rng& rng) const {
     DYDIFF_CHECK(!elites_.empty(), "DynamicsEnsemble::predict: no elites yet (train or load the model first)");
     DYDIFF_CHECK(obs.dimension() == 2 && obs.shape()[1] == obs_dim_ && act.dimension() == 2 &&
-                     act.shape()[1] == act_dim_ && act.shape()[0] == obs.shape()[0],
+                     act.shape()[1] == action_dim_ && act.shape()[0] == obs.shape()[0],
                  "DynamicsEnsemble::predict: obs " << shape_str(obs.shape()) << " and act " << shape_str(act.shape())
-                                                   << " are not (B, " << obs_dim_ << ") and (B, " << act_dim_ << ")");
+                                                   << " are not (B, " << obs_dim_ << ") and (B, " << action_dim_ << ")");
     const std::size_t b = obs.shape()[0];
     std::vector<std::size_t> pick(b);  // the elite of each sample, drawn before the forward pass
     for (auto& k : pick) k = elites_[rng.randint(elites_.size())];
@@ -147,30 +148,74 @@ void DynamicsEnsemble::set_elites(const std::vector<std::size_t>& elites) {
     elites_ = elites;
 }
 
-void DynamicsEnsemble::save(nn::Checkpoint& checkpoint, const std::string& section) const {
-    checkpoint.put_module(section + "/params", *this);
-    const std::vector<std::int64_t> elites(elites_.begin(), elites_.end());
-    checkpoint.put(section + "/elites", data::NpyArray::from_vector<std::int64_t>({elites.size()}, elites));
-    checkpoint.put_int64(section + "/obs_dim", static_cast<std::int64_t>(obs_dim_));
-    checkpoint.put_int64(section + "/act_dim", static_cast<std::int64_t>(act_dim_));
-    checkpoint.put_int64(section + "/members", static_cast<std::int64_t>(config_.members));
-    checkpoint.put_int64(section + "/hidden", static_cast<std::int64_t>(config_.hidden));
-    checkpoint.put_int64(section + "/layers", static_cast<std::int64_t>(config_.layers));
+void TrainedDynamics::save(nn::Checkpoint& c) const {
+    DYDIFF_CHECK(model, "TrainedDynamics::save: no model");
+    DYDIFF_CHECK(data.obs_dim == model->obs_dim() && data.action_dim == model->action_dim() &&
+                     obs_normalizer.dim() == model->obs_dim(),
+                 "TrainedDynamics::save: the model is (" << model->obs_dim() << ", " << model->action_dim()
+                     << "), the data identity " << data.obs_dim << "/" << data.action_dim << ", the normaliser "
+                     << obs_normalizer.dim() << " wide");
+    const EnsembleConfig& config = model->config();
+    c.put_format(kKind, kVersion);
+    for (auto& [key, array] : data.entries("data")) c.put(key, std::move(array));
+    c.put_int64("arch/members", static_cast<std::int64_t>(config.members));
+    c.put_int64("arch/elites", static_cast<std::int64_t>(config.elites));
+    c.put_int64("arch/hidden", static_cast<std::int64_t>(config.hidden));
+    c.put_int64("arch/layers", static_cast<std::int64_t>(config.layers));
+    c.put_text("arch/activation", nn::activation_name(config.activation));
+    c.put_float32("arch/max_logvar", config.max_logvar);
+    c.put_float32("arch/min_logvar", config.min_logvar);
+    for (auto& [key, array] : obs_normalizer.entries("norm/obs")) c.put(key, std::move(array));
+    c.put_module("params", *model);
+    const std::vector<std::size_t>& elites = model->elites();
+    c.put_int64s("fit/elite_indices", std::vector<std::int64_t>(elites.begin(), elites.end()));
 }
 
-void DynamicsEnsemble::load(const nn::Checkpoint& checkpoint, const std::string& section) {
-    const Array stored = checkpoint.get(section + "/elites");  // int64 on disk, small integers: exact as float
-    checkpoint.load_module(section + "/params", *this);         // the shape check: fails before modifying anything
-    std::vector<std::size_t> elites;
-    for (float k : stored) {
-        DYDIFF_CHECK(k >= 0.0f, checkpoint.source() << ": negative elite " << k << " in '" << section << "/elites'");
-        elites.push_back(static_cast<std::size_t>(k));
-    }
-    if (elites.empty()) {
-        elites_.clear();  // saved before training: predict() keeps refusing until trained or loaded again
-    } else {
-        set_elites(elites);
-    }
+void TrainedDynamics::save(const std::string& path) const {
+    nn::Checkpoint c;
+    save(c);
+    c.save(path);
+}
+
+TrainedDynamics TrainedDynamics::read(const nn::Checkpoint& c) {
+    c.check_format(kKind, kVersion);
+    return c.naming_errors([&] {
+        TrainedDynamics t;
+        t.data = data::DataIdentity::load([&](const std::string& key) -> const data::NpyArray& { return c.array(key); },
+                                          "data", c.source());
+        EnsembleConfig config;  // training fields keep their defaults: the run's config file holds them
+        config.members = c.get_size("arch/members");
+        config.elites = c.get_size("arch/elites");
+        config.hidden = c.get_size("arch/hidden");
+        config.layers = c.get_size("arch/layers");
+        const std::string activation = c.get_text("arch/activation");
+        try {
+            config.activation = nn::parse_activation(activation);
+        } catch (const Error& e) {
+            DYDIFF_FAIL("key 'arch/activation': " << e.what());
+        }
+        config.max_logvar = c.get_float32("arch/max_logvar");
+        config.min_logvar = c.get_float32("arch/min_logvar");
+        t.obs_normalizer = data::ZScoreNormalizer::load([&](const std::string& key) { return c.get(key); }, "norm/obs");
+        DYDIFF_CHECK(t.obs_normalizer.dim() == t.data.obs_dim,
+                     "key 'norm/obs/mean' has " << t.obs_normalizer.dim() << " dims, expected data/obs_dim = "
+                                                << t.data.obs_dim);
+        data::Rng unused(0);  // the weights come from the file
+        t.model = std::make_unique<DynamicsEnsemble>(t.data.obs_dim, t.data.action_dim, config, unused);
+        c.load_module("params", *t.model);
+        std::vector<std::size_t> elites;
+        for (const std::int64_t k : c.get_int64s("fit/elite_indices")) {
+            DYDIFF_CHECK(k >= 0, "key 'fit/elite_indices' holds " << k << ", expected member indices >= 0");
+            elites.push_back(static_cast<std::size_t>(k));
+        }
+        if (!elites.empty()) t.model->set_elites(elites);  // empty: saved before training, predict() refuses
+        t.file = c.source();
+        return t;
+    });
+}
+
+TrainedDynamics TrainedDynamics::load(const std::string& run_or_file) {
+    return read(nn::Checkpoint::load(nn::model_file(run_or_file, kFile, "train-dynamics")));
 }
 
 Tensor ensemble_loss(const EnsembleOutput& out, const Tensor& target) {
@@ -185,7 +230,7 @@ Tensor ensemble_loss(const EnsembleOutput& out, const Tensor& target) {
 std::vector<float> ensemble_mse(const DynamicsEnsemble& model, const Array& inputs, const Array& targets) {
     const std::size_t s = model.obs_dim(), members = model.config().members;
     DYDIFF_CHECK(inputs.dimension() == 2 && targets.dimension() == 2 && inputs.shape()[0] == targets.shape()[0] &&
-                     inputs.shape()[1] == s + model.act_dim() && targets.shape()[1] == s && inputs.shape()[0] > 0,
+                     inputs.shape()[1] == s + model.action_dim() && targets.shape()[1] == s && inputs.shape()[0] > 0,
                  "ensemble_mse: inputs " << shape_str(inputs.shape()) << ", targets " << shape_str(targets.shape()));
     const std::size_t n = inputs.shape()[0], width = inputs.shape()[1];
     const autograd::NoGradGuard no_grad;
@@ -233,7 +278,7 @@ std::vector<std::vector<std::size_t>> draw_bootstrap(std::size_t members, std::s
 EnsembleTrainReport train_ensemble(DynamicsEnsemble& model, const Array& inputs, const Array& targets,
                                    const EnsembleConfig& config, data::Rng& rng, const EnsembleProgress& progress) {
     check_architecture(model.config(), config);
-    const std::size_t s = model.obs_dim(), width = s + model.act_dim(), members = config.members;
+    const std::size_t s = model.obs_dim(), width = s + model.action_dim(), members = config.members;
     DYDIFF_CHECK(inputs.dimension() == 2 && targets.dimension() == 2 && inputs.shape()[1] == width &&
                      targets.shape()[1] == s && inputs.shape()[0] == targets.shape()[0],
                  "train_ensemble: inputs " << shape_str(inputs.shape()) << " and targets " << shape_str(targets.shape())

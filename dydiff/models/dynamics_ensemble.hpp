@@ -1,13 +1,16 @@
 // The single-step dynamics ensemble f_ψ of DyDiff pretraining (docs/algorithm.md §4.1(b), §5.2, §6.4): E Gaussian
 // MLPs run as one stack of batched EnsembleLinear layers, trained on Δŝ = ŝ' − ŝ with bootstrap, per-layer coupled
 // weight decay, a hold-out and early stopping; at rollout time ŝ' = ŝ + μ_k(ŝ, a) with k a random elite per sample.
-// Layering: dydiff/models (on nn/ modules and optimiser, dydiff/models/holdout.hpp).
+// Layering: dydiff/models (on nn/ modules, optimiser and checkpoint, data/data_identity, dydiff/models/holdout).
+// Saved and loaded as one unit with its normaliser and data identity: TrainedDynamics (docs/checkpoints.md).
 // Scale (§2): inputs are [ŝ, a] with ŝ the env-normalised (z-scored) observation and a the RAW action in [−1, 1];
 // targets are Δŝ in z-scored units. Nothing here normalises: the caller passes data in these scales.
 // Departure from the official code (§11 P18): we restore each member's BEST hold-out weights and rank elites by them;
 // the official code keeps the last weights by mistake.
 #pragma once
 
+#include "data/data_identity.hpp"
+#include "data/normalizer.hpp"
 #include "data/rng.hpp"
 #include "dydiff/run/config.hpp"
 #include "dydiff/models/holdout.hpp"
@@ -19,7 +22,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <ostream>
 #include <string>
 #include <vector>
 
@@ -50,8 +52,6 @@ struct EnsembleConfig {
     void fields(ConfigFields& f);
 };
 
-/// One line per field, "name value", for logs and run directories.
-
 /// Mean and bounded log-variance of every member, each (E, B, S).
 struct EnsembleOutput {
     autograd::Tensor mean;    // (E, B, S) μ of Δŝ
@@ -67,7 +67,7 @@ class DynamicsEnsemble : public nn::Module {
 public:
     /// Builds layers + 1 EnsembleLinear (S + A → hidden → … → 2S) initialised with Init::ensemble_fan_in
     /// (U(±1/√(in·out)) for weights and biases, §5.2, §11 P19). Elites start empty (train or load first).
-    DynamicsEnsemble(std::size_t obs_dim, std::size_t act_dim, const EnsembleConfig& config, data::Rng& rng);
+    DynamicsEnsemble(std::size_t obs_dim, std::size_t action_dim, const EnsembleConfig& config, data::Rng& rng);
 
     /// x (E, B, S + A) → mean, bounded logvar (E, B, S). Records a graph unless under NoGradGuard.
     EnsembleOutput forward(const autograd::Tensor& x) const;
@@ -81,7 +81,7 @@ public:
     void set_elites(const std::vector<std::size_t>& elites);
 
     std::size_t obs_dim() const { return obs_dim_; }
-    std::size_t act_dim() const { return act_dim_; }
+    std::size_t action_dim() const { return action_dim_; }
     const EnsembleConfig& config() const { return config_; }
     /// The EnsembleLinear stack, input layer first.
     const std::vector<std::unique_ptr<nn::EnsembleLinear>>& layers() const { return layers_; }
@@ -94,10 +94,38 @@ public:
     void load(const nn::Checkpoint& checkpoint, const std::string& section);
 
 private:
-    std::size_t obs_dim_, act_dim_;
+    std::size_t obs_dim_, action_dim_;
     EnsembleConfig config_;
     std::vector<std::unique_ptr<nn::EnsembleLinear>> layers_;  // registered as "layers.0", "layers.1", ...
     std::vector<std::size_t> elites_;
+};
+
+/// A dynamics ensemble as train-dynamics writes it (RUN/model.npz; keys in docs/checkpoints.md) and consumers load
+/// it: the ensemble with its elites, the z-score normaliser of the observations it takes (§2), and the identity of
+/// the data it was fitted on. The file holds every architecture field (members, elites, hidden, layers, activation,
+/// logvar bounds); the loaded model's training fields keep EnsembleConfig's defaults (the run's config has them).
+struct TrainedDynamics {
+    static constexpr const char* kFile = "model.npz";  // the file in a train-dynamics run directory
+    static constexpr const char* kKind = "dynamics";   // format/kind
+    static constexpr std::int64_t kVersion = 1;        // format/version
+
+    std::unique_ptr<DynamicsEnsemble> model;
+    data::ZScoreNormalizer obs_normalizer;  // ŝ = (s − mean) / (std + eps), obs_dim wide
+    data::DataIdentity data;                // its dims are the model's
+    std::string file;                       // the file it was loaded from ("" for one built in memory)
+
+    /// The file and its data, for data::require_same_data / require_env.
+    data::TrainedOn trained_on() const { return {file, data}; }
+    /// Writes format/*, data/*, arch/*, norm/obs/*, params/* and fit/elite_indices; fails when the model, the
+    /// normaliser and the data identity disagree in dims.
+    void save(nn::Checkpoint& checkpoint) const;
+    /// save() into a new file, atomically.
+    void save(const std::string& path) const;
+    /// Rebuilds the ensemble from arch/* and data/*, then loads weights, elites and normaliser. Any error names the
+    /// checkpoint's file and the key.
+    static TrainedDynamics read(const nn::Checkpoint& checkpoint);
+    /// Loads a train-dynamics run directory (RUN/model.npz) or a model file.
+    static TrainedDynamics load(const std::string& run_or_file);
 };
 
 /// §5.2 training loss of one batch: per member the mean over batch and dims of (μ − Δ)²·e^{−logvar} plus the mean of

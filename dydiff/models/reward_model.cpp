@@ -20,11 +20,11 @@ namespace {
 // Rows per forward pass when evaluating.
 constexpr std::size_t kEvalChunk = 4096;
 
-std::vector<std::size_t> mlp_widths(std::size_t obs_dim, std::size_t act_dim, const RewardConfig& config) {
-    DYDIFF_CHECK(obs_dim > 0 && act_dim > 0, "RewardModel: obs_dim " << obs_dim << ", act_dim " << act_dim);
+std::vector<std::size_t> mlp_widths(std::size_t obs_dim, std::size_t action_dim, const RewardConfig& config) {
+    DYDIFF_CHECK(obs_dim > 0 && action_dim > 0, "RewardModel: obs_dim " << obs_dim << ", action_dim " << action_dim);
     DYDIFF_CHECK(config.hidden > 0 && config.layers > 0,
                  "RewardModel: hidden " << config.hidden << ", layers " << config.layers);
-    std::vector<std::size_t> widths{obs_dim + act_dim};
+    std::vector<std::size_t> widths{obs_dim + action_dim};
     for (std::size_t i = 0; i < config.layers; ++i) widths.push_back(config.hidden);
     widths.push_back(1);
     return widths;
@@ -47,31 +47,31 @@ void RewardConfig::fields(ConfigFields& f) {
     f.table_with("adam", "the optimiser (§6.4: Adam)", [this](ConfigFields& t) { adam_fields(t, adam); });
 }
 
-RewardModel::RewardModel(std::size_t obs_dim, std::size_t act_dim, const RewardConfig& config, data::Rng& rng)
+RewardModel::RewardModel(std::size_t obs_dim, std::size_t action_dim, const RewardConfig& config, data::Rng& rng)
     : obs_dim_(obs_dim),
-      act_dim_(act_dim),
+      action_dim_(action_dim),
       config_(config),
-      mlp_(mlp_widths(obs_dim, act_dim, config), nn::Activation::relu, rng, nn::Init::normal_fan_in) {
+      mlp_(mlp_widths(obs_dim, action_dim, config), nn::Activation::relu, rng, nn::Init::normal_fan_in) {
     register_module("mlp", mlp_);
 }
 
 Tensor RewardModel::forward(const Tensor& x) const {
-    DYDIFF_CHECK(x.dim() == 2 && x.size(1) == obs_dim_ + act_dim_,
-                 "RewardModel: input " << shape_str(x.shape()) << " is not (B, " << obs_dim_ + act_dim_ << ")");
+    DYDIFF_CHECK(x.dim() == 2 && x.size(1) == obs_dim_ + action_dim_,
+                 "RewardModel: input " << shape_str(x.shape()) << " is not (B, " << obs_dim_ + action_dim_ << ")");
     return mlp_.forward(x);
 }
 
 Array RewardModel::predict(const Array& obs, const Array& act) const {
     DYDIFF_CHECK(obs.dimension() == 2 && obs.shape()[1] == obs_dim_ && act.dimension() == 2 &&
-                     act.shape()[1] == act_dim_ && act.shape()[0] == obs.shape()[0],
+                     act.shape()[1] == action_dim_ && act.shape()[0] == obs.shape()[0],
                  "RewardModel::predict: obs " << shape_str(obs.shape()) << " and act " << shape_str(act.shape())
-                                              << " are not (B, " << obs_dim_ << ") and (B, " << act_dim_ << ")");
+                                              << " are not (B, " << obs_dim_ << ") and (B, " << action_dim_ << ")");
     const std::size_t b = obs.shape()[0];
-    Array x = xt::empty<float>({b, obs_dim_ + act_dim_});
+    Array x = xt::empty<float>({b, obs_dim_ + action_dim_});
     for (std::size_t i = 0; i < b; ++i) {
-        std::memcpy(x.data() + i * (obs_dim_ + act_dim_), obs.data() + i * obs_dim_, obs_dim_ * sizeof(float));
-        std::memcpy(x.data() + i * (obs_dim_ + act_dim_) + obs_dim_, act.data() + i * act_dim_,
-                    act_dim_ * sizeof(float));
+        std::memcpy(x.data() + i * (obs_dim_ + action_dim_), obs.data() + i * obs_dim_, obs_dim_ * sizeof(float));
+        std::memcpy(x.data() + i * (obs_dim_ + action_dim_) + obs_dim_, act.data() + i * action_dim_,
+                    action_dim_ * sizeof(float));
     }
     const autograd::NoGradGuard no_grad;
     Array r = forward(Tensor(x)).value();  // (B, 1)
@@ -79,20 +79,54 @@ Array RewardModel::predict(const Array& obs, const Array& act) const {
     return r;
 }
 
-void RewardModel::save(nn::Checkpoint& checkpoint, const std::string& section) const {
-    checkpoint.put_module(section + "/params", *this);
-    checkpoint.put_int64(section + "/obs_dim", static_cast<std::int64_t>(obs_dim_));
-    checkpoint.put_int64(section + "/act_dim", static_cast<std::int64_t>(act_dim_));
-    checkpoint.put_int64(section + "/hidden", static_cast<std::int64_t>(config_.hidden));
-    checkpoint.put_int64(section + "/layers", static_cast<std::int64_t>(config_.layers));
+void TrainedReward::save(nn::Checkpoint& c) const {
+    DYDIFF_CHECK(model, "TrainedReward::save: no model");
+    DYDIFF_CHECK(data.obs_dim == model->obs_dim() && data.action_dim == model->action_dim() &&
+                     obs_normalizer.dim() == model->obs_dim(),
+                 "TrainedReward::save: the model is (" << model->obs_dim() << ", " << model->action_dim()
+                     << "), the data identity " << data.obs_dim << "/" << data.action_dim << ", the normaliser "
+                     << obs_normalizer.dim() << " wide");
+    c.put_format(kKind, kVersion);
+    for (auto& [key, array] : data.entries("data")) c.put(key, std::move(array));
+    c.put_int64("arch/hidden", static_cast<std::int64_t>(model->config().hidden));
+    c.put_int64("arch/layers", static_cast<std::int64_t>(model->config().layers));
+    for (auto& [key, array] : obs_normalizer.entries("norm/obs")) c.put(key, std::move(array));
+    c.put_module("params", *model);
 }
 
-void RewardModel::load(const nn::Checkpoint& checkpoint, const std::string& section) {
-    checkpoint.load_module(section + "/params", *this);
+void TrainedReward::save(const std::string& path) const {
+    nn::Checkpoint c;
+    save(c);
+    c.save(path);
+}
+
+TrainedReward TrainedReward::read(const nn::Checkpoint& c) {
+    c.check_format(kKind, kVersion);
+    return c.naming_errors([&] {
+        TrainedReward t;
+        t.data = data::DataIdentity::load([&](const std::string& key) -> const data::NpyArray& { return c.array(key); },
+                                          "data", c.source());
+        RewardConfig config;  // training fields keep their defaults: the run's config file holds them
+        config.hidden = c.get_size("arch/hidden");
+        config.layers = c.get_size("arch/layers");
+        t.obs_normalizer = data::ZScoreNormalizer::load([&](const std::string& key) { return c.get(key); }, "norm/obs");
+        DYDIFF_CHECK(t.obs_normalizer.dim() == t.data.obs_dim,
+                     "key 'norm/obs/mean' has " << t.obs_normalizer.dim() << " dims, expected data/obs_dim = "
+                                                << t.data.obs_dim);
+        data::Rng unused(0);  // the weights come from the file
+        t.model = std::make_unique<RewardModel>(t.data.obs_dim, t.data.action_dim, config, unused);
+        c.load_module("params", *t.model);
+        t.file = c.source();
+        return t;
+    });
+}
+
+TrainedReward TrainedReward::load(const std::string& run_or_file) {
+    return read(nn::Checkpoint::load(nn::model_file(run_or_file, kFile, "train-reward")));
 }
 
 float reward_mse(const RewardModel& model, const Array& inputs, const Array& rewards) {
-    const std::size_t width = model.obs_dim() + model.act_dim();
+    const std::size_t width = model.obs_dim() + model.action_dim();
     DYDIFF_CHECK(inputs.dimension() == 2 && inputs.shape()[1] == width && rewards.dimension() == 1 &&
                      rewards.shape()[0] == inputs.shape()[0] && inputs.shape()[0] > 0,
                  "reward_mse: inputs " << shape_str(inputs.shape()) << ", rewards " << shape_str(rewards.shape()));
@@ -118,7 +152,7 @@ RewardTrainReport train_reward_model(RewardModel& model, const Array& inputs, co
                  "train_reward_model: config hidden " << config.hidden << " x " << config.layers
                                                       << " differs from the model's " << model.config().hidden << " x "
                                                       << model.config().layers);
-    const std::size_t width = model.obs_dim() + model.act_dim();
+    const std::size_t width = model.obs_dim() + model.action_dim();
     DYDIFF_CHECK(inputs.dimension() == 2 && inputs.shape()[1] == width && rewards.dimension() == 1 &&
                      rewards.shape()[0] == inputs.shape()[0],
                  "train_reward_model: inputs " << shape_str(inputs.shape()) << " and rewards "

@@ -1,11 +1,14 @@
 // The reward model r_φ(ŝ, a) of DyDiff pretraining (docs/algorithm.md §4.1(c), §5.3, §6.4): an MLP
 // [ŝ, a] → 256 → 256 → 1 with ReLU and the EDM-style init (weights N(0, 1/fan_in), biases 0), trained with MSE,
 // Adam, a hold-out and early stopping. At rollout time it scores synthetic transitions and the filter (§4.4).
-// Layering: dydiff/models (on nn/mlp, nn/optim, dydiff/models/holdout.hpp).
+// Layering: dydiff/models (on nn/mlp, nn/optim, nn/checkpoint, data/data_identity, dydiff/models/holdout).
+// Saved and loaded as one unit with its normaliser and data identity: TrainedReward (docs/checkpoints.md).
 // Scale (§2): ŝ is the env-normalised (z-scored) observation, a the RAW action; rewards are raw. Nothing here
 // normalises. Departure from the official code (§11 P18): the BEST hold-out weights are restored, not the last.
 #pragma once
 
+#include "data/data_identity.hpp"
+#include "data/normalizer.hpp"
 #include "data/rng.hpp"
 #include "dydiff/run/config.hpp"
 #include "nn/checkpoint.hpp"
@@ -13,7 +16,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <ostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,7 +43,7 @@ struct RewardConfig {
 class RewardModel : public nn::Module {
 public:
     /// MLP {S + A, hidden × layers, 1}, ReLU, Init::normal_fan_in (§5.3, §11 P19).
-    RewardModel(std::size_t obs_dim, std::size_t act_dim, const RewardConfig& config, data::Rng& rng);
+    RewardModel(std::size_t obs_dim, std::size_t action_dim, const RewardConfig& config, data::Rng& rng);
 
     /// x (B, S + A) → (B, 1). Records a graph unless under NoGradGuard.
     autograd::Tensor forward(const autograd::Tensor& x) const;
@@ -48,7 +51,7 @@ public:
     autograd::Array predict(const autograd::Array& obs, const autograd::Array& act) const;
 
     std::size_t obs_dim() const { return obs_dim_; }
-    std::size_t act_dim() const { return act_dim_; }
+    std::size_t action_dim() const { return action_dim_; }
     const RewardConfig& config() const { return config_; }
 
     /// Parameters under "<section>/params/", shape (obs_dim, act_dim, hidden, layers) as int64 scalars.
@@ -57,9 +60,37 @@ public:
     void load(const nn::Checkpoint& checkpoint, const std::string& section);
 
 private:
-    std::size_t obs_dim_, act_dim_;
+    std::size_t obs_dim_, action_dim_;
     RewardConfig config_;
     nn::MLP mlp_;  // registered as "mlp"
+};
+
+/// A reward model as train-reward writes it (RUN/model.npz; keys in docs/checkpoints.md) and consumers load it: the
+/// MLP, the z-score normaliser of the observations it takes (§2), and the identity of the data it was fitted on.
+/// The file holds the architecture (hidden, layers; ReLU is fixed); the loaded model's training fields keep
+/// RewardConfig's defaults (the run's config has them).
+struct TrainedReward {
+    static constexpr const char* kFile = "model.npz";  // the file in a train-reward run directory
+    static constexpr const char* kKind = "reward";     // format/kind
+    static constexpr std::int64_t kVersion = 1;        // format/version
+
+    std::unique_ptr<RewardModel> model;
+    data::ZScoreNormalizer obs_normalizer;  // ŝ = (s − mean) / (std + eps), obs_dim wide
+    data::DataIdentity data;                // its dims are the model's
+    std::string file;                       // the file it was loaded from ("" for one built in memory)
+
+    /// The file and its data, for data::require_same_data / require_env.
+    data::TrainedOn trained_on() const { return {file, data}; }
+    /// Writes format/*, data/*, arch/*, norm/obs/* and params/*; fails when the model, the normaliser and the data
+    /// identity disagree in dims.
+    void save(nn::Checkpoint& checkpoint) const;
+    /// save() into a new file, atomically.
+    void save(const std::string& path) const;
+    /// Rebuilds the MLP from arch/* and data/*, then loads weights and normaliser. Any error names the checkpoint's
+    /// file and the key.
+    static TrainedReward read(const nn::Checkpoint& checkpoint);
+    /// Loads a train-reward run directory (RUN/model.npz) or a model file.
+    static TrainedReward load(const std::string& run_or_file);
 };
 
 /// Mean squared error of the model on inputs (N, S + A) against rewards (N), under NoGradGuard, in chunks.

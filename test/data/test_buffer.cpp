@@ -91,6 +91,20 @@ BOOST_AUTO_TEST_CASE(sampling_draws_only_held_rows_uniformly) {
     for (std::size_t v = 3; v < 8; ++v) BOOST_TEST((counts[v] > 850 && counts[v] < 1150), "count " << counts[v]);
 }
 
+BOOST_AUTO_TEST_CASE(storage_restore_continues_sampling_bit_for_bit) {
+    ReplayBuffer a(5, 2, 1);
+    a.add_batch(tagged(7, 0.0f));  // wrapped: head 2
+    ReplayBuffer b(5, 2, 1);
+    b.restore(a.storage_rows(), a.head());
+    Rng ra(4), rb(4);
+    BOOST_TEST(a.sample(ra, 50).rewards == b.sample(rb, 50).rewards);
+    a.add_batch(tagged(1, 100.0f));
+    b.add_batch(tagged(1, 100.0f));
+    BOOST_TEST(a.storage_rows().rewards == b.storage_rows().rewards);
+    ReplayBuffer c(5, 2, 1);
+    BOOST_TEST(contains(error_of([&] { c.restore(tagged(3, 0.0f), 1); }), "head 1"));
+}
+
 BOOST_AUTO_TEST_CASE(errors) {
     ReplayBuffer b(4, 2, 1);
     Rng rng(1);

@@ -1,13 +1,17 @@
 // Checkpoints: a module round-trips exactly; loading into another shape fails with one error listing every
-// missing, unexpected and mis-shaped parameter and leaves the model untouched; typed scalars and byte blobs.
+// missing, unexpected and mis-shaped parameter and leaves the model untouched; typed scalars, text and byte blobs,
+// the format check of model files, model_file (run directory or file) and naming_errors.
 #include "nn/checkpoint.hpp"
 #include "nn/mlp.hpp"
+#include "support/errors.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
 
 using namespace dydiff;
+using dydiff::test::contains;
+using dydiff::test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -73,6 +77,53 @@ BOOST_AUTO_TEST_CASE(wrong_model_lists_every_problem_and_changes_nothing) {
     }
     BOOST_CHECK_THROW(loaded.get("nope"), Error);
     BOOST_CHECK_THROW(loaded.get_int64("model/layers.0.bias"), Error);  // float32, not int64
+}
+
+BOOST_AUTO_TEST_CASE(typed_values_round_trip_and_their_errors_name_file_and_key) {
+    nn::Checkpoint c;
+    c.put_text("arch/activation", "silu");
+    c.put_int64s("arch/dim_mults", {1, 4, 8});
+    c.put_float32("arch/max_logvar", 0.5f);
+    c.put_float64("arch/sigma_data", 0.1);
+    c.put_int64("arch/hidden", 200);
+    c.put_int64("arch/negative", -3);
+    c.put_format("dynamics", 1);
+    const fs::path path = temp_file("typed.npz");
+    c.save(path.string());
+    const nn::Checkpoint l = nn::Checkpoint::load(path.string());
+    BOOST_TEST(l.get_text("arch/activation") == "silu");
+    BOOST_TEST((l.get_int64s("arch/dim_mults") == std::vector<std::int64_t>{1, 4, 8}));
+    BOOST_TEST(l.get_float32("arch/max_logvar") == 0.5f);
+    BOOST_TEST(l.get_float64("arch/sigma_data") == 0.1);  // exact: stored as float64
+    BOOST_TEST(l.get_size("arch/hidden") == 200u);
+    BOOST_CHECK_NO_THROW(l.check_format("dynamics", 1));
+
+    const std::string p = path.string();
+    BOOST_TEST(contains(error_of([&] { l.get_size("arch/negative"); }),
+                        p + ": key 'arch/negative' is -3, expected an integer >= 1"));
+    BOOST_TEST(contains(error_of([&] { l.get_float64("arch/max_logvar"); }), p + ": key 'arch/max_logvar'"));
+    BOOST_TEST(contains(error_of([&] { l.get_text("arch/hidden"); }), p + ": key 'arch/hidden'"));
+    BOOST_TEST(contains(error_of([&] { l.get_int64s("arch/hidden"); }), "must be a 1-d int64 array"));
+    BOOST_TEST(contains(error_of([&] { l.check_format("reward", 1); }),
+                        p + ": a dynamics model file (key 'format/kind'), expected a reward model file"));
+    BOOST_TEST(contains(error_of([&] { l.check_format("dynamics", 2); }),
+                        p + ": key 'format/version' is 1; this dydiff reads model files of version 2"));
+    // naming_errors: an error from inside that does not name the file gets it in front; one that does is kept.
+    BOOST_TEST(error_of([&] { l.naming_errors([] { throw Error("bad value"); }); }) == p + ": bad value");
+    BOOST_TEST(error_of([&] { l.naming_errors([&] { throw Error(p + ": named"); }); }) == p + ": named");
+    BOOST_TEST(l.naming_errors([] { return 7; }) == 7);
+}
+
+BOOST_AUTO_TEST_CASE(model_file_takes_a_run_directory_or_a_file) {
+    const fs::path file = temp_file("model.npz");
+    nn::Checkpoint().save(file.string());
+    const std::string dir = file.parent_path().string();
+    BOOST_TEST(nn::model_file(dir, "model.npz", "train-dynamics") == file.string());
+    BOOST_TEST(nn::model_file(file.string(), "model.npz", "train-dynamics") == file.string());
+    BOOST_TEST(contains(error_of([&] { nn::model_file(dir, "checkpoint.npz", "train-diffusion"); }),
+                        dir + ": a directory without checkpoint.npz; expected a train-diffusion run directory"));
+    BOOST_TEST(contains(error_of([&] { nn::model_file(dir + "/absent", "model.npz", "train-reward"); }),
+                        dir + "/absent: no such file or directory; expected a train-reward run directory"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

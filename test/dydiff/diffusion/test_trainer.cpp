@@ -1,10 +1,13 @@
 // train-diffusion: the learning-rate ramp and EMA schedule against docs/algorithm.md §6.1's values, the struct's
 // defaults equal to the default preset, a resumed run equal to an uninterrupted one bit for bit (checkpoint bytes and
 // metrics) whose `seconds` continue, a diverging loss before the first checkpoint saying so, the tiny preset's loss
-// falling on a small maze2d dataset within a fixed budget, and a checkpoint refusing a dataset of other dimensions.
+// falling on a small maze2d dataset within a fixed budget (and the model loading back from the run directory), and
+// a resume refusing other data or another horizon.
 #include "autograd/error.hpp"
+#include "data/data_identity.hpp"
 #include "dydiff/diffusion/trainer.hpp"
 #include "dydiff/envs/generate.hpp"
+#include "support/errors.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -15,6 +18,8 @@
 #include <unistd.h>
 
 using namespace dydiff;
+using dydiff::test::contains;
+using dydiff::test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -40,12 +45,22 @@ std::string metrics_without_seconds(const fs::path& p) {
     return out;
 }
 
-data::Dataset small_maze(std::size_t steps) {
+// A generated dataset written to a file and read back, so that it has an identity (a file to hash).
+data::Dataset generated(const std::string& env, const std::string& kind, std::size_t steps, std::uint64_t seed) {
     envs::GenerateConfig g;
-    g.env = "maze2d-umaze";
+    g.env = env;
+    g.kind = kind;
     g.steps = steps;
-    g.seed = 3;
-    return envs::generate_dataset(g);
+    g.seed = seed;
+    const fs::path dir = fs::temp_directory_path() / ("dydiff_test_train_" + std::to_string(::getpid())) / "data";
+    fs::create_directories(dir);
+    const fs::path file = dir / (env + "_" + std::to_string(steps) + "_" + std::to_string(seed) + ".npz");
+    data::save_dataset_npz(envs::generate_dataset(g), file.string());
+    return data::load_dataset(file.string());
+}
+
+data::Dataset small_maze(std::size_t steps, std::uint64_t seed = 3) {
+    return generated("maze2d-umaze", "", steps, seed);
 }
 
 DiffusionTrainConfig tiny_config(std::int64_t steps) {
@@ -64,7 +79,7 @@ double train(const data::Dataset& d, const DiffusionTrainConfig& c, const fs::pa
         resume ? RunDir::open_existing(dir.string()) : RunDir::create(dir.string(), {{RunDir::kConfig, "# test\n"}});
     std::ostringstream quiet;
     Progress progress("test", c.steps, nullptr, quiet);
-    return train_diffusion(d, c, run, resume, progress);
+    return train_diffusion(d, data::identify_dataset(d), c, run, resume, progress);
 }
 
 }  // namespace
@@ -175,27 +190,40 @@ BOOST_AUTO_TEST_CASE(tiny_preset_loss_falls) {
     BOOST_TEST_MESSAGE("tiny preset: first logged loss " << first_loss << ", last " << last);
     BOOST_TEST(last < kMaxFinalOverFirst * first_loss);
     BOOST_TEST(last < kMaxFinalLoss);
-    // The model loads back, with its EMA and normaliser.
-    const DiffusionModel m = DiffusionModel::load((dir / "checkpoint.npz").string());
-    BOOST_TEST(m.obs_dim == 4u);
-    BOOST_TEST(m.action_dim == 2u);
+    // The model loads back from the run directory, with its EMA, normaliser, architecture and data.
+    const DiffusionModel m = DiffusionModel::load(dir.string());
+    BOOST_TEST(m.file == (dir / "checkpoint.npz").string());
+    BOOST_TEST(m.obs_dim() == 4u);
+    BOOST_TEST(m.action_dim() == 2u);
     BOOST_TEST(m.normalizer.dim() == 6u);
+    BOOST_TEST(m.horizon == c.horizon);
+    BOOST_TEST(m.unet.describe() == unet_preset("tiny").describe());
+    BOOST_TEST((m.data == data::identify_dataset(d)));
+    BOOST_TEST(m.data.env == "maze2d-umaze");
 }
 
-BOOST_AUTO_TEST_CASE(resume_refuses_other_dimensions) {
+BOOST_AUTO_TEST_CASE(resume_refuses_other_data_naming_both_files) {
     const fs::path dir = fresh_dir("dims");
-    train(small_maze(3000), tiny_config(10), dir, false);
-    envs::GenerateConfig g;
-    g.env = "pendulum";
-    g.kind = "random";
-    g.steps = 3000;
-    const data::Dataset pendulum = envs::generate_dataset(g);
-    try {
-        train(pendulum, tiny_config(20), dir, true);
-        BOOST_FAIL("no error");
-    } catch (const Error& e) {
-        BOOST_TEST(std::string(e.what()).find("trained on obs/action dims 4/2") != std::string::npos, e.what());
-    }
+    const data::Dataset maze = small_maze(3000);
+    train(maze, tiny_config(10), dir, false);
+    const data::Dataset pendulum = generated("pendulum", "random", 3000, 0);
+    std::string e = error_of([&] { train(pendulum, tiny_config(20), dir, true); });
+    BOOST_TEST(contains(e, (dir / "checkpoint.npz").string() + ": env maze2d-umaze, obs/action dims 4/2"), e);
+    BOOST_TEST(contains(e, pendulum.source + ": env pendulum, obs/action dims 3/1"), e);
+    // The same env and dims, other rows (another seed): refused by the SHA-256.
+    const data::Dataset other_seed = small_maze(3000, 4);
+    e = error_of([&] { train(other_seed, tiny_config(20), dir, true); });
+    BOOST_TEST(contains(e, "differ in dataset SHA-256)"), e);
+}
+
+BOOST_AUTO_TEST_CASE(resume_refuses_another_horizon_naming_the_key) {
+    const fs::path dir = fresh_dir("horizon");
+    const data::Dataset maze = small_maze(3000);
+    train(maze, tiny_config(10), dir, false);
+    DiffusionTrainConfig longer = tiny_config(20);
+    longer.horizon = 32;
+    const std::string e = error_of([&] { train(maze, longer, dir, true); });
+    BOOST_TEST(contains(e, "key 'arch/horizon' is 16 but the run's config gives 32"), e);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,154 @@
+// `dydiff rollout-error` combines two models: it loads them through their own load() and refuses, with exit code 1,
+// one message and nothing written, a model of maze2d-umaze data run against maze2d-medium, a mixture of models
+// from different datasets (naming both files), and a checkpoint of the format before model files recorded one. The
+// models are tiny (a few Adam steps, one epoch) on 3000-row generated datasets, so the suite takes seconds.
+#include "nn/checkpoint.hpp"
+#include "support/errors.hpp"
+#include "support/temp_dir.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using dydiff::test::contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+    int exit_code = -1;
+    std::string output;  // stdout and stderr together
+};
+
+std::string quote(const std::string& s) {
+    std::string out = "'";
+    for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// Runs the dydiff executable with `args`, output captured in `dir`.
+Result run_dydiff(const std::vector<std::string>& args, const dydiff::test::TempDir& dir) {
+    const char* exe = std::getenv("DYDIFF_EXE");
+    BOOST_TEST_REQUIRE(exe != nullptr, "DYDIFF_EXE is not set (test/meson.build sets it to the built binary)");
+    std::string command = quote(exe);
+    for (const auto& a : args) command += " " + quote(a);
+    const std::string log = dir / "last_command.log";
+    const int status = std::system((command + " >" + quote(log) + " 2>&1").c_str());
+    Result r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    r.output = text.str();
+    return r;
+}
+
+// Two generated datasets and tiny models trained on them, made once for the whole suite.
+struct Runs {
+    dydiff::test::TempDir dir;
+    std::string umaze, medium;             // datasets
+    std::string diffusion_umaze;           // train-diffusion run on umaze
+    std::string dynamics_umaze, dynamics_medium;
+
+    Runs() {
+        umaze = dir / "umaze.npz";
+        medium = dir / "medium.npz";
+        diffusion_umaze = dir / "diffusion-umaze";
+        dynamics_umaze = dir / "dynamics-umaze";
+        dynamics_medium = dir / "dynamics-medium";
+        must(run_dydiff({"dataset", "generate", "--env", "maze2d-umaze", "--steps", "3000", "--out", umaze}, dir));
+        must(run_dydiff({"dataset", "generate", "--env", "maze2d-medium", "--steps", "3000", "--out", medium}, dir));
+        must(run_dydiff({"train-diffusion", umaze, "--out", diffusion_umaze, "--threads", "1", "--set", "steps=4", "--set",
+                     "horizon=16", "--set", "batch=4", "--set", "log_every=2", "--set", "checkpoint_every=4"},
+                    dir));
+        for (const auto& [data, out] : {std::pair{umaze, dynamics_umaze}, std::pair{medium, dynamics_medium}})
+            must(run_dydiff({"train-dynamics", data, "--out", out, "--threads", "1", "--set", "max_epochs=1", "--set",
+                         "members=2", "--set", "elites=1", "--set", "hidden=8"},
+                        dir));
+    }
+
+    static void must(const Result& r) { BOOST_TEST_REQUIRE(r.exit_code == 0, r.output); }
+};
+
+const Runs& runs() {
+    static const Runs r;
+    return r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(rollout_error_models)
+
+BOOST_AUTO_TEST_CASE(matching_models_run_and_record_their_data) {
+    const Runs& r = runs();
+    dydiff::test::TempDir out;
+    const Result res = run_dydiff({"rollout-error", "--env", "maze2d-umaze", "--diffusion", r.diffusion_umaze, "--dynamics",
+                               r.dynamics_umaze, "--starts", "2", "--refinements", "1", "--threads", "1", "--out",
+                               out / "result"},
+                              out);
+    BOOST_TEST_REQUIRE(res.exit_code == 0, res.output);
+    std::ifstream summary(out / "result/summary.txt");
+    std::stringstream text;
+    text << summary.rdbuf();
+    BOOST_TEST(contains(text.str(), "data env maze2d-umaze, obs/action dims 4/2, dataset " + r.umaze), text.str());
+}
+
+BOOST_AUTO_TEST_CASE(models_of_umaze_are_refused_for_maze2d_medium) {
+    const Runs& r = runs();
+    dydiff::test::TempDir out;
+    const Result res = run_dydiff({"rollout-error", "--env", "maze2d-medium", "--diffusion", r.diffusion_umaze,
+                               "--dynamics", r.dynamics_umaze, "--out", out / "result"},
+                              out);
+    BOOST_TEST(res.exit_code == 1, res.output);
+    BOOST_TEST(contains(res.output, r.diffusion_umaze + "/checkpoint.npz was trained on data of env maze2d-umaze, "
+                                                        "not maze2d-medium"),
+               res.output);
+    BOOST_TEST(!fs::exists(out / "result"));  // refused before anything was written
+}
+
+BOOST_AUTO_TEST_CASE(a_mixture_is_refused_naming_both_files) {
+    const Runs& r = runs();
+    dydiff::test::TempDir out;
+    const Result res = run_dydiff({"rollout-error", "--env", "maze2d-umaze", "--diffusion", r.diffusion_umaze,
+                               "--dynamics", r.dynamics_medium, "--out", out / "result"},
+                              out);
+    BOOST_TEST(res.exit_code == 1, res.output);
+    BOOST_TEST(contains(res.output, "differ in env, dataset SHA-256"), res.output);
+    BOOST_TEST(contains(res.output, r.diffusion_umaze + "/checkpoint.npz: env maze2d-umaze"), res.output);
+    BOOST_TEST(contains(res.output, r.dynamics_medium + "/model.npz: env maze2d-medium"), res.output);
+    BOOST_TEST(contains(res.output, "dataset " + r.medium), res.output);
+    BOOST_TEST(!fs::exists(out / "result"));
+}
+
+BOOST_AUTO_TEST_CASE(an_old_checkpoint_is_refused_with_a_clear_error) {
+    const Runs& r = runs();
+    dydiff::test::TempDir out;
+    dydiff::nn::Checkpoint old;  // the keys train-diffusion wrote before model files recorded a format
+    old.put_int64("meta/obs_dim", 4);
+    old.put_int64("meta/action_dim", 2);
+    old.put_text("meta/preset", "tiny");
+    old.save(out / "checkpoint.npz");
+    const Result res = run_dydiff({"rollout-error", "--env", "maze2d-umaze", "--diffusion", out.path().string(),
+                               "--dynamics", r.dynamics_umaze, "--out", out / "result"},
+                              out);
+    BOOST_TEST(res.exit_code == 1, res.output);
+    BOOST_TEST(contains(res.output, out / "checkpoint.npz" + ": not a dydiff diffusion model file"), res.output);
+    BOOST_TEST(contains(res.output, "older dydiff"), res.output);
+}
+
+BOOST_AUTO_TEST_CASE(dataset_info_shows_the_recorded_env) {
+    const Runs& r = runs();
+    dydiff::test::TempDir out;
+    const Result res = run_dydiff({"dataset", "info", r.medium}, out);
+    BOOST_TEST_REQUIRE(res.exit_code == 0, res.output);
+    BOOST_TEST(contains(res.output, "env maze2d-medium (metadata/env)"), res.output);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
