@@ -257,25 +257,20 @@ BOOST_AUTO_TEST_CASE(bad_inputs_fail_clean) {
                    r.err);
     }
     {
+        // train-reward --config FILE, FILE written with `text` (or a directory when text is empty), then removed.
         Work w;
-        std::ofstream(w.dir / "dup.toml") << "lr = 0.1\nbatch = 4\nlr = 0.2\n";
-        const Result r = w.run({"train-reward", "data.npz", "--out", "r", "--config", "dup.toml"});
-        fs::remove(w.dir / "dup.toml");
-        expect_clean_failure(w, r, 2, "dup.toml:3: duplicate key 'lr' (first set on line 1)");
-    }
-    {
-        Work w;
-        fs::create_directories(w.dir / "confdir");
-        const Result r = w.run({"train-reward", "data.npz", "--out", "r", "--config", "confdir"});
-        fs::remove(w.dir / "confdir");
-        expect_clean_failure(w, r, 2, "confdir: is a directory; give a config file");
-    }
-    {
-        Work w;
-        std::ofstream(w.dir / "t.toml") << "[unet]\ndim = 8\n";
-        const Result r = w.run({"train-reward", "data.npz", "--out", "r", "--config", "t.toml"});
-        fs::remove(w.dir / "t.toml");
-        expect_clean_failure(w, r, 2, "t.toml:1: unknown config table [unet] (valid tables: [adam], [run])");
+        const auto with_config = [&](const std::string& name, const std::string& text) {
+            if (text.empty()) fs::create_directories(w.dir / name);
+            else std::ofstream(w.dir / name) << text;
+            const Result r = w.run({"train-reward", "data.npz", "--out", "r", "--config", name});
+            fs::remove(w.dir / name);
+            return r;
+        };
+        expect_clean_failure(w, with_config("dup.toml", "lr = 0.1\nbatch = 4\nlr = 0.2\n"), 2,
+                             "dup.toml:3: duplicate key 'lr' (first set on line 1)");
+        expect_clean_failure(w, with_config("confdir", ""), 2, "confdir: is a directory; give a config file");
+        expect_clean_failure(w, with_config("t.toml", "[unet]\ndim = 8\n"), 2,
+                             "t.toml:1: unknown config table [unet] (valid tables: [adam], [run])");
     }
     {
         Work w;
