@@ -10,4 +10,6 @@ void fail(const char* file, int line, const std::string& message) {
     throw Error(path + ":" + std::to_string(line) + ": " + message);
 }
 
+void user_fail(const std::string& message) { throw UserError(message); }
+
 }  // namespace dydiff

@@ -1,7 +1,12 @@
-// Error reporting for the whole library: DYDIFF_CHECK at every public boundary, dydiff::Error as the one exception.
+// Error reporting for the whole library: dydiff::Error as the one exception type, in two flavours.
 // Bottom of the layering: everything may include this, it includes only the standard library.
-// A message names the place (file:line), what was expected and what was found, e.g.
-//   "autograd/ops_shape.cpp:88: add: shapes (3, 4) and (5,) do not broadcast"
+// - DYDIFF_CHECK / DYDIFF_FAIL: an internal invariant or a programming mistake. The message names the place
+//   (file:line), what was expected and what was found, e.g.
+//     "autograd/ops_shape.cpp:88: add: shapes (3, 4) and (5,) do not broadcast"
+// - DYDIFF_USER_CHECK / DYDIFF_USER_FAIL: a mistake in what a user gave us (a file, a config key, a flag, a value).
+//   The message names that input and what was expected, and carries no source location, e.g.
+//     "runs/a/config.toml:12: config key 'lr' = -1 is out of range (want finite and > 0)"
+//   It throws dydiff::UserError, a dydiff::Error, so callers that catch Error see both.
 #pragma once
 
 #include <sstream>
@@ -17,8 +22,16 @@ public:
     explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+/// An Error caused by the user's input; what() names the input, not a source line.
+class UserError : public Error {
+public:
+    explicit UserError(const std::string& message) : Error(message) {}
+};
+
 /// Throws Error("file:line: message"). Not inline-expanded at call sites, to keep checks cheap.
 [[noreturn]] void fail(const char* file, int line, const std::string& message);
+/// Throws UserError(message).
+[[noreturn]] void user_fail(const std::string& message);
 
 /// "(3, 4)": the spelling of a shape in every error message.
 template <class Shape>
@@ -46,4 +59,18 @@ std::string shape_str(const Shape& shape) {
 #define DYDIFF_CHECK(cond, stream_expr)                                   \
     do {                                                                  \
         if (!(cond)) DYDIFF_FAIL(stream_expr);                            \
+    } while (0)
+
+/// DYDIFF_USER_FAIL("config key '" << key << "' ..."): throw dydiff::UserError, no source location.
+#define DYDIFF_USER_FAIL(stream_expr)                                     \
+    do {                                                                  \
+        std::ostringstream dydiff_fail_os_;                               \
+        dydiff_fail_os_ << stream_expr;                                   \
+        ::dydiff::user_fail(dydiff_fail_os_.str());                       \
+    } while (0)
+
+/// DYDIFF_USER_CHECK(cond, "what " << value): DYDIFF_USER_FAIL unless cond holds.
+#define DYDIFF_USER_CHECK(cond, stream_expr)                              \
+    do {                                                                  \
+        if (!(cond)) DYDIFF_USER_FAIL(stream_expr);                       \
     } while (0)

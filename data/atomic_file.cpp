@@ -41,7 +41,7 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
         if (fd_ >= 0) return;
         if (errno != EEXIST) break;
     }
-    DYDIFF_FAIL("cannot create temp file '" << temp_path_ << "' for writing '" << path_ << "': " << os_error());
+    DYDIFF_USER_FAIL("cannot create temp file '" << temp_path_ << "' for writing '" << path_ << "': " << os_error());
 }
 
 AtomicFile::~AtomicFile() {
@@ -63,8 +63,8 @@ void AtomicFile::write(const void* data, std::size_t n) {
         if (w <= 0) {
             const std::string err = w < 0 ? os_error() : "no progress";
             discard();
-            DYDIFF_FAIL("writing '" << path_ << "' (temp '" << temp_path_ << "') failed after " << size_
-                                    << " bytes: " << err);
+            DYDIFF_USER_FAIL("writing '" << path_ << "' (temp '" << temp_path_ << "') failed after " << size_
+                                         << " bytes: " << err);
         }
         p += w;
         n -= static_cast<std::size_t>(w);
@@ -77,20 +77,20 @@ void AtomicFile::commit() {
     if (::fsync(fd_) != 0) {
         const std::string err = os_error();
         discard();
-        DYDIFF_FAIL("fsync of '" << temp_path_ << "' failed: " << err << "; '" << path_ << "' left unchanged");
+        DYDIFF_USER_FAIL("fsync of '" << temp_path_ << "' failed: " << err << "; '" << path_ << "' left unchanged");
     }
     const int fd = fd_;
     fd_ = -1;
     if (::close(fd) != 0) {
         const std::string err = os_error();
         discard();
-        DYDIFF_FAIL("close of '" << temp_path_ << "' failed: " << err << "; '" << path_ << "' left unchanged");
+        DYDIFF_USER_FAIL("close of '" << temp_path_ << "' failed: " << err << "; '" << path_ << "' left unchanged");
     }
     if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
         const std::string err = os_error();
         discard();
-        DYDIFF_FAIL("rename '" << temp_path_ << "' -> '" << path_ << "' failed: " << err << "; '" << path_
-                               << "' left unchanged");
+        DYDIFF_USER_FAIL("rename '" << temp_path_ << "' -> '" << path_ << "' failed: " << err << "; '" << path_
+                                    << "' left unchanged");
     }
     committed_ = true;
     // Make the rename itself durable. NOTE: some filesystems refuse fsync on a directory (EINVAL); the file is
@@ -118,13 +118,14 @@ void write_file_atomic(const std::string& path, const std::string& text) {
 
 std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary | std::ios::ate);
-    DYDIFF_CHECK(in.is_open(), "cannot open '" << path << "' for reading: " << os_error());
+    DYDIFF_USER_CHECK(in.is_open(), "cannot open '" << path << "' for reading: " << os_error());
     const std::streamoff size = in.tellg();
-    DYDIFF_CHECK(size >= 0, "cannot determine the size of '" << path << "' (not a regular file?)");
+    DYDIFF_USER_CHECK(size >= 0, "cannot determine the size of '" << path << "' (not a regular file?)");
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
     in.seekg(0);
     in.read(reinterpret_cast<char*>(bytes.data()), size);
-    DYDIFF_CHECK(in.gcount() == size, "reading '" << path << "': got " << in.gcount() << " of " << size << " bytes");
+    DYDIFF_USER_CHECK(in.gcount() == size,
+                      "reading '" << path << "': got " << in.gcount() << " of " << size << " bytes");
     return bytes;
 }
 

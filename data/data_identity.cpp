@@ -18,8 +18,9 @@ NpyArray text_array(const std::string& s) {
 std::string read_text(const NpyLookup& get, const std::string& key, const std::string& source) {
     const NpyArray& a = get(key);
     a.check_dtype(DType::u8, source + ": key '" + key + "'");
-    DYDIFF_CHECK(a.shape.size() == 1, source << ": key '" << key << "' must be uint8 text of shape (n,), found shape "
-                                             << shape_str(a.shape));
+    DYDIFF_USER_CHECK(a.shape.size() == 1, source << ": key '" << key
+                                                  << "' must be uint8 text of shape (n,), found shape "
+                                                  << shape_str(a.shape));
     const std::vector<std::uint8_t> bytes = a.to_vector<std::uint8_t>();
     return {bytes.begin(), bytes.end()};
 }
@@ -27,10 +28,10 @@ std::string read_text(const NpyLookup& get, const std::string& key, const std::s
 std::size_t read_dim(const NpyLookup& get, const std::string& key, const std::string& source) {
     const NpyArray& a = get(key);
     a.check_dtype(DType::i64, source + ": key '" + key + "'");
-    DYDIFF_CHECK(a.size() == 1,
-                 source << ": key '" << key << "' must hold one int64, found shape " << shape_str(a.shape));
+    DYDIFF_USER_CHECK(a.size() == 1,
+                      source << ": key '" << key << "' must hold one int64, found shape " << shape_str(a.shape));
     const std::int64_t v = a.to_vector<std::int64_t>()[0];
-    DYDIFF_CHECK(v >= 1, source << ": key '" << key << "' is " << v << ", expected a dimension >= 1");
+    DYDIFF_USER_CHECK(v >= 1, source << ": key '" << key << "' is " << v << ", expected a dimension >= 1");
     return static_cast<std::size_t>(v);
 }
 
@@ -65,14 +66,14 @@ DataIdentity DataIdentity::load(const NpyLookup& get, const std::string& prefix,
     // One statement per key, in the order entries() writes them: a file missing several names the first.
     DataIdentity d;
     d.env = read_text(get, prefix + "/env", source);
-    DYDIFF_CHECK(!d.env.empty(), source << ": key '" << prefix << "/env' is empty; expected an env name or '"
-                                        << kUnknownEnv << "'");
+    DYDIFF_USER_CHECK(!d.env.empty(), source << ": key '" << prefix << "/env' is empty; expected an env name or '"
+                                             << kUnknownEnv << "'");
     d.obs_dim = read_dim(get, prefix + "/obs_dim", source);
     d.action_dim = read_dim(get, prefix + "/action_dim", source);
     d.path = read_text(get, prefix + "/path", source);
     d.sha256 = read_text(get, prefix + "/sha256", source);
-    DYDIFF_CHECK(is_hex_digest(d.sha256), source << ": key '" << prefix << "/sha256' is '" << d.sha256
-                                                 << "', expected 64 lowercase hex digits");
+    DYDIFF_USER_CHECK(is_hex_digest(d.sha256), source << ": key '" << prefix << "/sha256' is '" << d.sha256
+                                                      << "', expected 64 lowercase hex digits");
     return d;
 }
 
@@ -110,14 +111,14 @@ void require_same_data(const std::vector<TrainedOn>& models) {
         for (std::size_t k = 0; k < differ.size(); ++k) os << (k ? ", " : "") << differ[k];
         os << "):\n  " << first.file << ": " << first.data.describe() << "\n  " << other.file << ": "
            << other.data.describe() << "\nhint: train every model on the same dataset file";
-        DYDIFF_FAIL(os.str());
+        DYDIFF_USER_FAIL(os.str());
     }
 }
 
 bool require_env(const TrainedOn& model, const std::string& env) {
     if (model.data.env == kUnknownEnv) return false;
-    DYDIFF_CHECK(model.data.env == env, model.file << " was trained on data of env " << model.data.env << ", not "
-                                                   << env << " (" << model.data.describe() << ")");
+    DYDIFF_USER_CHECK(model.data.env == env, model.file << " was trained on data of env " << model.data.env << ", not "
+                                                        << env << " (" << model.data.describe() << ")");
     return true;
 }
 

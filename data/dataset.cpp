@@ -64,19 +64,19 @@ std::string key_list(const std::map<std::string, RawArray>& arrays) {
 const RawArray& require_key(const std::map<std::string, RawArray>& arrays, const std::string& key,
                             const std::string& source) {
     const auto it = arrays.find(key);
-    DYDIFF_CHECK(it != arrays.end(), source << ": missing key '" << key << "' (keys: " << key_list(arrays)
-                                            << "); a D4RL-layout dataset needs observations, actions, rewards, "
-                                               "terminals and timeouts (docs/data_format.md)");
+    DYDIFF_USER_CHECK(it != arrays.end(), source << ": missing key '" << key << "' (keys: " << key_list(arrays)
+                                                 << "); a D4RL-layout dataset needs observations, actions, rewards, "
+                                                    "terminals and timeouts (docs/data_format.md)");
     return it->second;
 }
 
 // The float32 values of a (N, K) array, K >= 1.
 xt::xtensor<float, 2> as_matrix(const RawArray& raw, const std::string& key, const std::string& source) {
     const auto& shape = raw.array.shape;
-    DYDIFF_CHECK(shape.size() == 2, source << ": key '" << key << "' has shape " << shape_str(shape)
-                                           << ", expected rank 2 (N, dim)");
-    DYDIFF_CHECK(shape[1] >= 1, source << ": key '" << key << "' has shape " << shape_str(shape)
-                                       << ": its dimension must be at least 1");
+    DYDIFF_USER_CHECK(shape.size() == 2,
+                      source << ": key '" << key << "' has shape " << shape_str(shape) << ", expected rank 2 (N, dim)");
+    DYDIFF_USER_CHECK(shape[1] >= 1, source << ": key '" << key << "' has shape " << shape_str(shape)
+                                            << ": its dimension must be at least 1");
     const xt::xarray<float> a = raw.array.to_float();
     xt::xtensor<float, 2> out = xt::xtensor<float, 2>::from_shape({shape[0], shape[1]});
     std::copy(a.data(), a.data() + a.size(), out.data());
@@ -86,8 +86,8 @@ xt::xtensor<float, 2> as_matrix(const RawArray& raw, const std::string& key, con
 // The float32 values of a (N) or (N, 1) array.
 xt::xtensor<float, 1> as_vector(const RawArray& raw, const std::string& key, const std::string& source) {
     const auto& shape = raw.array.shape;
-    DYDIFF_CHECK(shape.size() == 1 || (shape.size() == 2 && shape[1] == 1),
-                 source << ": key '" << key << "' has shape " << shape_str(shape) << ", expected (N,) or (N, 1)");
+    DYDIFF_USER_CHECK(shape.size() == 1 || (shape.size() == 2 && shape[1] == 1),
+                      source << ": key '" << key << "' has shape " << shape_str(shape) << ", expected (N,) or (N, 1)");
     const xt::xarray<float> a = raw.array.to_float();
     xt::xtensor<float, 1> out = xt::xtensor<float, 1>::from_shape({shape[0]});
     std::copy(a.data(), a.data() + a.size(), out.data());
@@ -95,8 +95,8 @@ xt::xtensor<float, 1> as_vector(const RawArray& raw, const std::string& key, con
 }
 
 void check_rows(std::size_t rows, std::size_t n, const std::string& key, const std::string& source) {
-    DYDIFF_CHECK(rows == n, source << ": length mismatch: key '" << key << "' has " << rows
-                                   << " rows but 'observations' has " << n);
+    DYDIFF_USER_CHECK(rows == n, source << ": length mismatch: key '" << key << "' has " << rows
+                                        << " rows but 'observations' has " << n);
 }
 
 // The original value of element i as a double (for messages about float64 values that overflow float32).
@@ -119,10 +119,10 @@ void check_finite(const float* values, std::size_t count, std::size_t cols, cons
         if (raw.array.shape.size() == 2) where << ", column " << i % cols;
         const double orig = original_value(raw.array, i);
         if (std::isfinite(orig))
-            DYDIFF_FAIL(source << ": key '" << key << "' " << where.str() << ": the float64 value " << orig
-                               << " overflows float32");
-        DYDIFF_FAIL(source << ": key '" << key << "' has a non-finite value " << values[i] << " at " << where.str()
-                           << " (first bad index)");
+            DYDIFF_USER_FAIL(source << ": key '" << key << "' " << where.str() << ": the float64 value " << orig
+                                    << " overflows float32");
+        DYDIFF_USER_FAIL(source << ": key '" << key << "' has a non-finite value " << values[i] << " at " << where.str()
+                                << " (first bad index)");
     }
 }
 
@@ -132,9 +132,9 @@ xt::xtensor<float, 1> as_flags(const RawArray& raw, const std::string& key, std:
     check_rows(f.size(), n, key, source);
     if (raw.array.dtype == DType::bool_) return f;
     for (std::size_t i = 0; i < f.size(); ++i) {
-        DYDIFF_CHECK(f(i) == 0.0f || f(i) == 1.0f,
-                     source << ": key '" << key << "' row " << i << " holds " << f(i) << " (stored as " << raw.stored
-                            << "): episode flags must be bool or the numbers 0 and 1");
+        DYDIFF_USER_CHECK(f(i) == 0.0f || f(i) == 1.0f,
+                          source << ": key '" << key << "' row " << i << " holds " << f(i) << " (stored as "
+                                 << raw.stored << "): episode flags must be bool or the numbers 0 and 1");
     }
     return f;
 }
@@ -155,7 +155,7 @@ Dataset dataset_from_arrays(const std::map<std::string, RawArray>& arrays, const
 
     d.observations = as_matrix(obs, "observations", source);
     const std::size_t n = d.observations.shape()[0];
-    DYDIFF_CHECK(n >= 1, source << ": key 'observations' has no rows");
+    DYDIFF_USER_CHECK(n >= 1, source << ": key 'observations' has no rows");
     d.actions = as_matrix(act, "actions", source);
     check_rows(d.actions.shape()[0], n, "actions", source);
     d.rewards = as_vector(rew, "rewards", source);
@@ -170,9 +170,9 @@ Dataset dataset_from_arrays(const std::map<std::string, RawArray>& arrays, const
     if (const auto it = arrays.find("next_observations"); it != arrays.end()) {
         xt::xtensor<float, 2> next = as_matrix(it->second, "next_observations", source);
         check_rows(next.shape()[0], n, "next_observations", source);
-        DYDIFF_CHECK(next.shape()[1] == d.obs_dim(), source << ": key 'next_observations' has shape "
-                                                            << shape_str(next.shape()) << " but 'observations' has "
-                                                            << shape_str(d.observations.shape()));
+        DYDIFF_USER_CHECK(next.shape()[1] == d.obs_dim(),
+                          source << ": key 'next_observations' has shape " << shape_str(next.shape())
+                                 << " but 'observations' has " << shape_str(d.observations.shape()));
         check_finite(next.data(), next.size(), next.shape()[1], it->second, "next_observations", source);
         d.next_observations = std::move(next);
     }
@@ -212,11 +212,12 @@ Dataset load_dataset_hdf5(const std::string& path) {
     detail::Hdf5Contents contents = detail::read_hdf5_arrays(path);
     return dataset_from_arrays(contents.arrays, path, contents.ignored);
 #else
-    DYDIFF_FAIL(path << ": this dydiff was built without HDF5 support (Meson feature 'hdf5': install libhdf5-dev and "
-                        "reconfigure, or -Dhdf5=enabled). Or convert the file to NPZ offline with h5py: "
-                        "python3 -c \"import h5py, numpy as np; f = h5py.File('IN.hdf5', 'r'); "
-                        "np.savez('OUT.npz', **{k: f[k][()] for k in ('observations', 'actions', 'rewards', "
-                        "'terminals', 'timeouts')})\" (full recipes, D4RL and Minari, in docs/data_format.md)");
+    DYDIFF_USER_FAIL(
+        path << ": this dydiff was built without HDF5 support (Meson feature 'hdf5': install libhdf5-dev and "
+                "reconfigure, or -Dhdf5=enabled). Or convert the file to NPZ offline with h5py: "
+                "python3 -c \"import h5py, numpy as np; f = h5py.File('IN.hdf5', 'r'); "
+                "np.savez('OUT.npz', **{k: f[k][()] for k in ('observations', 'actions', 'rewards', "
+                "'terminals', 'timeouts')})\" (full recipes, D4RL and Minari, in docs/data_format.md)");
 #endif
 }
 
@@ -249,14 +250,15 @@ Dataset load_minari_directory(const std::string& dir) {
         data_format = json_string_field(metadata, "data_format");
         id = json_string_field(metadata, "dataset_id");
     }
-    DYDIFF_CHECK(data_format != "arrow",
-                 dir << ": a Minari dataset in Arrow format (metadata.json: data_format \"arrow\"); dydiff reads only "
-                        "HDF5 Minari datasets. Convert it to a D4RL-layout NPZ with Minari's Python API (recipe "
-                        "minari_api_to_npz.py in docs/data_format.md), or re-create it with data_format=\"hdf5\"");
-    DYDIFF_CHECK(fs::is_regular_file(main),
-                 dir << ": a directory without data/main_data.hdf5; dydiff reads a Minari HDF5 dataset directory "
-                        "(metadata.json and data/main_data.hdf5), or a .npz / .hdf5 / .h5 file"
-                     << (metadata.empty() ? " (no metadata.json here either)" : ""));
+    DYDIFF_USER_CHECK(
+        data_format != "arrow",
+        dir << ": a Minari dataset in Arrow format (metadata.json: data_format \"arrow\"); dydiff reads only "
+               "HDF5 Minari datasets. Convert it to a D4RL-layout NPZ with Minari's Python API (recipe "
+               "minari_api_to_npz.py in docs/data_format.md), or re-create it with data_format=\"hdf5\"");
+    DYDIFF_USER_CHECK(fs::is_regular_file(main),
+                      dir << ": a directory without data/main_data.hdf5; dydiff reads a Minari HDF5 dataset directory "
+                             "(metadata.json and data/main_data.hdf5), or a .npz / .hdf5 / .h5 file"
+                          << (metadata.empty() ? " (no metadata.json here either)" : ""));
     Dataset d = load_dataset_hdf5(main.string());
     d.dataset_id = id;
     return d;
@@ -272,15 +274,15 @@ Dataset load_dataset(const std::string& path) {
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (ext == ".npz") return load_dataset_npz(path);
     if (ext == ".hdf5" || ext == ".h5") return load_dataset_hdf5(path);
-    DYDIFF_FAIL(path << ": unknown dataset format '" << ext << "': dydiff reads .npz (np.savez, D4RL keys), "
-                     << ".hdf5 / .h5 (D4RL or Minari layout) and Minari dataset directories");
+    DYDIFF_USER_FAIL(path << ": unknown dataset format '" << ext << "': dydiff reads .npz (np.savez, D4RL keys), "
+                          << ".hdf5 / .h5 (D4RL or Minari layout) and Minari dataset directories");
 }
 
 void check_dims(const Dataset& dataset, std::size_t obs_dim, std::size_t action_dim, const std::string& what) {
-    DYDIFF_CHECK(dataset.obs_dim() == obs_dim && dataset.action_dim() == action_dim,
-                 what << " expects obs dim " << obs_dim << ", action dim " << action_dim << ", but dataset "
-                      << (dataset.source.empty() ? "(in memory)" : dataset.source) << " has obs dim "
-                      << dataset.obs_dim() << ", action dim " << dataset.action_dim());
+    DYDIFF_USER_CHECK(dataset.obs_dim() == obs_dim && dataset.action_dim() == action_dim,
+                      what << " expects obs dim " << obs_dim << ", action dim " << action_dim << ", but dataset "
+                           << (dataset.source.empty() ? "(in memory)" : dataset.source) << " has obs dim "
+                           << dataset.obs_dim() << ", action dim " << dataset.action_dim());
 }
 
 DatasetSummary summarize(const Dataset& d) {

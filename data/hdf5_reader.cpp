@@ -82,17 +82,17 @@ bool is_bool_enum(hid_t type) {
 // Reads one dataset; returns false (with `why`) for a type we do not keep.
 bool read_dataset(hid_t file, const std::string& path, const std::string& source, RawArray& out, std::string& why) {
     Handle ds(H5Dopen2(file, path.c_str(), H5P_DEFAULT), H5Dclose);
-    DYDIFF_CHECK(ds.ok(), source << ": cannot open HDF5 dataset '" << path << "'");
+    DYDIFF_USER_CHECK(ds.ok(), source << ": cannot open HDF5 dataset '" << path << "'");
     Handle type(H5Dget_type(ds.get()), H5Tclose);
     Handle space(H5Dget_space(ds.get()), H5Sclose);
-    DYDIFF_CHECK(type.ok() && space.ok(), source << ": cannot read the type or shape of '" << path << "'");
+    DYDIFF_USER_CHECK(type.ok() && space.ok(), source << ": cannot read the type or shape of '" << path << "'");
     const H5S_class_t space_class = H5Sget_simple_extent_type(space.get());
     if (space_class == H5S_NULL) {
         why = "empty dataspace";
         return false;
     }
     const int rank = H5Sget_simple_extent_ndims(space.get());
-    DYDIFF_CHECK(rank >= 0, source << ": cannot read the shape of '" << path << "'");
+    DYDIFF_USER_CHECK(rank >= 0, source << ": cannot read the shape of '" << path << "'");
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
 
@@ -133,14 +133,14 @@ bool read_dataset(hid_t file, const std::string& path, const std::string& source
     if (out.array.dtype == DType::bool_) {
         // Enum -> the native enum of the same members (HDF5 converts enums only to enums).
         Handle native(H5Tget_native_type(type.get(), H5T_DIR_ASCEND), H5Tclose);
-        DYDIFF_CHECK(native.ok(), source << ": cannot map the bool enum of '" << path << "' to memory");
+        DYDIFF_USER_CHECK(native.ok(), source << ": cannot map the bool enum of '" << path << "' to memory");
         status = H5Dread(ds.get(), native.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.array.bytes.data());
     } else {
         status = H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.array.bytes.data());
     }
-    DYDIFF_CHECK(status >= 0, source << ": reading HDF5 dataset '" << path << "' (" << stored << ", shape "
-                                     << shape_str(out.array.shape)
-                                     << ") failed: a filter this libhdf5 lacks, or a damaged file");
+    DYDIFF_USER_CHECK(status >= 0, source << ": reading HDF5 dataset '" << path << "' (" << stored << ", shape "
+                                          << shape_str(out.array.shape)
+                                          << ") failed: a filter this libhdf5 lacks, or a damaged file");
     out.array.validate(source + ": key '" + path + "'");
     return true;
 }
@@ -170,19 +170,21 @@ struct MinariColumns {
 // One episode member, read and checked: it exists, is a dataset (a group means a Dict/Tuple space) and is numeric.
 RawArray read_member(hid_t file, const std::string& source, const std::string& episode, const std::string& key) {
     const std::string p = episode + "/" + key;
-    DYDIFF_CHECK(H5Lexists(file, p.c_str(), H5P_DEFAULT) > 0,
-                 source << ": Minari " << episode << " has no '" << key << "' (an episode group holds observations, "
-                        << "actions, rewards, terminations and truncations)");
+    DYDIFF_USER_CHECK(H5Lexists(file, p.c_str(), H5P_DEFAULT) > 0,
+                      source << ": Minari " << episode << " has no '" << key
+                             << "' (an episode group holds observations, "
+                             << "actions, rewards, terminations and truncations)");
     Handle obj(H5Oopen(file, p.c_str(), H5P_DEFAULT), H5Oclose);
-    DYDIFF_CHECK(obj.ok(), source << ": cannot open HDF5 object '" << p << "'");
-    DYDIFF_CHECK(H5Iget_type(obj.get()) == H5I_DATASET,
-                 source << ": Minari " << episode << "/" << key << " is a group, not an array: a Dict or Tuple "
-                        << (key == "actions" ? "action" : "observation") << " space. dydiff reads only flat Box (or "
-                        << "Discrete) spaces; flatten the space before recording, or convert with your own h5py script");
+    DYDIFF_USER_CHECK(obj.ok(), source << ": cannot open HDF5 object '" << p << "'");
+    DYDIFF_USER_CHECK(
+        H5Iget_type(obj.get()) == H5I_DATASET,
+        source << ": Minari " << episode << "/" << key << " is a group, not an array: a Dict or Tuple "
+               << (key == "actions" ? "action" : "observation") << " space. dydiff reads only flat Box (or "
+               << "Discrete) spaces; flatten the space before recording, or convert with your own h5py script");
     RawArray raw;
     std::string why;
-    DYDIFF_CHECK(read_dataset(file, p, source, raw, why),
-                 source << ": Minari " << episode << "/" << key << " cannot be read as numbers (" << why << ")");
+    DYDIFF_USER_CHECK(read_dataset(file, p, source, raw, why),
+                      source << ": Minari " << episode << "/" << key << " cannot be read as numbers (" << why << ")");
     return raw;
 }
 
@@ -190,13 +192,14 @@ RawArray read_member(hid_t file, const std::string& source, const std::string& e
 std::size_t matrix_dim(const RawArray& raw, const std::string& source, const std::string& episode,
                        const std::string& key, std::size_t rows) {
     const auto& shape = raw.array.shape;
-    DYDIFF_CHECK((shape.size() == 1 || shape.size() == 2) && shape[0] == rows,
-                 source << ": Minari " << episode << "/" << key << " has shape " << shape_str(shape) << ", expected ("
-                        << rows << ", dim) or (" << rows << ",)"
-                        << (key == "observations" ? " (T + 1 rows: the reset observation, then one per step)" : ""));
+    DYDIFF_USER_CHECK(
+        (shape.size() == 1 || shape.size() == 2) && shape[0] == rows,
+        source << ": Minari " << episode << "/" << key << " has shape " << shape_str(shape) << ", expected (" << rows
+               << ", dim) or (" << rows << ",)"
+               << (key == "observations" ? " (T + 1 rows: the reset observation, then one per step)" : ""));
     const std::size_t dim = shape.size() == 2 ? shape[1] : 1;
-    DYDIFF_CHECK(dim >= 1, source << ": Minari " << episode << "/" << key << " has shape " << shape_str(shape)
-                                  << ": its dimension must be at least 1");
+    DYDIFF_USER_CHECK(dim >= 1, source << ": Minari " << episode << "/" << key << " has shape " << shape_str(shape)
+                                       << ": its dimension must be at least 1");
     return dim;
 }
 
@@ -204,9 +207,10 @@ std::size_t matrix_dim(const RawArray& raw, const std::string& source, const std
 std::vector<double> step_values(const RawArray& raw, const std::string& source, const std::string& episode,
                                 const std::string& key, std::size_t steps) {
     const auto& shape = raw.array.shape;
-    DYDIFF_CHECK((shape.size() == 1 || (shape.size() == 2 && shape[1] == 1)) && shape[0] == steps,
-                 source << ": Minari " << episode << "/" << key << " has shape " << shape_str(shape) << ", expected ("
-                        << steps << ",) or (" << steps << ", 1) (one per step; 'actions' has " << steps << " rows)");
+    DYDIFF_USER_CHECK((shape.size() == 1 || (shape.size() == 2 && shape[1] == 1)) && shape[0] == steps,
+                      source << ": Minari " << episode << "/" << key << " has shape " << shape_str(shape)
+                             << ", expected (" << steps << ",) or (" << steps << ", 1) (one per step; 'actions' has "
+                             << steps << " rows)");
     return as_doubles(raw.array);
 }
 
@@ -214,16 +218,17 @@ std::vector<double> step_values(const RawArray& raw, const std::string& source, 
 void check_finite_f32(const std::vector<double>& v, std::size_t cols, const std::string& source,
                       const std::string& episode, const std::string& key) {
     for (std::size_t i = 0; i < v.size(); ++i) {
-        DYDIFF_CHECK(std::isfinite(v[i]) && std::fabs(v[i]) <= static_cast<double>(FLT_MAX),
-                     source << ": Minari " << episode << "/" << key << " row " << i / cols << ", column " << i % cols
-                            << " holds " << v[i] << (std::isfinite(v[i]) ? ", which overflows float32" : ""));
+        DYDIFF_USER_CHECK(std::isfinite(v[i]) && std::fabs(v[i]) <= static_cast<double>(FLT_MAX),
+                          source << ": Minari " << episode << "/" << key << " row " << i / cols << ", column "
+                                 << i % cols << " holds " << v[i]
+                                 << (std::isfinite(v[i]) ? ", which overflows float32" : ""));
     }
 }
 
 void append_episode(hid_t file, const std::string& source, const std::string& episode, MinariColumns& c,
                     std::vector<std::string>& ignored) {
     const RawArray act = read_member(file, source, episode, "actions");
-    DYDIFF_CHECK(!act.array.shape.empty(), source << ": Minari " << episode << "/actions is a scalar");
+    DYDIFF_USER_CHECK(!act.array.shape.empty(), source << ": Minari " << episode << "/actions is a scalar");
     const std::size_t steps = act.array.shape[0];  // T
     const RawArray obs = read_member(file, source, episode, "observations");
     const RawArray rew = read_member(file, source, episode, "rewards");
@@ -236,9 +241,9 @@ void append_episode(hid_t file, const std::string& source, const std::string& ep
         c.obs_dim = s;
         c.action_dim = a;
     }
-    DYDIFF_CHECK(s == c.obs_dim && a == c.action_dim,
-                 source << ": Minari " << episode << " has obs dim " << s << ", action dim " << a << ", but "
-                        << c.first_episode << " has " << c.obs_dim << ", " << c.action_dim);
+    DYDIFF_USER_CHECK(s == c.obs_dim && a == c.action_dim, source << ": Minari " << episode << " has obs dim " << s
+                                                                  << ", action dim " << a << ", but " << c.first_episode
+                                                                  << " has " << c.obs_dim << ", " << c.action_dim);
     if (steps == 0) {
         ignored.push_back(episode + " (0 steps)");
         return;
@@ -258,9 +263,10 @@ void append_episode(hid_t file, const std::string& source, const std::string& ep
     const auto append_flags = [&](const RawArray& raw, const std::string& key, std::vector<std::uint8_t>& out) {
         const std::vector<double> f = step_values(raw, source, episode, key, steps);
         for (std::size_t t = 0; t < steps; ++t) {
-            DYDIFF_CHECK(f[t] == 0.0 || f[t] == 1.0,
-                         source << ": Minari " << episode << "/" << key << " step " << t << " holds " << f[t]
-                                << " (stored as " << raw.stored << "): episode flags must be bool or the numbers 0 and 1");
+            DYDIFF_USER_CHECK(f[t] == 0.0 || f[t] == 1.0,
+                              source << ": Minari " << episode << "/" << key << " step " << t << " holds " << f[t]
+                                     << " (stored as " << raw.stored
+                                     << "): episode flags must be bool or the numbers 0 and 1");
             out.push_back(f[t] != 0.0);
         }
     };
@@ -290,9 +296,10 @@ std::string joined(const std::set<std::string>& names) {
 // The id of "episode_<id>"; fails unless <id> is a non-negative integer.
 std::uint64_t episode_id(const std::string& name, const std::string& source) {
     const std::string digits = name.substr(std::string("episode_").size());
-    DYDIFF_CHECK(!digits.empty() && digits.size() <= 18 &&
-                     std::all_of(digits.begin(), digits.end(), [](unsigned char ch) { return std::isdigit(ch) != 0; }),
-                 source << ": Minari group '" << name << "' does not end in an episode id (episode_<integer>)");
+    DYDIFF_USER_CHECK(
+        !digits.empty() && digits.size() <= 18 &&
+            std::all_of(digits.begin(), digits.end(), [](unsigned char ch) { return std::isdigit(ch) != 0; }),
+        source << ": Minari group '" << name << "' does not end in an episode id (episode_<integer>)");
     return std::stoull(digits);
 }
 
@@ -323,14 +330,15 @@ Hdf5Contents read_minari(hid_t file, const std::string& source, const std::vecto
     }
     std::sort(episodes.begin(), episodes.end());
     for (std::size_t k = 1; k < episodes.size(); ++k)
-        DYDIFF_CHECK(episodes[k].first != episodes[k - 1].first,
-                     source << ": Minari groups '" << episodes[k - 1].second << "' and '" << episodes[k].second
-                            << "' have the same episode id");
+        DYDIFF_USER_CHECK(episodes[k].first != episodes[k - 1].first,
+                          source << ": Minari groups '" << episodes[k - 1].second << "' and '" << episodes[k].second
+                                 << "' have the same episode id");
 
     MinariColumns c;
     std::vector<std::string> ignored;
     for (const auto& [id, name] : episodes) append_episode(file, source, name, c, ignored);
-    DYDIFF_CHECK(c.rows >= 1, source << ": Minari file with " << episodes.size() << " episode group(s) but no steps");
+    DYDIFF_USER_CHECK(c.rows >= 1,
+                      source << ": Minari file with " << episodes.size() << " episode group(s) but no steps");
 
     const auto f64 = [](std::vector<std::size_t> shape, const std::vector<double>& v) {
         return NpyArray::from_vector(shape, v);
@@ -356,15 +364,15 @@ Hdf5Contents read_minari(hid_t file, const std::string& source, const std::vecto
 }  // namespace
 
 Hdf5Contents read_hdf5_arrays(const std::string& path) {
-    DYDIFF_CHECK(std::ifstream(path).good(), path << ": cannot open the file (missing or unreadable)");
+    DYDIFF_USER_CHECK(std::ifstream(path).good(), path << ": cannot open the file (missing or unreadable)");
     const QuietErrors quiet;
-    DYDIFF_CHECK(H5Fis_hdf5(path.c_str()) > 0, path << ": not an HDF5 file");
+    DYDIFF_USER_CHECK(H5Fis_hdf5(path.c_str()) > 0, path << ": not an HDF5 file");
     Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-    DYDIFF_CHECK(file.ok(), path << ": libhdf5 cannot open the file");
+    DYDIFF_USER_CHECK(file.ok(), path << ": libhdf5 cannot open the file");
 
     Walk walk;
-    DYDIFF_CHECK(H5Lvisit(file.get(), H5_INDEX_NAME, H5_ITER_INC, &collect, &walk) >= 0,
-                 path << ": cannot list the HDF5 file's contents");
+    DYDIFF_USER_CHECK(H5Lvisit(file.get(), H5_INDEX_NAME, H5_ITER_INC, &collect, &walk) >= 0,
+                      path << ": cannot list the HDF5 file's contents");
 
     Hdf5Contents out;
     for (const std::string& p : walk.paths) {
@@ -376,7 +384,7 @@ Hdf5Contents read_hdf5_arrays(const std::string& path) {
             continue;
         }
         Handle obj(H5Oopen(file.get(), p.c_str(), H5P_DEFAULT), H5Oclose);
-        DYDIFF_CHECK(obj.ok(), path << ": cannot open HDF5 object '" << p << "'");
+        DYDIFF_USER_CHECK(obj.ok(), path << ": cannot open HDF5 object '" << p << "'");
         if (H5Iget_type(obj.get()) != H5I_DATASET) continue;  // groups: their datasets are visited on their own
         RawArray raw;
         std::string why;

@@ -15,7 +15,7 @@ void check_width(const xt::xtensor<float, 2>& x, std::size_t k, const char* what
 }
 
 xt::xtensor<float, 1> as_vector(const xt::xarray<float>& a, const std::string& key) {
-    DYDIFF_CHECK(a.dimension() == 1, key << ": expected a vector, found shape " << shape_str(a.shape()));
+    DYDIFF_USER_CHECK(a.dimension() == 1, key << ": expected a vector, found shape " << shape_str(a.shape()));
     xt::xtensor<float, 1> out = xt::xtensor<float, 1>::from_shape({a.size()});
     std::copy(a.data(), a.data() + a.size(), out.data());
     return out;
@@ -89,7 +89,7 @@ ZScoreNormalizer ZScoreNormalizer::load(const ArrayLookup& get, const std::strin
     xt::xtensor<float, 1> mean = as_vector(get(prefix + "/mean"), prefix + "/mean");
     xt::xtensor<float, 1> std = as_vector(get(prefix + "/std"), prefix + "/std");
     const xt::xarray<float> eps = get(prefix + "/eps");
-    DYDIFF_CHECK(eps.size() == 1, prefix << "/eps: expected one value, found shape " << shape_str(eps.shape()));
+    DYDIFF_USER_CHECK(eps.size() == 1, prefix << "/eps: expected one value, found shape " << shape_str(eps.shape()));
     return ZScoreNormalizer(std::move(mean), std::move(std), eps.data()[0]);
 }
 

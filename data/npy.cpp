@@ -37,7 +37,7 @@ std::size_t checked_bytes(const std::vector<std::size_t>& shape, std::size_t ite
     std::size_t n = item;
     for (std::size_t d : shape) {
         if (d != 0 && n > std::numeric_limits<std::size_t>::max() / d)
-            DYDIFF_FAIL(where << ": shape " << shape_str(shape) << " overflows the address space");
+            DYDIFF_USER_FAIL(where << ": shape " << shape_str(shape) << " overflows the address space");
         n *= d;
     }
     return n;
@@ -116,8 +116,8 @@ public:
         return i_ == s_.size();
     }
     [[noreturn]] void fail(const std::string& what) const {
-        DYDIFF_FAIL(where_ << ": bad NPY header: " << what << " at offset " << i_ << " in \"" << quote_printable(s_)
-                           << "\"");
+        DYDIFF_USER_FAIL(where_ << ": bad NPY header: " << what << " at offset " << i_ << " in \""
+                                << quote_printable(s_) << "\"");
     }
 
 private:
@@ -133,8 +133,8 @@ struct Descr {
 
 Descr parse_descr(const std::string& d, const std::string& where) {
     const auto unknown = [&]() {
-        DYDIFF_FAIL(where << ": unsupported dtype descr '" << quote_printable(d) << "'; dydiff reads " << descr_list()
-                          << "; hint: convert with arr.astype(np.float32) before saving");
+        DYDIFF_USER_FAIL(where << ": unsupported dtype descr '" << quote_printable(d) << "'; dydiff reads "
+                               << descr_list() << "; hint: convert with arr.astype(np.float32) before saving");
     };
     if (d.size() != 3) unknown();
     const char order = d[0];
@@ -240,18 +240,18 @@ std::size_t NpyArray::size() const noexcept {
 
 void NpyArray::validate(const std::string& where) const {
     const std::size_t expected = checked_bytes(shape, itemsize(dtype), where);
-    DYDIFF_CHECK(bytes.size() == expected, where << ": shape " << shape_str(shape) << " of " << dtype_name(dtype)
-                                                 << " needs " << expected << " bytes, found " << bytes.size());
+    DYDIFF_USER_CHECK(bytes.size() == expected, where << ": shape " << shape_str(shape) << " of " << dtype_name(dtype)
+                                                      << " needs " << expected << " bytes, found " << bytes.size());
     if (dtype == DType::bool_) {
         const auto bad = std::find_if(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b > 1; });
-        DYDIFF_CHECK(bad == bytes.end(), where << ": bool element " << (bad - bytes.begin()) << " is "
-                                               << int(*bad) << ", expected 0 or 1");
+        DYDIFF_USER_CHECK(bad == bytes.end(), where << ": bool element " << (bad - bytes.begin()) << " is " << int(*bad)
+                                                    << ", expected 0 or 1");
     }
 }
 
 void NpyArray::check_dtype(DType expected, const std::string& context) const {
-    DYDIFF_CHECK(dtype == expected, context << ": expected dtype " << dtype_name(expected) << ", found "
-                                            << dtype_name(dtype) << " with shape " << shape_str(shape));
+    DYDIFF_USER_CHECK(dtype == expected, context << ": expected dtype " << dtype_name(expected) << ", found "
+                                                 << dtype_name(dtype) << " with shape " << shape_str(shape));
 }
 
 template <class U>
@@ -320,19 +320,20 @@ std::vector<std::uint8_t> encode_npy(const NpyArray& a) {
 }
 
 NpyArray decode_npy(const std::uint8_t* data, std::size_t n, const std::string& where) {
-    DYDIFF_CHECK(n >= 10, where << ": truncated NPY: " << n << " bytes, the fixed preamble alone is 10");
-    DYDIFF_CHECK(std::equal(kMagic, kMagic + 6, data),
-                 where << ": bad NPY magic: expected \"\\x93NUMPY\", found \""
-                       << quote_printable(std::string(data, data + 6)) << "\" (not a .npy file)");
+    DYDIFF_USER_CHECK(n >= 10, where << ": truncated NPY: " << n << " bytes, the fixed preamble alone is 10");
+    DYDIFF_USER_CHECK(std::equal(kMagic, kMagic + 6, data),
+                      where << ": bad NPY magic: expected \"\\x93NUMPY\", found \""
+                            << quote_printable(std::string(data, data + 6)) << "\" (not a .npy file)");
     const int major = data[6], minor = data[7];
-    DYDIFF_CHECK((major == 1 || major == 2 || major == 3) && minor == 0,
-                 where << ": unsupported NPY version " << major << "." << minor << ", dydiff reads 1.0, 2.0 and 3.0");
+    DYDIFF_USER_CHECK(
+        (major == 1 || major == 2 || major == 3) && minor == 0,
+        where << ": unsupported NPY version " << major << "." << minor << ", dydiff reads 1.0, 2.0 and 3.0");
     const std::size_t len_bytes = major == 1 ? 2 : 4;
-    DYDIFF_CHECK(n >= 8 + len_bytes, where << ": truncated NPY: " << n << " bytes, no room for the header length");
+    DYDIFF_USER_CHECK(n >= 8 + len_bytes, where << ": truncated NPY: " << n << " bytes, no room for the header length");
     const std::size_t header_len = read_le(data + 8, static_cast<int>(len_bytes));
     const std::size_t data_start = 8 + len_bytes + header_len;
-    DYDIFF_CHECK(data_start <= n, where << ": truncated NPY: header of " << header_len << " bytes ends at byte "
-                                        << data_start << " but the file holds " << n);
+    DYDIFF_USER_CHECK(data_start <= n, where << ": truncated NPY: header of " << header_len << " bytes ends at byte "
+                                             << data_start << " but the file holds " << n);
     const std::string text(reinterpret_cast<const char*>(data) + 8 + len_bytes, header_len);
 
     HeaderParser p(text, where);
@@ -345,8 +346,8 @@ NpyArray decode_npy(const std::uint8_t* data, std::size_t n, const std::string& 
         p.expect(':');
         if (key == "descr") {
             if (p.peek('['))
-                DYDIFF_FAIL(where << ": unsupported dtype: structured (record) arrays are not read; dydiff reads "
-                                  << descr_list());
+                DYDIFF_USER_FAIL(where << ": unsupported dtype: structured (record) arrays are not read; dydiff reads "
+                                       << descr_list());
             descr = p.string();
             have_descr = true;
         } else if (key == "fortran_order") {
@@ -373,9 +374,9 @@ NpyArray decode_npy(const std::uint8_t* data, std::size_t n, const std::string& 
     const std::size_t item = itemsize(d.dtype);
     const std::size_t expected = checked_bytes(shape, item, where);
     const std::size_t found = n - data_start;
-    DYDIFF_CHECK(found == expected, where << ": header says shape " << shape_str(shape) << " of " << dtype_name(d.dtype)
-                                          << " = " << expected << " bytes of data, found " << found
-                                          << (found < expected ? " (truncated)" : " (trailing bytes)"));
+    DYDIFF_USER_CHECK(found == expected, where << ": header says shape " << shape_str(shape) << " of "
+                                               << dtype_name(d.dtype) << " = " << expected << " bytes of data, found "
+                                               << found << (found < expected ? " (truncated)" : " (trailing bytes)"));
     a.bytes.assign(data + data_start, data + n);
     if (d.big_endian) byteswap_inplace(a.bytes, item);
     if (fortran && shape.size() > 1) a.bytes = fortran_to_c(a.bytes, shape, item);

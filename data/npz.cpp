@@ -101,8 +101,8 @@ public:
     Reader(const std::vector<std::uint8_t>& b, const std::string& path) : b_(b), path_(path) {}
     std::uint64_t get(std::uint64_t pos, int n, const char* what) const {
         if (pos > b_.size() || static_cast<std::uint64_t>(n) > b_.size() - pos)
-            DYDIFF_FAIL(path_ << ": truncated ZIP: " << what << " at byte " << pos << " runs past the end of the file ("
-                              << b_.size() << " bytes)");
+            DYDIFF_USER_FAIL(path_ << ": truncated ZIP: " << what << " at byte " << pos
+                                   << " runs past the end of the file (" << b_.size() << " bytes)");
         std::uint64_t v = 0;
         for (int i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(b_[pos + i]) << (8 * i);
         return v;
@@ -136,15 +136,15 @@ std::size_t find_end_record(const std::vector<std::uint8_t>& b, const std::strin
         }
     }
     if (starts_with("\x93NUMPY", 6))
-        DYDIFF_FAIL(path << ": this is a single .npy array, not an .npz archive; read it with read_npy");
+        DYDIFF_USER_FAIL(path << ": this is a single .npy array, not an .npz archive; read it with read_npy");
     if (starts_with("PK\x03\x04", 4) || starts_with("PK\x05\x06", 4))
-        DYDIFF_FAIL(path << ": ZIP end of central directory record not found in " << b.size()
-                         << " bytes: the file is truncated (or has trailing bytes)");
+        DYDIFF_USER_FAIL(path << ": ZIP end of central directory record not found in " << b.size()
+                              << " bytes: the file is truncated (or has trailing bytes)");
     std::ostringstream found;
     for (std::size_t i = 0; i < std::min<std::size_t>(4, b.size()); ++i)
         found << (i ? " " : "") << std::hex << std::setw(2) << std::setfill('0') << int(b[i]);
-    DYDIFF_FAIL(path << ": not a ZIP/NPZ file: expected signature 50 4b 03 04 (\"PK\\3\\4\") at byte 0, found "
-                     << (b.empty() ? std::string("an empty file") : found.str()));
+    DYDIFF_USER_FAIL(path << ": not a ZIP/NPZ file: expected signature 50 4b 03 04 (\"PK\\3\\4\") at byte 0, found "
+                          << (b.empty() ? std::string("an empty file") : found.str()));
 }
 
 }  // namespace
@@ -289,9 +289,9 @@ NpzFile read_npz(const std::string& path) {
                              r.u32(end_pos - kZip64LocatorSize, "ZIP64 locator") == kZip64LocatorSig;
     if (has_locator) {
         const std::uint64_t rec = r.u64(end_pos - kZip64LocatorSize + 8, "ZIP64 locator");
-        DYDIFF_CHECK(rec + kZip64EndSize <= end_pos - kZip64LocatorSize && r.u32(rec, "ZIP64 end") == kZip64EndSig,
-                     path << ": bad ZIP64 end record: the locator points at byte " << rec
-                          << ", where no ZIP64 end record (signature 0x06064b50) is found");
+        DYDIFF_USER_CHECK(rec + kZip64EndSize <= end_pos - kZip64LocatorSize && r.u32(rec, "ZIP64 end") == kZip64EndSig,
+                          path << ": bad ZIP64 end record: the locator points at byte " << rec
+                               << ", where no ZIP64 end record (signature 0x06064b50) is found");
         disk = r.u32(rec + 16, "ZIP64 end record");
         cd_disk = r.u32(rec + 20, "ZIP64 end record");
         count = r.u64(rec + 32, "ZIP64 end record");
@@ -299,26 +299,27 @@ NpzFile read_npz(const std::string& path) {
         cd_offset = r.u64(rec + 48, "ZIP64 end record");
         cd_limit = rec;
     } else {
-        DYDIFF_CHECK(count != kMax16 && cd_size != kMax32 && cd_offset != kMax32,
-                     path << ": the end record defers to a ZIP64 end record, but there is no ZIP64 locator before it");
+        DYDIFF_USER_CHECK(
+            count != kMax16 && cd_size != kMax32 && cd_offset != kMax32,
+            path << ": the end record defers to a ZIP64 end record, but there is no ZIP64 locator before it");
     }
-    DYDIFF_CHECK(disk == 0 && cd_disk == 0,
-                 path << ": multi-disk (split) ZIP archives are not supported (disk " << disk << ", directory on disk "
-                      << cd_disk << ")");
-    DYDIFF_CHECK(cd_offset <= cd_limit && cd_size <= cd_limit - cd_offset,
-                 path << ": truncated or corrupt ZIP: the central directory (" << cd_size << " bytes at offset "
-                      << cd_offset << ") does not fit before the end record at byte " << cd_limit);
+    DYDIFF_USER_CHECK(disk == 0 && cd_disk == 0, path << ": multi-disk (split) ZIP archives are not supported (disk "
+                                                      << disk << ", directory on disk " << cd_disk << ")");
+    DYDIFF_USER_CHECK(cd_offset <= cd_limit && cd_size <= cd_limit - cd_offset,
+                      path << ": truncated or corrupt ZIP: the central directory (" << cd_size << " bytes at offset "
+                           << cd_offset << ") does not fit before the end record at byte " << cd_limit);
 
     NpzFile out;
     out.path_ = path;
     std::uint64_t p = cd_offset;
     const std::uint64_t cd_end = cd_offset + cd_size;
     for (std::uint64_t i = 0; i < count; ++i) {
-        DYDIFF_CHECK(p + kCentralSize <= cd_end, path << ": central directory holds fewer entries than the "
-                                                      << count << " announced (entry " << i << " runs past its end)");
+        DYDIFF_USER_CHECK(p + kCentralSize <= cd_end, path << ": central directory holds fewer entries than the "
+                                                           << count << " announced (entry " << i
+                                                           << " runs past its end)");
         const std::uint32_t sig = r.u32(p, "central directory entry");
-        DYDIFF_CHECK(sig == kCentralSig, path << ": bad central directory signature at byte " << p << ": expected "
-                                              << hex32(kCentralSig) << ", found " << hex32(sig));
+        DYDIFF_USER_CHECK(sig == kCentralSig, path << ": bad central directory signature at byte " << p << ": expected "
+                                                   << hex32(kCentralSig) << ", found " << hex32(sig));
         const std::uint16_t flags = r.u16(p + 8, "central directory entry");
         const std::uint16_t method = r.u16(p + 10, "central directory entry");
         const std::uint32_t crc = r.u32(p + 16, "central directory entry");
@@ -329,8 +330,8 @@ NpzFile read_npz(const std::string& path) {
         const std::uint16_t comment_len = r.u16(p + 32, "central directory entry");
         std::uint64_t start_disk = r.u16(p + 34, "central directory entry");
         std::uint64_t offset = r.u32(p + 42, "central directory entry");
-        DYDIFF_CHECK(p + kCentralSize + name_len + extra_len + comment_len <= cd_end,
-                     path << ": central directory entry " << i << " runs past the directory's end");
+        DYDIFF_USER_CHECK(p + kCentralSize + name_len + extra_len + comment_len <= cd_end,
+                          path << ": central directory entry " << i << " runs past the directory's end");
         const std::string name = r.str(p + kCentralSize, name_len, "member name");
         const std::string where = path + ": member '" + name + "'";
 
@@ -338,12 +339,13 @@ NpzFile read_npz(const std::string& path) {
         for (std::uint64_t e = p + kCentralSize + name_len, e_end = e + extra_len; e + 4 <= e_end;) {
             const std::uint16_t id = r.u16(e, "extra field");
             const std::uint16_t len = r.u16(e + 2, "extra field");
-            DYDIFF_CHECK(e + 4 + len <= e_end, where << ": extra field 0x" << std::hex << id << " overruns its entry");
+            DYDIFF_USER_CHECK(e + 4 + len <= e_end,
+                              where << ": extra field 0x" << std::hex << id << " overruns its entry");
             if (id == kZip64ExtraId) {
                 std::uint64_t q = e + 4;
                 const auto take = [&](std::uint64_t& field, int width, const char* what) {
-                    DYDIFF_CHECK(q + static_cast<std::uint64_t>(width) <= e + 4 + len,
-                                 where << ": ZIP64 extra field of " << len << " bytes lacks the " << what);
+                    DYDIFF_USER_CHECK(q + static_cast<std::uint64_t>(width) <= e + 4 + len,
+                                      where << ": ZIP64 extra field of " << len << " bytes lacks the " << what);
                     field = width == 8 ? r.u64(q, "ZIP64 extra") : r.u32(q, "ZIP64 extra");
                     q += static_cast<std::uint64_t>(width);
                 };
@@ -356,40 +358,42 @@ NpzFile read_npz(const std::string& path) {
         }
         p += kCentralSize + name_len + extra_len + comment_len;
 
-        DYDIFF_CHECK(!(flags & kFlagEncrypted), where << ": encrypted members are not supported");
-        DYDIFF_CHECK(start_disk == 0, where << ": lives on disk " << start_disk << " of a split archive (unsupported)");
-        DYDIFF_CHECK(method != kMethodDeflate,
-                     where << ": compressed with DEFLATE (ZIP method 8, as written by np.savez_compressed); dydiff "
-                              "reads only STORED (uncompressed) members. hint: re-save without compression, e.g. "
-                              "python3 -c \"import numpy as np; d = dict(np.load('in.npz')); np.savez('out.npz', **d)\"");
-        DYDIFF_CHECK(method == kMethodStored, where << ": unsupported compression method " << method
-                                                    << "; dydiff reads only STORED (method 0) members, as np.savez "
-                                                       "writes them");
-        DYDIFF_CHECK(csize == usize, where << ": STORED member with compressed size " << csize
-                                           << " != uncompressed size " << usize);
+        DYDIFF_USER_CHECK(!(flags & kFlagEncrypted), where << ": encrypted members are not supported");
+        DYDIFF_USER_CHECK(start_disk == 0,
+                          where << ": lives on disk " << start_disk << " of a split archive (unsupported)");
+        DYDIFF_USER_CHECK(
+            method != kMethodDeflate,
+            where << ": compressed with DEFLATE (ZIP method 8, as written by np.savez_compressed); dydiff "
+                     "reads only STORED (uncompressed) members. hint: re-save without compression, e.g. "
+                     "python3 -c \"import numpy as np; d = dict(np.load('in.npz')); np.savez('out.npz', **d)\"");
+        DYDIFF_USER_CHECK(method == kMethodStored,
+                          where << ": unsupported compression method " << method
+                                << "; dydiff reads only STORED (method 0) members, as np.savez writes them");
+        DYDIFF_USER_CHECK(csize == usize, where << ": STORED member with compressed size " << csize
+                                                << " != uncompressed size " << usize);
 
         // The local header repeats name and extra with lengths of its own (numpy writes a 20-byte ZIP64 extra here
         // that the central directory does not have): the data starts after *its* lengths.
         const std::uint32_t lsig = r.u32(offset, "local header");
-        DYDIFF_CHECK(lsig == kLocalSig, where << ": bad local header signature at byte " << offset << ": expected "
-                                              << hex32(kLocalSig) << ", found " << hex32(lsig));
+        DYDIFF_USER_CHECK(lsig == kLocalSig, where << ": bad local header signature at byte " << offset << ": expected "
+                                                   << hex32(kLocalSig) << ", found " << hex32(lsig));
         const std::uint16_t lname_len = r.u16(offset + 26, "local header");
         const std::uint16_t lextra_len = r.u16(offset + 28, "local header");
         const std::string lname = r.str(offset + kLocalSize, lname_len, "local header name");
-        DYDIFF_CHECK(lname == name, where << ": the local header names it '" << lname << "' (corrupt archive)");
+        DYDIFF_USER_CHECK(lname == name, where << ": the local header names it '" << lname << "' (corrupt archive)");
         const std::uint64_t data = offset + kLocalSize + lname_len + lextra_len;
-        DYDIFF_CHECK(data <= b.size() && usize <= b.size() - data,
-                     where << ": truncated: " << usize << " bytes of data at byte " << data
-                           << " run past the end of the file (" << b.size() << " bytes)");
+        DYDIFF_USER_CHECK(data <= b.size() && usize <= b.size() - data,
+                          where << ": truncated: " << usize << " bytes of data at byte " << data
+                                << " run past the end of the file (" << b.size() << " bytes)");
         const std::uint32_t actual = crc32(b.data() + data, usize);
-        DYDIFF_CHECK(actual == crc, where << ": CRC-32 mismatch: the central directory records " << hex32(crc)
-                                          << ", the data gives " << hex32(actual) << " (corrupted file)");
+        DYDIFF_USER_CHECK(actual == crc, where << ": CRC-32 mismatch: the central directory records " << hex32(crc)
+                                               << ", the data gives " << hex32(actual) << " (corrupted file)");
 
         constexpr const char* kSuffix = ".npy";
-        DYDIFF_CHECK(name.size() > 4 && name.compare(name.size() - 4, 4, kSuffix) == 0,
-                     where << ": not an array: NPZ members are named '<key>.npy'");
+        DYDIFF_USER_CHECK(name.size() > 4 && name.compare(name.size() - 4, 4, kSuffix) == 0,
+                          where << ": not an array: NPZ members are named '<key>.npy'");
         std::string key = name.substr(0, name.size() - 4);
-        DYDIFF_CHECK(out.index_.count(key) == 0, where << ": duplicate key '" << key << "'");
+        DYDIFF_USER_CHECK(out.index_.count(key) == 0, where << ": duplicate key '" << key << "'");
         NpyArray array = decode_npy(b.data() + data, usize, where);
         out.index_[key] = out.entries_.size();
         out.entries_.emplace_back(std::move(key), std::move(array));
@@ -415,8 +419,8 @@ const NpyArray& NpzFile::require(const std::string& key) const {
     if (!a) {
         std::ostringstream have;
         for (std::size_t i = 0; i < entries_.size(); ++i) have << (i ? ", " : "") << entries_[i].first;
-        DYDIFF_FAIL(path_ << ": missing key '" << key << "' (keys: " << (entries_.empty() ? "none" : have.str())
-                          << ")");
+        DYDIFF_USER_FAIL(path_ << ": missing key '" << key << "' (keys: " << (entries_.empty() ? "none" : have.str())
+                               << ")");
     }
     return *a;
 }
@@ -429,8 +433,8 @@ const NpyArray& NpzFile::require(const std::string& key, DType dtype) const {
 
 const NpyArray& NpzFile::require(const std::string& key, DType dtype, const std::vector<std::size_t>& shape) const {
     const NpyArray& a = require(key, dtype);
-    DYDIFF_CHECK(a.shape == shape, path_ << ": key '" << key << "': expected shape " << shape_str(shape) << ", found "
-                                         << shape_str(a.shape));
+    DYDIFF_USER_CHECK(a.shape == shape, path_ << ": key '" << key << "': expected shape " << shape_str(shape)
+                                              << ", found " << shape_str(a.shape));
     return a;
 }
 

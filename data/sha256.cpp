@@ -105,14 +105,14 @@ std::string sha256_hex(const void* bytes, std::size_t n) {
 
 std::string sha256_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    DYDIFF_CHECK(in.good(), path << ": cannot open the file to compute its SHA-256");
+    DYDIFF_USER_CHECK(in.good(), path << ": cannot open the file to compute its SHA-256");
     Sha256 h;
     std::vector<char> chunk(1 << 20);
     while (in) {
         in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
         h.update(chunk.data(), static_cast<std::size_t>(in.gcount()));
     }
-    DYDIFF_CHECK(in.eof(), path << ": read error while computing its SHA-256");
+    DYDIFF_USER_CHECK(in.eof(), path << ": read error while computing its SHA-256");
     return h.hex_digest();
 }
 

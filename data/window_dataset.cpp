@@ -39,9 +39,9 @@ WindowDataset::WindowDataset(const Dataset& dataset, std::size_t horizon, const 
                                             << dataset.obs_dim() << " + A " << dataset.action_dim() << ")");
     rows_ = normalizer.apply(state_action_rows(dataset));
     windows_ = make_windows(split_episodes(dataset, TailRows::drop), horizon);
-    DYDIFF_CHECK(!windows_.empty(), (dataset.source.empty() ? std::string("dataset") : dataset.source)
-                                        << ": no diffusion window: no row has terminals or timeouts set, and the "
-                                           "unflagged tail is dropped (docs/data_format.md)");
+    DYDIFF_USER_CHECK(!windows_.empty(), (dataset.source.empty() ? std::string("dataset") : dataset.source)
+                                             << ": no diffusion window: no row has terminals or timeouts set, and the "
+                                                "unflagged tail is dropped (docs/data_format.md)");
 }
 
 xt::xtensor<float, 3> WindowDataset::gather(const std::vector<std::size_t>& indices) const {

@@ -72,7 +72,7 @@ bool Checkpoint::contains(const std::string& key) const {
 const data::NpyArray& Checkpoint::array(const std::string& key) const {
     for (const auto& [k, a] : entries_)
         if (k == key) return a;
-    DYDIFF_FAIL((source_.empty() ? "checkpoint" : source_) << ": missing key '" << key << "'");
+    DYDIFF_USER_FAIL((source_.empty() ? "checkpoint" : source_) << ": missing key '" << key << "'");
 }
 
 autograd::Array Checkpoint::get(const std::string& key) const { return array(key).to_float(); }
@@ -80,7 +80,8 @@ autograd::Array Checkpoint::get(const std::string& key) const { return array(key
 std::int64_t Checkpoint::get_int64(const std::string& key) const {
     const data::NpyArray& a = array(key);
     a.check_dtype(data::DType::i64, (source_.empty() ? "checkpoint" : source_) + ": key '" + key + "'");
-    DYDIFF_CHECK(a.size() == 1, source_ << ": key '" << key << "' must hold one int64, found shape " << shape_str(a.shape));
+    DYDIFF_USER_CHECK(a.size() == 1,
+                      source_ << ": key '" << key << "' must hold one int64, found shape " << shape_str(a.shape));
     return a.to_vector<std::int64_t>()[0];
 }
 
@@ -93,8 +94,9 @@ std::vector<std::uint8_t> Checkpoint::get_bytes(const std::string& key) const {
 std::string Checkpoint::get_text(const std::string& key) const {
     const data::NpyArray& a = array(key);
     a.check_dtype(data::DType::u8, where() + ": key '" + key + "'");
-    DYDIFF_CHECK(a.shape.size() == 1, where() << ": key '" << key << "' must be uint8 text of shape (n,), found shape "
-                                              << shape_str(a.shape));
+    DYDIFF_USER_CHECK(a.shape.size() == 1, where() << ": key '" << key
+                                                   << "' must be uint8 text of shape (n,), found shape "
+                                                   << shape_str(a.shape));
     const std::vector<std::uint8_t> bytes = a.to_vector<std::uint8_t>();
     return {bytes.begin(), bytes.end()};
 }
@@ -102,30 +104,30 @@ std::string Checkpoint::get_text(const std::string& key) const {
 std::vector<std::int64_t> Checkpoint::get_int64s(const std::string& key) const {
     const data::NpyArray& a = array(key);
     a.check_dtype(data::DType::i64, where() + ": key '" + key + "'");
-    DYDIFF_CHECK(a.shape.size() == 1, where() << ": key '" << key << "' must be a 1-d int64 array, found shape "
-                                              << shape_str(a.shape));
+    DYDIFF_USER_CHECK(a.shape.size() == 1, where() << ": key '" << key << "' must be a 1-d int64 array, found shape "
+                                                   << shape_str(a.shape));
     return a.to_vector<std::int64_t>();
 }
 
 std::size_t Checkpoint::get_size(const std::string& key, std::int64_t min) const {
     const std::int64_t v = get_int64(key);
-    DYDIFF_CHECK(v >= min, where() << ": key '" << key << "' is " << v << ", expected an integer >= " << min);
+    DYDIFF_USER_CHECK(v >= min, where() << ": key '" << key << "' is " << v << ", expected an integer >= " << min);
     return static_cast<std::size_t>(v);
 }
 
 float Checkpoint::get_float32(const std::string& key) const {
     const data::NpyArray& a = array(key);
     a.check_dtype(data::DType::f32, where() + ": key '" + key + "'");
-    DYDIFF_CHECK(a.size() == 1, where() << ": key '" << key << "' must hold one float32, found shape "
-                                        << shape_str(a.shape));
+    DYDIFF_USER_CHECK(a.size() == 1, where() << ": key '" << key << "' must hold one float32, found shape "
+                                             << shape_str(a.shape));
     return a.to_vector<float>()[0];
 }
 
 double Checkpoint::get_float64(const std::string& key) const {
     const data::NpyArray& a = array(key);
     a.check_dtype(data::DType::f64, where() + ": key '" + key + "'");
-    DYDIFF_CHECK(a.size() == 1, where() << ": key '" << key << "' must hold one float64, found shape "
-                                        << shape_str(a.shape));
+    DYDIFF_USER_CHECK(a.size() == 1, where() << ": key '" << key << "' must hold one float64, found shape "
+                                             << shape_str(a.shape));
     return a.to_vector<double>()[0];
 }
 
@@ -134,31 +136,33 @@ NamedTensors Checkpoint::get_tensors(const std::string& section, const NamedTens
     for (const auto& [name, t] : like) {
         const std::string key = section + "/" + name;
         autograd::Array a = get(key);
-        DYDIFF_CHECK(a.shape() == t.value().shape(), where() << ": key '" << key << "' has shape "
-                                                             << shape_str(a.shape()) << ", expected "
-                                                             << shape_str(t.value().shape()));
+        DYDIFF_USER_CHECK(a.shape() == t.value().shape(), where() << ": key '" << key << "' has shape "
+                                                                  << shape_str(a.shape()) << ", expected "
+                                                                  << shape_str(t.value().shape()));
         out.emplace_back(name, autograd::Tensor(std::move(a)));
     }
     return out;
 }
 
 void Checkpoint::check_format(const std::string& kind, std::int64_t version) const {
-    DYDIFF_CHECK(contains("format/version"),
-                 where() << ": not a dydiff " << kind << " model file of format version " << version
-                         << ": it has no key 'format/version' (a file written by an older dydiff, before model files "
-                            "recorded their format and data, or another NPZ file); retrain the model with this "
-                            "dydiff (docs/checkpoints.md)");
+    DYDIFF_USER_CHECK(contains("format/version"),
+                      where() << ": not a dydiff " << kind << " model file of format version " << version
+                              << ": it has no key 'format/version' (a file written by an older dydiff, before model "
+                                 "files recorded their format and data, or another NPZ file); retrain the model with "
+                                 "this dydiff (docs/checkpoints.md)");
     const std::int64_t found = get_int64("format/version");
-    DYDIFF_CHECK(found == version, where() << ": key 'format/version' is " << found << "; this dydiff reads model "
-                                           << "files of version " << version << " (docs/checkpoints.md)");
+    DYDIFF_USER_CHECK(found == version, where() << ": key 'format/version' is " << found << "; this dydiff reads model "
+                                                << "files of version " << version << " (docs/checkpoints.md)");
     const std::string found_kind = get_text("format/kind");
-    DYDIFF_CHECK(found_kind == kind, where() << ": a " << found_kind << " model file (key 'format/kind'), expected a "
-                                             << kind << " model file");
+    DYDIFF_USER_CHECK(found_kind == kind, where() << ": a " << found_kind
+                                                  << " model file (key 'format/kind'), expected a " << kind
+                                                  << " model file");
 }
 
 void Checkpoint::rethrow_naming_source(const Error& e) const {
     const std::string message = e.what();
     if (!source_.empty() && message.find(source_) != std::string::npos) throw;  // called inside the handler
+    if (dynamic_cast<const UserError*>(&e)) throw UserError(where() + ": " + message);
     throw Error(where() + ": " + message);
 }
 
@@ -166,13 +170,14 @@ std::string model_file(const std::string& run_or_file, const std::string& file_i
     namespace fs = std::filesystem;
     if (fs::is_directory(run_or_file)) {
         const fs::path inside = fs::path(run_or_file) / file_in_run;
-        DYDIFF_CHECK(fs::is_regular_file(inside), run_or_file << ": a directory without " << file_in_run
-                                                              << "; expected a " << command << " run directory or its "
-                                                              << file_in_run);
+        DYDIFF_USER_CHECK(fs::is_regular_file(inside), run_or_file << ": a directory without " << file_in_run
+                                                                   << "; expected a " << command
+                                                                   << " run directory or its " << file_in_run);
         return inside.string();
     }
-    DYDIFF_CHECK(fs::is_regular_file(run_or_file), run_or_file << ": no such file or directory; expected a " << command
-                                                               << " run directory or its " << file_in_run);
+    DYDIFF_USER_CHECK(fs::is_regular_file(run_or_file), run_or_file << ": no such file or directory; expected a "
+                                                                    << command << " run directory or its "
+                                                                    << file_in_run);
     return run_or_file;
 }
 
@@ -208,7 +213,7 @@ void Checkpoint::load_module(const std::string& section, Module& module) const {
         list("missing", missing);
         list("unexpected", unexpected);
         list("wrong shape", misshaped);
-        DYDIFF_FAIL(os.str());
+        DYDIFF_USER_FAIL(os.str());
     }
     for (const auto& [name, t] : params) {
         Tensor p = t;

@@ -27,8 +27,8 @@ std::size_t default_threads() {
     if (const char* env = std::getenv("DYDIFF_NUM_THREADS")) {
         char* end = nullptr;
         const long n = std::strtol(env, &end, 10);
-        DYDIFF_CHECK(end != env && *end == '\0' && n >= 1 && n <= 1024,
-                     "DYDIFF_NUM_THREADS must be an integer in [1, 1024], got '" << env << "'");
+        DYDIFF_USER_CHECK(end != env && *end == '\0' && n >= 1 && n <= 1024,
+                          "DYDIFF_NUM_THREADS must be an integer in [1, 1024], got '" << env << "'");
         return static_cast<std::size_t>(n);
     }
     const unsigned hw = std::thread::hardware_concurrency();
@@ -60,16 +60,21 @@ class Pool {
 public:
     ~Pool() { resize(0); }
 
+    // NOTE: not std::call_once: libstdc++ builds it on pthread_once, and an exception thrown through it (a bad
+    // DYDIFF_NUM_THREADS) calls std::terminate instead of reaching the caller.
     std::size_t threads() {
-        std::call_once(init_, [this] { if (threads_ == 0) threads_ = default_threads(); });
-        return threads_;
+        const std::size_t n = threads_.load(std::memory_order_acquire);
+        if (n != 0) return n;
+        std::lock_guard<std::mutex> lock(init_mutex_);
+        if (threads_.load(std::memory_order_relaxed) == 0) threads_.store(default_threads(), std::memory_order_release);
+        return threads_.load(std::memory_order_relaxed);
     }
 
     void set_threads(std::size_t n) {
         DYDIFF_CHECK(n <= 1024, "set_num_threads: at most 1024 threads, got " << n);
         std::lock_guard<std::mutex> run_lock(run_mutex_);
-        threads_ = n == 0 ? default_threads() : n;
-        std::call_once(init_, [] {});
+        std::lock_guard<std::mutex> lock(init_mutex_);
+        threads_.store(n == 0 ? default_threads() : n, std::memory_order_release);
         // Surplus workers would wake and spin on every job, competing with the ones that work.
         if (workers_.size() + 1 > threads_) resize(0);
     }
@@ -174,8 +179,8 @@ private:
         }
     }
 
-    std::once_flag init_;
-    std::size_t threads_ = 0;
+    std::mutex init_mutex_;                // guards the first read of DYDIFF_NUM_THREADS
+    std::atomic<std::size_t> threads_{0};  // 0 until threads() or set_threads()
     std::mutex run_mutex_;
     std::mutex mutex_;
     std::condition_variable wake_;

@@ -1,6 +1,7 @@
 // The flag parser of dydiff/cli/args.hpp.
 #include "dydiff/cli/args.hpp"
 
+#include "autograd/error.hpp"
 #include "nn/parallel.hpp"
 
 #include <cerrno>
@@ -10,9 +11,12 @@ namespace dydiff::cli {
 
 Args::Args(std::string command, const std::vector<std::string>& words, const std::set<std::string>& switches)
     : command_(std::move(command)), switches_(switches) {
+    switches_.insert("help");
     for (std::size_t i = 0; i < words.size(); ++i) {
         const std::string& w = words[i];
-        if (w.size() > 2 && w.rfind("--", 0) == 0) {
+        if (w == "-h") {
+            flags_.emplace_back("help", std::nullopt);
+        } else if (w.size() > 2 && w.rfind("--", 0) == 0) {
             const auto eq = w.find('=');
             const std::string name = w.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
             if (switches_.count(name)) {
@@ -31,7 +35,9 @@ Args::Args(std::string command, const std::vector<std::string>& words, const std
     }
 }
 
-void Args::fail(const std::string& message) const { throw UsageError("dydiff " + command_ + ": " + message); }
+void Args::fail(const std::string& message) const {
+    throw UsageError("dydiff " + command_ + ": " + message + " (see 'dydiff " + command_ + " --help')");
+}
 
 bool Args::flag(const std::string& name) {
     asked_.insert(name);
@@ -101,7 +107,15 @@ void Args::finish(std::size_t max_positional) {
 
 void apply_threads(Args& args) {
     const auto n = args.integer("threads", 0, 1, 1024);
-    if (n > 0) nn::set_num_threads(static_cast<std::size_t>(n));
+    if (n > 0) {
+        nn::set_num_threads(static_cast<std::size_t>(n));
+        return;
+    }
+    try {
+        nn::num_threads();  // reads DYDIFF_NUM_THREADS now, so that a bad value is reported before any work
+    } catch (const UserError& e) {
+        throw UsageError("dydiff " + args.command() + ": " + e.what());
+    }
 }
 
 }  // namespace dydiff::cli

@@ -34,6 +34,7 @@ namespace {
 
 /// Flags shared by every workload.
 struct Options {
+    bool help = false;                // --help: print the page instead
     bool json = false;                // one JSON object per line instead of a table
     std::size_t threads = 0;          // nn::set_num_threads; 0 keeps the default (DYDIFF_NUM_THREADS or all cores)
     double seconds = 0.5;             // timed duration per case, after the warm-up
@@ -441,23 +442,30 @@ const Workload kWorkloads[] = {
      bench_unet_sample},
 };
 
-void print_usage(std::ostream& os) {
-    os << "usage: dydiff bench <workload> [--json] [--threads N] [--seconds S] [--shapes A,B,...] [--preset P]\n"
-          "\n"
-          "  --json        one JSON object per line (workload, shape, threads, seconds_per_iter = median, gflops)\n"
-          "  --threads N   threads for the kernels (default: DYDIFF_NUM_THREADS, else all cores)\n"
-          "  --seconds S   timed seconds per case after one warm-up call (default 0.5)\n"
-          "  --shapes ...  comma-separated cases, syntax per workload (default: a built-in list)\n"
-          "  --preset P    U-Net size for unet-*: paper (default, §5.1), small or tiny; JSON adds peak_rss_mib\n"
-          "\n"
-          "workloads:\n";
-    for (const auto& w : kWorkloads) os << "  " << w.name << "  " << w.help << "\n";
+CommandDoc bench_doc() {
+    CommandDoc d{"bench",
+                 "WORKLOAD [--json] [--threads N] [--seconds S] [--shapes A,B,...] [--preset P]",
+                 "Times a workload: the median time per iteration after a warm-up call (and GFLOP/s from it), a table\n"
+                 "or one JSON object per line. The numbers are recorded in docs/performance.md.",
+                 {{"--json", "one JSON object per line (workload, shape, threads, seconds_per_iter = median, gflops)"},
+                  {"--threads N", "threads for the kernels (default: DYDIFF_NUM_THREADS, else all cores)"},
+                  {"--seconds S", "timed seconds per case after one warm-up call (default 0.5)"},
+                  {"--shapes ...", "comma-separated cases, syntax per workload (default: a built-in list)"},
+                  {"--preset P", "U-Net size for unet-*: paper (default, §5.1), small, tiny; JSON adds peak_rss_mib"},
+                  {"-h, --help", "this help"}},
+                 {}};
+    std::vector<FlagDoc> workloads;
+    for (const auto& w : kWorkloads) workloads.push_back({std::string("WORKLOAD ") + w.name, w.help});
+    d.flags.insert(d.flags.begin(), workloads.begin(), workloads.end());
+    return d;
 }
 
 /// The shared flags, through the one flag parser of the CLI (dydiff/cli/args.hpp); args[0] is the workload.
 Options parse_options(const std::vector<std::string>& args) {
     Args flags("bench " + args[0], {args.begin() + 1, args.end()}, {"json"});
     Options options;
+    options.help = flags.help();
+    if (options.help) return options;
     options.json = flags.flag("json");
     options.threads = static_cast<std::size_t>(flags.integer("threads", 0, 1, 1024));
     options.seconds = flags.real("seconds", options.seconds, 1e-3, 3600.0);
@@ -474,27 +482,25 @@ Options parse_options(const std::vector<std::string>& args) {
 
 }  // namespace
 
+std::vector<Page> bench_pages() { return {{bench_doc()}}; }
+
 int run_bench(const std::vector<std::string>& args) {
-    if (args.empty()) {
-        print_usage(std::cerr);
-        return 2;
-    }
-    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-        print_usage(std::cout);
-        return 0;
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        (args.empty() ? std::cerr : std::cout) << help_text(bench_doc());
+        return args.empty() ? 2 : 0;
     }
     const Workload* workload = nullptr;
     for (const auto& w : kWorkloads)
         if (args[0] == w.name) workload = &w;
-    try {
-        if (workload == nullptr) throw UsageError("dydiff bench: unknown workload '" + args[0] + "'");
-        const Options options = parse_options(args);
-        if (options.threads != 0) nn::set_num_threads(options.threads);
-        workload->run(options);
-    } catch (const UsageError& e) {
-        std::cerr << e.what() << " (see 'dydiff bench --help')\n";
-        return 2;
+    if (workload == nullptr)
+        throw UsageError("dydiff bench: unknown workload '" + args[0] + "' (see 'dydiff bench --help')");
+    const Options options = parse_options(args);
+    if (options.help) {
+        std::cout << help_text(bench_doc());
+        return 0;
     }
+    if (options.threads != 0) nn::set_num_threads(options.threads);
+    workload->run(options);
     return 0;
 }
 

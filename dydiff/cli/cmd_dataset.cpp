@@ -2,7 +2,7 @@
 //   info FILE [--json]      sizes, stored dtypes, episodes, flags, returns, obs/action ranges (data::summarize)
 //   convert IN OUT.npz      a D4RL or Minari HDF5 file (or a Minari dataset directory) to our NPZ (float32, bool
 //                           flags), when built with HDF5
-// Subcommands are rows of kSubcommands: a new one is one function and one row.
+// Subcommands are rows of kSubcommands: a new one is one function, one row and one page.
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
 
@@ -55,11 +55,38 @@ std::string ranges(const std::vector<float>& lo, const std::vector<float>& hi) {
     return out;
 }
 
+CommandDoc info_doc() {
+    return {
+        "dataset info",
+        "FILE [--json]",
+        "Describes a dataset: sizes, dtypes as stored, episodes (ended by terminals | timeouts), flags, episode\n"
+        "returns, observation and action ranges.",
+        {{"FILE", "a .npz (np.savez, D4RL keys), .hdf5 / .h5 (D4RL or Minari layout) or a Minari dataset directory"},
+         {"--json", "one JSON object instead of text"},
+         {"-h, --help", "this help"}},
+        {}};
+}
+
+CommandDoc convert_doc() {
+    return {"dataset convert",
+            "IN OUT.npz",
+            "Converts a D4RL or Minari HDF5 file (or a Minari dataset directory) to our NPZ (float32 arrays, bool\n"
+            "flags), when this build has HDF5 support.",
+            {{"IN", "an .hdf5 / .h5 file or a Minari dataset directory"},
+             {"OUT.npz", "the output file (written atomically)"},
+             {"-h, --help", "this help"}},
+            {}};
+}
+
 int dataset_info(const Words& words) {
     Args args("dataset info", words, {"json"});
+    if (args.help()) {
+        std::cout << help_text(info_doc());
+        return 0;
+    }
     const bool json = args.flag("json");
     args.finish(1);
-    if (args.positional().empty()) throw UsageError("dydiff dataset info: missing FILE (usage: dataset info FILE [--json])");
+    if (args.positional().empty()) args.fail("missing FILE");
     const std::string& path = args.positional()[0];
     const data::Dataset d = data::load_dataset(path);
     const data::DatasetSummary s = data::summarize(d);
@@ -119,13 +146,16 @@ int dataset_info(const Words& words) {
 
 int dataset_convert(const Words& words) {
     Args args("dataset convert", words);
+    if (args.help()) {
+        std::cout << help_text(convert_doc());
+        return 0;
+    }
     args.finish(2);
-    if (args.positional().size() != 2)
-        throw UsageError("dydiff dataset convert: need IN OUT.npz (usage: dataset convert IN.hdf5|MINARI_DIR OUT.npz)");
+    if (args.positional().size() != 2) args.fail("need IN OUT.npz");
     const std::string& in = args.positional()[0];
     const std::string& out = args.positional()[1];
     if (out.size() < 4 || out.compare(out.size() - 4, 4, ".npz") != 0)
-        throw UsageError("dydiff dataset convert: the output must be a .npz file, got '" + out + "'");
+        args.fail("the output must be a .npz file, got '" + out + "'");
     // load_dataset_hdf5 explains how to convert with h5py when this build has no HDF5 support.
     const data::Dataset d = data::load_dataset(in);
     data::save_dataset_npz(d, out);
@@ -137,34 +167,33 @@ int dataset_convert(const Words& words) {
 
 struct Subcommand {
     const char* name;
-    const char* usage;
     int (*run)(const Words& args);
 };
 
 const Subcommand kSubcommands[] = {
-    {"info", "info FILE [--json]        summary of a .npz, .hdf5 (D4RL or Minari) or Minari directory dataset",
-     &dataset_info},
-    {"convert", "convert IN OUT.npz    HDF5 (D4RL or Minari layout) or a Minari directory to NPZ", &dataset_convert},
-    {"generate", "generate --env NAME --kind KIND [--steps N] [--seed S] --out FILE.npz    built-in recipes",
-     &run_dataset_generate},
+    {"info", &dataset_info},
+    {"convert", &dataset_convert},
+    {"generate", &run_dataset_generate},
 };
 
 void print_usage(std::ostream& os) {
-    os << "usage: dydiff dataset <subcommand>\n";
-    for (const Subcommand& c : kSubcommands) os << "  dydiff dataset " << c.usage << "\n";
+    os << "usage: dydiff dataset <subcommand> ...   (dydiff dataset <subcommand> --help)\n";
+    for (const Page& p : dataset_pages()) os << "  dydiff " << p.doc.name << " " << p.doc.synopsis << "\n";
     os << "HDF5 support in this build: " << (data::hdf5_supported() ? "yes" : "no") << "\n";
 }
 
 }  // namespace
 
+std::vector<Page> dataset_pages() { return {{info_doc()}, {convert_doc()}, {dataset_generate_doc()}}; }
+
 int run_dataset(const Words& args) {
-    if (args.empty() || args[0] == "--help" || args[0] == "help") {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         print_usage(args.empty() ? std::cerr : std::cout);
         return args.empty() ? 2 : 0;
     }
     for (const Subcommand& c : kSubcommands)
         if (args[0] == c.name) return c.run({args.begin() + 1, args.end()});
-    throw UsageError("dydiff dataset: unknown subcommand '" + args[0] + "'");
+    throw UsageError("dydiff dataset: unknown subcommand '" + args[0] + "' (valid: info, convert, generate)");
 }
 
 }  // namespace dydiff::cli

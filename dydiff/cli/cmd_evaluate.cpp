@@ -14,32 +14,36 @@
 #include <iostream>
 
 namespace dydiff::cli {
-namespace {
+CommandDoc evaluate_controller_doc() {
+    return {"evaluate-controller",
+            "--env NAME [--episodes N] [--seed S]",
+            "Runs the scripted expert and the random policy (and, for pendulum, the medium controller) on a built-in\n"
+            "env and prints raw returns and normalized scores (mean +- std over episodes) and success rates.",
+            {{"--env NAME", "maze2d-{umaze,medium,large}[-dense] or pendulum"},
+             {"--episodes N", "episodes per policy (default 100)"},
+             {"--seed S", "episode e resets from Rng(S).fork(e) (default 0); every policy sees the same starts"},
+             {"-h, --help", "this help"}},
+            {}};
+}
 
-constexpr const char* kUsage =
-    "usage: dydiff evaluate-controller --env NAME [--episodes N] [--seed S]\n"
-    "  --env NAME      maze2d-{umaze,medium,large}[-dense] or pendulum\n"
-    "  --episodes N    episodes per policy (default 100)\n"
-    "  --seed S        episode e resets from Rng(S).fork(e) (default 0); every policy sees the same starts\n";
-
-}  // namespace
+std::vector<Page> evaluate_controller_pages() { return {{evaluate_controller_doc()}}; }
 
 int run_evaluate_controller(const Words& words) {
-    Args args("evaluate-controller", words, {"help"});
-    if (args.flag("help")) {
-        std::cout << kUsage;
+    Args args("evaluate-controller", words);
+    if (args.help()) {
+        std::cout << help_text(evaluate_controller_doc());
         return 0;
     }
     const auto name = args.value("env");
     const auto episodes = static_cast<std::size_t>(args.integer("episodes", 100, 1, 100000000));
     const auto seed = static_cast<std::uint64_t>(args.integer("seed", 0, 0, INT64_MAX));
     args.finish(0);
-    if (!name) throw UsageError("dydiff evaluate-controller: --env is required (dydiff evaluate-controller --help)");
+    if (!name) args.fail("--env is required");
     auto env = envs::make_env(*name);
     const auto ref = envs::reference_scores(*name);
     std::printf("%s: %zu episodes of at most %zu steps, seed %llu\n", name->c_str(), episodes,
                 env->max_episode_steps(), static_cast<unsigned long long>(seed));
-    DYDIFF_CHECK(ref, "evaluate-controller: no reference returns for '" << *name << "'");
+    DYDIFF_USER_CHECK(ref, "evaluate-controller: no reference returns for '" << *name << "'");
     std::printf("reference returns: random %.6g, expert %.6g (%s)\n", ref->ref_min, ref->ref_max, ref->source.c_str());
     std::printf("%-8s %24s %22s %10s\n", "policy", "return (mean +- std)", "normalized", "success");
     eval::PolicyEvalOptions options;

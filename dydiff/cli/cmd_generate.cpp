@@ -15,31 +15,39 @@
 #include <iostream>
 
 namespace dydiff::cli {
-namespace {
 
-constexpr const char* kUsage =
-    "usage: dydiff dataset generate --env NAME --kind KIND [--steps N] [--seed S] --out FILE.npz\n"
-    "  --env NAME          maze2d-{umaze,medium,large}[-dense] or pendulum\n"
-    "  --kind KIND         maze2d: waypoint (D4RL recipe, default), random;\n"
-    "                      pendulum: random, medium, expert, medium-replay, medium-expert\n"
-    "  --steps N           rows (default: maze2d umaze 1M, medium 2M, large 4M; pendulum 100k, medium-expert 200k)\n"
-    "  --seed S            random seed (default 0); the same flags and build give identical files\n"
-    "  --out FILE.npz      output (np.load gives the D4RL keys)\n"
-    "maze2d options:\n"
-    "  --action-noise X    std of the Gaussian action noise (default 0.5)\n"
-    "  --reward-goal G     eval (the env's fixed target, as D4RL's files; default) or waypoint (infos/goal)\n"
-    "  --reward-timing T   pre (from observations[t], as D4RL's files, issue #194; default) or post (next state,\n"
-    "                      as the env's step reward)\n"
-    "pendulum options:\n"
-    "  --expert-noise X    torque noise std of the expert controller (default 0.1)\n"
-    "  --medium-noise X    torque noise std of the medium controller (default 0.5)\n";
-
-}  // namespace
+CommandDoc dataset_generate_doc() {
+    return {
+        "dataset generate",
+        "--env NAME [--kind KIND] [--steps N] [--seed S] --out FILE.npz",
+        "Writes a dataset of a built-in env in D4RL layout as .npz, from the scripted recipes (docs/environments.md).\n"
+        "The same flags and build give identical files.",
+        {{"--env NAME", "maze2d-{umaze,medium,large}[-dense] or pendulum"},
+         {"--kind KIND",
+          "maze2d: waypoint (D4RL recipe, default), random; pendulum: random, medium, expert, "
+          "medium-replay, medium-expert"},
+         {"--steps N", "rows (default: maze2d umaze 1M, medium 2M, large 4M; pendulum 100k, medium-expert 200k)"},
+         {"--seed S", "random seed (default 0)"},
+         {"--out FILE.npz", "output (np.load gives the D4RL keys)"},
+         {"--action-noise X", "maze2d: std of the Gaussian action noise (default 0.5)"},
+         {"--reward-goal G",
+          "maze2d: eval (the env's fixed target, as D4RL's files; default) or waypoint "
+          "(infos/goal)"},
+         {"--reward-timing T",
+          "maze2d: pre (from observations[t], as D4RL's files, issue #194; default) or post "
+          "(next state, as the env's step reward)"},
+         {"--expert-noise X", "pendulum: torque noise std of the expert controller (default 0.1)"},
+         {"--medium-noise X", "pendulum: torque noise std of the medium controller (default 0.5)"},
+         {"-h, --help", "this help"}},
+        {{"FILE.npz",
+          "observations, actions, rewards, terminals, timeouts, next_observations and infos/* "
+          "(docs/data_format.md)"}}};
+}
 
 int run_dataset_generate(const Words& words) {
-    Args args("dataset generate", words, {"help"});
-    if (args.flag("help")) {
-        std::cout << kUsage;
+    Args args("dataset generate", words);
+    if (args.help()) {
+        std::cout << help_text(dataset_generate_doc());
         return 0;
     }
     envs::GenerateConfig config;
@@ -54,8 +62,8 @@ int run_dataset_generate(const Words& words) {
     config.pendulum_expert_noise = args.real("expert-noise", config.pendulum_expert_noise, 0.0, 10.0);
     config.pendulum_medium_noise = args.real("medium-noise", config.pendulum_medium_noise, 0.0, 10.0);
     args.finish(0);
-    if (!env) throw UsageError("dydiff dataset generate: --env is required (dydiff dataset generate --help)");
-    if (!out) throw UsageError("dydiff dataset generate: --out is required (dydiff dataset generate --help)");
+    if (!env) args.fail("--env is required");
+    if (!out) args.fail("--out is required");
     config.env = *env;
 
     const auto start = std::chrono::steady_clock::now();

@@ -9,30 +9,32 @@
 #include <iostream>
 
 namespace dydiff::cli {
-namespace {
+CommandDoc plot_doc() {
+    return {"plot",
+            "RUN... --out F.svg [--title TEXT]",
+            "Reads each run directory's config (algo, env, dataset) and eval.csv, groups the runs by algo, env and\n"
+            "dataset, and draws one learning curve per group: at every evaluation step all its runs share, the mean\n"
+            "normalised score over the runs, with a band of +- one (population) std.",
+            {{"RUN...", "train-agent run directories"},
+             {"--out F.svg", "the SVG file to write (required)"},
+             {"--title TEXT", "the plot's title (default: the algo, env and dataset the groups share)"},
+             {"-h, --help", "this help"}},
+            {{"F.svg", "the learning curves"}}};
+}
 
-constexpr const char* kUsage =
-    "usage: dydiff plot RUN... --out F.svg [--title TEXT]\n"
-    "Reads each run directory's config (algo, env, dataset) and eval.csv, groups the runs by algo, env and dataset,\n"
-    "and draws one learning curve per group: at every evaluation step all its runs share, the mean normalised score\n"
-    "over the runs, with a band of +- one (population) std.\n"
-    "  RUN...         train-agent run directories\n"
-    "  --out F.svg    the SVG file to write (required)\n"
-    "  --title TEXT   the plot's title (default: the algo, env and dataset the groups share)\n";
-
-}  // namespace
+std::vector<Page> plot_pages() { return {{plot_doc()}}; }
 
 int run_plot(const Words& words) {
-    Args args("plot", words, {"help"});
-    if (args.flag("help")) {
-        std::cout << kUsage;
+    Args args("plot", words);
+    if (args.help()) {
+        std::cout << help_text(plot_doc());
         return 0;
     }
     const auto out = args.value("out");
     const std::string title = args.value_or("title", "");
     args.finish(SIZE_MAX);
-    if (args.positional().empty()) throw UsageError("dydiff plot: give at least one RUN directory (dydiff plot --help)");
-    if (!out) throw UsageError("dydiff plot: --out F.svg is required");
+    if (args.positional().empty()) args.fail("give at least one RUN directory");
+    if (!out) args.fail("--out F.svg is required");
     std::vector<eval::RunRecord> runs;
     for (const auto& dir : args.positional()) runs.push_back(eval::read_run(dir));
     const LinePlot plot = eval::learning_curves_plot(runs, title);

@@ -1,48 +1,29 @@
-// `dydiff rollout-error`: the error-vs-horizon experiment of issue #4 (docs/algorithm.md §4.2; docs/results.md).
-// A policy other than the behaviour policy is rolled from N env-reset start states for H = the diffusion model's
-// horizon steps through the true env, the one-step ensemble, one diffusion pass, and DyDiff's refinements
-// (Algorithm 2, M = 1..3); the per-step mean L2 state error against the truth goes to CSV and SVG.
-// The models come from their own load() (run directory or file) and must share their data and env
+// `dydiff rollout-error`: the error-vs-horizon experiment (docs/algorithm.md §4.2; docs/results.md), a Job on the
+// shared path of run_command.hpp. A policy other than the behaviour policy is rolled from N env-reset start states
+// for H = the diffusion model's horizon steps through the true env, the one-step ensemble, one diffusion pass, and
+// DyDiff's refinements (Algorithm 2, M = 1..3); the per-step mean L2 state error against the truth goes to CSV and
+// SVG. The models come from their own load() (run directory or file) and must share their data and env
 // (data::require_same_data, data::require_env) before anything is written.
-#include "dydiff/cli/args.hpp"
-#include "dydiff/cli/commands.hpp"
+#include "dydiff/cli/run_command.hpp"
+
 #include "data/data_identity.hpp"
 #include "dydiff/diffusion/diffusion_model.hpp"
-#include "dydiff/models/dynamics_ensemble.hpp"
 #include "dydiff/eval/rollout_error.hpp"
-#include "dydiff/run/run_dir.hpp"
 #include "dydiff/eval/svg_plot.hpp"
-#include "data/atomic_file.hpp"
+#include "dydiff/models/dynamics_ensemble.hpp"
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace dydiff::cli {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: dydiff rollout-error --env NAME --diffusion RUN_D --dynamics RUN_E [--policy KIND] [--action-noise X]\n"
-    "                            [--starts N] [--refinements M] [--seed S] [--out DIR] [--threads N]\n"
-    "Rolls a policy for H = the diffusion model's horizon steps from N env-reset start states through the true env\n"
-    "(truth), the one-step ensemble (policy on its own predicted states), one diffusion pass conditioned on s0 and\n"
-    "the ensemble rollout's actions, and M DyDiff refinements (Algorithm 2: average with the previous states,\n"
-    "relabel every action with the policy, fresh latent). Writes DIR/rollout_error.csv (mean L2 of the raw state\n"
-    "error per step), DIR/rollout_error_z.csv (each dim divided by the dataset obs std first), an SVG of each, and\n"
-    "DIR/summary.txt. Both models must come from the same dataset file (same SHA-256), and that dataset from\n"
-    "--env when it records its env (datasets made by `dydiff dataset generate` do); a mixture is refused.\n"
-    "  --env NAME          maze2d-{umaze,medium,large}[-dense] or pendulum\n"
-    "  --diffusion RUN_D   a train-diffusion run directory or its checkpoint.npz (EMA weights are used)\n"
-    "  --dynamics RUN_E    a train-dynamics run directory or its model.npz (ensemble + obs normaliser)\n"
-    "  --policy KIND       a make_policy kind (maze2d: expert, random; pendulum: expert, medium, random);\n"
-    "                      default: random for maze2d, medium for pendulum (both differ from the dataset's policy)\n"
-    "  --action-noise X    Gaussian noise std added to the policy's actions, then clipped (default 0)\n"
-    "  --starts N          start states (default 64)\n"
-    "  --refinements M     DyDiff iterations reported (default 3, >= 1)\n"
-    "  --seed S            starts, policy noise, elite picks, latents and sampler noise (default 0)\n"
-    "  --out DIR           output directory (default rollout_error; created if absent)\n";
+const FileDoc kRolloutConfigDoc{"config.toml",
+                                "the resolved config, every key, then a [run] table of provenance "
+                                "(command line, dydiff version, SIMD, threads, start time)"};
 
 std::string fmt(double v) {
     char buf[32];
@@ -68,117 +49,167 @@ LinePlot error_plot(const RolloutErrorResult& r, const std::vector<std::vector<d
     return plot;
 }
 
-}  // namespace
+class RolloutErrorJob : public Job {
+public:
+    void fields(ConfigFields& f) override { config_.fields(f); }
 
-int run_rollout_error(const Words& words) {
-    Args args("rollout-error", words, {"help"});
-    if (args.flag("help")) {
-        std::cout << kUsage;
+    std::size_t read_flags(Args& args, bool) override {
+        const auto env = args.value("env"), diffusion = args.value("diffusion"), dynamics = args.value("dynamics");
+        if (!env || !diffusion || !dynamics) args.fail("--env, --diffusion and --dynamics are required");
+        env_name_ = *env;
+        diffusion_run_ = *diffusion;
+        dynamics_run_ = *dynamics;
         return 0;
     }
-    const auto env_name = args.value("env");
-    const auto diffusion_run = args.value("diffusion");
-    const auto dynamics_run = args.value("dynamics");
-    const auto policy_kind = args.value("policy");
-    const double action_noise = args.real("action-noise", 0.0, 0.0, 100.0);
-    RolloutErrorConfig config;
-    config.starts = static_cast<std::size_t>(args.integer("starts", 64, 1, 1000000));
-    config.refinements = static_cast<std::size_t>(args.integer("refinements", 3, 1, 100));
-    config.seed = static_cast<std::uint64_t>(args.integer("seed", 0, 0, INT64_MAX));
-    const std::string out_dir = args.value_or("out", "rollout_error");
-    apply_threads(args);
-    args.finish(0);
-    if (!env_name || !diffusion_run || !dynamics_run)
-        throw UsageError("dydiff rollout-error: --env, --diffusion and --dynamics are required (--help)");
-    const auto t_start = std::chrono::steady_clock::now();
 
-    auto env = envs::make_env(*env_name);
-    const std::size_t S = env->obs_dim(), A = env->action_dim();
-    const std::string kind = policy_kind ? *policy_kind : (env_name->rfind("maze2d", 0) == 0 ? "random" : "medium");
-    auto policy = envs::make_policy(*env, kind);
+    void prepare(const JobContext&, RunInfo&) override {
+        env_ = envs::make_env(env_name_);
+        const std::size_t S = env_->obs_dim(), A = env_->action_dim();
+        kind_ = config_.policy != "auto" ? config_.policy : env_name_.rfind("maze2d", 0) == 0 ? "random" : "medium";
+        policy_ = envs::make_policy(*env_, kind_);
 
-    // The two models, from the same data, and that data from this env (by name when the dataset recorded it).
-    DiffusionModel model = DiffusionModel::load(*diffusion_run);
-    const TrainedDynamics dynamics = TrainedDynamics::load(*dynamics_run);
-    data::require_same_data({model.trained_on(), dynamics.trained_on()});
-    const bool env_recorded = data::require_env(model.trained_on(), *env_name);
-    DYDIFF_CHECK(model.obs_dim() == S && model.action_dim() == A,
-                 model.file << " models obs/action dims " << model.obs_dim() << "/" << model.action_dim() << ", but "
-                            << *env_name << " has " << S << "/" << A);
-    const DynamicsEnsemble& ensemble = *dynamics.model;
-    DYDIFF_CHECK(!ensemble.elites().empty(), dynamics.file << ": key 'fit/elite_indices' is empty (an untrained "
-                                                              "ensemble); train it with dydiff train-dynamics");
-    const data::ZScoreNormalizer& obs_norm = dynamics.obs_normalizer;
-    model.ema->copy_to(model.net->named_parameters());  // sampling uses the EMA weights (§3)
-    config.sampler = model.edm_config(config.sampler);   // the trained sigma_data
-    const std::size_t H = model.horizon;
+        // The two models, from the same data, and that data from this env (by name when the dataset recorded it).
+        model_.emplace(DiffusionModel::load(diffusion_run_));
+        dynamics_.emplace(TrainedDynamics::load(dynamics_run_));
+        data::require_same_data({model_->trained_on(), dynamics_->trained_on()});
+        env_recorded_ = data::require_env(model_->trained_on(), env_name_);
+        DYDIFF_USER_CHECK(model_->obs_dim() == S && model_->action_dim() == A,
+                          model_->file << " models obs/action dims " << model_->obs_dim() << "/"
+                                       << model_->action_dim() << ", but " << env_name_ << " has " << S << "/" << A);
+        DYDIFF_USER_CHECK(!dynamics_->model->elites().empty(),
+                          dynamics_->file << ": key 'fit/elite_indices' is empty (an untrained ensemble); train it "
+                                             "with dydiff train-dynamics");
+        model_->ema->copy_to(model_->net->named_parameters());  // sampling uses the EMA weights (§3)
+        config_.sampler = model_->edm_config(config_.sampler);   // the trained sigma_data
+    }
 
-    std::printf("rollout-error: %s, policy %s (action noise %g), %zu starts, horizon %zu, M = %zu, seed %llu\n",
-                env_name->c_str(), kind.c_str(), action_noise, config.starts, H, config.refinements,
-                static_cast<unsigned long long>(config.seed));
-    std::printf("  diffusion %s (U-Net %s), dynamics %s (%zu members, %zu elites)\n", model.file.c_str(),
-                model.unet.describe().c_str(), dynamics.file.c_str(), ensemble.config().members,
-                ensemble.elites().size());
-    std::printf("  data: %s\n", model.data.describe().c_str());
-    if (!env_recorded)
-        std::printf("  note: the dataset records no env (env %s), so only the obs/action dims were checked against "
-                    "--env %s\n", data::kUnknownEnv, env_name->c_str());
-    std::printf("  sampler: %s\n", config.sampler.describe().c_str());
-    std::fflush(stdout);
+    void run(RunDir& run) override {
+        const auto t_start = std::chrono::steady_clock::now();
+        const std::size_t S = env_->obs_dim(), H = model_->horizon;
+        const DynamicsEnsemble& ensemble = *dynamics_->model;
+        const data::ZScoreNormalizer& obs_norm = dynamics_->obs_normalizer;
+        std::printf("rollout-error: %s, policy %s (action noise %g), %zu starts, horizon %zu, M = %zu, seed %llu\n",
+                    env_name_.c_str(), kind_.c_str(), config_.action_noise, config_.starts, H, config_.refinements,
+                    static_cast<unsigned long long>(config_.seed));
+        std::printf("  diffusion %s (U-Net %s), dynamics %s (%zu members, %zu elites)\n", model_->file.c_str(),
+                    model_->unet.describe().c_str(), dynamics_->file.c_str(), ensemble.config().members,
+                    ensemble.elites().size());
+        std::printf("  data: %s\n", model_->data.describe().c_str());
+        if (!env_recorded_)
+            std::printf("  note: the dataset records no env (env %s), so only the obs/action dims were checked "
+                        "against --env %s\n",
+                        data::kUnknownEnv, env_name_.c_str());
+        std::printf("  sampler: %s\n", config_.sampler.describe().c_str());
+        std::fflush(stdout);
 
-    std::filesystem::create_directories(out_dir);
-    Progress progress("rollout-error sampler steps",
-                      static_cast<std::int64_t>(config.refinements * config.sampler.num_steps));
-    std::int64_t sampler_steps = 0;
-    const Denoiser denoiser(*model.net, config.sampler);
-    const ConditionalSampler sample = diffusion_sampler(
-        sampler_denoise_fn(denoiser), config.sampler,
-        [&](std::size_t, const SamplerState&) { progress.update(++sampler_steps, "sampling"); });
-    data::Rng elite_rng = data::Rng(config.seed).fork(3);
-    const RawPolicyFn pi = policy_fn(*policy, env->action_space(), config.seed ^ 0x9E3779B97F4A7C15ull, action_noise);
-    const ModelScale scale(model.normalizer, S);
-    std::vector<float> obs_std(obs_norm.std().begin(), obs_norm.std().end());
-    const RolloutErrorResult result =
-        rollout_error([&] { return envs::make_env(*env_name); }, scale, H, pi, ensemble_step_fn(ensemble, obs_norm,
-                                                                                                 elite_rng),
-                      sample, obs_std, config);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    progress.finish(fmt(seconds) + " s");
+        Progress progress("rollout-error sampler steps",
+                          static_cast<std::int64_t>(config_.refinements * config_.sampler.num_steps), &run);
+        std::int64_t sampler_steps = 0;
+        const Denoiser denoiser(*model_->net, config_.sampler);
+        const ConditionalSampler sample =
+            diffusion_sampler(sampler_denoise_fn(denoiser), config_.sampler,
+                              [&](std::size_t, const SamplerState&) { progress.update(++sampler_steps, "sampling"); });
+        data::Rng elite_rng = data::Rng(config_.seed).fork(3);
+        const RawPolicyFn pi =
+            policy_fn(*policy_, env_->action_space(), config_.seed ^ 0x9E3779B97F4A7C15ull, config_.action_noise);
+        const ModelScale scale(model_->normalizer, S);
+        std::vector<float> obs_std(obs_norm.std().begin(), obs_norm.std().end());
+        const RolloutErrorResult result =
+            rollout_error([&] { return envs::make_env(env_name_); }, scale, H, pi,
+                          ensemble_step_fn(ensemble, obs_norm, elite_rng), sample, obs_std, config_);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+        progress.finish(fmt(seconds) + " s");
 
-    data::write_file_atomic(out_dir + "/rollout_error.csv", rollout_error_csv(result.methods, result.error));
-    data::write_file_atomic(out_dir + "/rollout_error_z.csv", rollout_error_csv(result.methods, result.error_z));
-    const std::string what = *env_name + ", policy " + kind + ", " + std::to_string(config.starts) + " starts";
-    write_svg(out_dir + "/rollout_error.svg",
-              error_plot(result, result.error, "State error vs horizon: " + what, "mean L2 error (raw units)"));
-    write_svg(out_dir + "/rollout_error_z.svg",
-              error_plot(result, result.error_z, "State error vs horizon (per-dim / obs std): " + what,
-                         "mean L2 error (obs-std units)"));
+        run.write_text("rollout_error.csv", rollout_error_csv(result.methods, result.error));
+        run.write_text("rollout_error_z.csv", rollout_error_csv(result.methods, result.error_z));
+        const std::string what = env_name_ + ", policy " + kind_ + ", " + std::to_string(config_.starts) + " starts";
+        write_svg(run.file("rollout_error.svg"),
+                  error_plot(result, result.error, "State error vs horizon: " + what, "mean L2 error (raw units)"));
+        write_svg(run.file("rollout_error_z.svg"),
+                  error_plot(result, result.error_z, "State error vs horizon (per-dim / obs std): " + what,
+                             "mean L2 error (obs-std units)"));
 
-    std::ostringstream summary;
-    summary << "env " << *env_name << "\npolicy " << kind << "\naction_noise " << action_noise << "\nstarts "
-            << config.starts << "\nhorizon " << H << "\nrefinements " << config.refinements << "\nseed "
-            << config.seed << "\ndiffusion " << model.file << "\ndynamics " << dynamics.file << "\ndata "
-            << model.data.describe() << "\nsampler "
-            << config.sampler.describe() << "\nwall_seconds " << fmt(seconds) << "\n\n";
-    std::vector<std::size_t> shown;
-    for (std::size_t t : {std::size_t{1}, std::size_t{4}, std::size_t{8}, std::size_t{16}, H / 2, H - 1})
-        if (t < H && std::find(shown.begin(), shown.end(), t) == shown.end()) shown.push_back(t);
-    std::sort(shown.begin(), shown.end());
-    for (const auto* table : {&result.error, &result.error_z}) {
-        summary << (table == &result.error ? "mean L2 state error (raw)" : "mean L2 state error (obs-std units)")
-                << "\n" << "step";
-        for (const auto& m : result.methods) summary << "\t" << m;
-        summary << "\n";
-        for (std::size_t t : shown) {
-            summary << t;
-            for (const auto& col : *table) summary << "\t" << fmt(col[t]);
+        std::ostringstream summary;
+        summary << "env " << env_name_ << "\npolicy " << kind_ << "\naction_noise " << config_.action_noise
+                << "\nstarts " << config_.starts << "\nhorizon " << H << "\nrefinements " << config_.refinements
+                << "\nseed " << config_.seed << "\ndiffusion " << model_->file << "\ndynamics " << dynamics_->file
+                << "\ndata " << model_->data.describe()
+                << "\nsampler " << config_.sampler.describe() << "\nwall_seconds " << fmt(seconds) << "\n\n";
+        std::vector<std::size_t> shown;
+        for (std::size_t t : {std::size_t{1}, std::size_t{4}, std::size_t{8}, std::size_t{16}, H / 2, H - 1})
+            if (t < H && std::find(shown.begin(), shown.end(), t) == shown.end()) shown.push_back(t);
+        std::sort(shown.begin(), shown.end());
+        for (const auto* table : {&result.error, &result.error_z}) {
+            summary << (table == &result.error ? "mean L2 state error (raw)" : "mean L2 state error (obs-std units)")
+                    << "\n"
+                    << "step";
+            for (const auto& m : result.methods) summary << "\t" << m;
+            summary << "\n";
+            for (std::size_t t : shown) {
+                summary << t;
+                for (const auto& col : *table) summary << "\t" << fmt(col[t]);
+                summary << "\n";
+            }
             summary << "\n";
         }
-        summary << "\n";
+        run.write_text("summary.txt", summary.str());
+        std::cout << summary.str() << "wrote " << run.path() << "/rollout_error{,_z}.{csv,svg}, summary.txt\n";
     }
-    data::write_file_atomic(out_dir + "/summary.txt", summary.str());
-    std::cout << summary.str() << "wrote " << out_dir << "/rollout_error{,_z}.{csv,svg}, summary.txt\n";
-    return 0;
+
+private:
+    RolloutErrorConfig config_;
+    std::string env_name_, diffusion_run_, dynamics_run_, kind_;
+    bool env_recorded_ = false;  // the dataset named its env (then require_env compared it with --env)
+    std::unique_ptr<envs::Env> env_;
+    std::unique_ptr<envs::Policy> policy_;
+    std::optional<DiffusionModel> model_;
+    std::optional<TrainedDynamics> dynamics_;
+};
+
+const JobCommand& rollout_error_command() {
+    static const JobCommand command = [] {
+        JobCommand c;
+        c.doc.name = "rollout-error";
+        c.doc.synopsis = "--env NAME --diffusion RUN_D --dynamics RUN_E [options]";
+        c.doc.summary =
+            "Rolls a policy for H = the diffusion model's horizon steps from N env-reset start states through\n"
+            "the true env (truth), the one-step ensemble (the policy on its own predicted states), one diffusion\n"
+            "pass conditioned on s0 and the ensemble rollout's actions, and M DyDiff refinements (Algorithm 2:\n"
+            "average with the previous states, relabel every action with the policy, fresh latent); reports the\n"
+            "per-step state error of each against the truth. Both models must come from the same dataset (same\n"
+            "SHA-256), and that dataset from --env when it records its env; a mixture is refused before anything is\n"
+            "written.";
+        c.doc.flags = {{"--env NAME", "maze2d-{umaze,medium,large}[-dense] or pendulum"},
+                       {"--diffusion RUN_D", "a train-diffusion run directory or its checkpoint.npz (EMA weights)"},
+                       {"--dynamics RUN_E", "a train-dynamics run directory or its model.npz (ensemble, normaliser)"},
+                       {"--starts N", "the same as --set starts=N"},
+                       {"--refinements M", "the same as --set refinements=M"},
+                       {"--policy KIND", "the same as --set policy=KIND"},
+                       {"--action-noise X", "the same as --set action_noise=X"}};
+        c.doc.outputs = {kRolloutConfigDoc,
+                         {"rollout_error.csv",
+                          "step, then one column per method (ensemble, diffusion, dydiff_m1 .. dydiff_mM): "
+                          "the mean over starts of the L2 norm of the raw state error at that step"},
+                         {"rollout_error_z.csv", "the same with each state dim divided by the dataset's obs std first"},
+                         {"rollout_error.svg, rollout_error_z.svg", "the two tables as line plots"},
+                         {"summary.txt", "the settings and both tables at a few steps"},
+                         {"log.txt", "progress lines, notes and errors"}};
+        c.resumable = false;
+        c.default_out = "rollout_error";
+        c.shorthands = {{"starts", "starts"},
+                        {"refinements", "refinements"},
+                        {"policy", "policy"},
+                        {"action-noise", "action_noise"}};
+        c.make = [] { return std::make_unique<RolloutErrorJob>(); };
+        return c;
+    }();
+    return command;
 }
+
+}  // namespace
+
+int run_rollout_error(const Words& words) { return run_job_command(rollout_error_command(), words); }
+
+std::vector<Page> rollout_error_pages() { return {{rollout_error_command().page(), &rollout_error_command()}}; }
 
 }  // namespace dydiff::cli

@@ -8,30 +8,33 @@
 #include <iostream>
 
 namespace dydiff::cli {
-namespace {
+CommandDoc stats_doc() {
+    return {"stats",
+            "RUN... [--csv] [--out FILE]",
+            "Reads each run directory's config (algo, env, dataset, seed) and eval.csv, groups the runs by algo, env\n"
+            "and dataset (its SHA-256 when recorded), and prints per group: the runs, their seeds, the step of the\n"
+            "last evaluation, and the last and the best normalised score (0 = random policy, 100 = expert), each as\n"
+            "mean +- std over the runs (population std). 'best' is each run's highest evaluation, 'last' its final\n"
+            "one.",
+            {{"RUN...", "train-agent run directories (e.g. runs/td3bc-umaze-*)"},
+             {"--csv", "CSV with full precision instead of a Markdown table"},
+             {"--out FILE", "write the table to FILE (atomically) instead of standard output"},
+             {"-h, --help", "this help"}},
+            {}};
+}
 
-constexpr const char* kUsage =
-    "usage: dydiff stats RUN... [--csv] [--out FILE]\n"
-    "Reads each run directory's config (algo, env, dataset, seed) and eval.csv, groups the runs by algo, env and\n"
-    "dataset (its SHA-256 when recorded), and prints per group: the runs, their seeds, the step of the last\n"
-    "evaluation, and the last and the best normalised score (0 = random policy, 100 = expert), each as mean +- std\n"
-    "over the runs (population std). 'best' is each run's highest evaluation, 'last' its final one.\n"
-    "  RUN...       train-agent run directories (e.g. runs/td3bc-umaze-*)\n"
-    "  --csv        CSV with full precision instead of a Markdown table\n"
-    "  --out FILE   write the table to FILE (atomically) instead of standard output\n";
-
-}  // namespace
+std::vector<Page> stats_pages() { return {{stats_doc()}}; }
 
 int run_stats(const Words& words) {
-    Args args("stats", words, {"help", "csv"});
-    if (args.flag("help")) {
-        std::cout << kUsage;
+    Args args("stats", words, {"csv"});
+    if (args.help()) {
+        std::cout << help_text(stats_doc());
         return 0;
     }
     const bool csv = args.flag("csv");
     const auto out = args.value("out");
     args.finish(SIZE_MAX);
-    if (args.positional().empty()) throw UsageError("dydiff stats: give at least one RUN directory (dydiff stats --help)");
+    if (args.positional().empty()) args.fail("give at least one RUN directory");
     std::vector<eval::RunRecord> runs;
     for (const auto& dir : args.positional()) runs.push_back(eval::read_run(dir));
     const auto groups = eval::aggregate_runs(runs);

@@ -1,10 +1,8 @@
 // `dydiff train-diffusion`, `dydiff train-dynamics` and `dydiff train-reward`: one dataset in, one run directory
-// out. Shared steps (prepare_run): resolve the config (preset or --config file, then
-// --set overrides, then --seed), create the run directory or reopen it with --resume, save and print the resolved
-// config, and apply --threads.
+// out, each a Job on the shared path of run_command.hpp (config, validation, inputs, run directory, resume).
 // The one-step models are fitted on Q-learning transitions with z-scored observations and raw actions
 // (docs/algorithm.md §2, §7.3); the normaliser is saved with the model.
-#include "dydiff/cli/train_common.hpp"
+#include "dydiff/cli/run_command.hpp"
 
 #include "data/data_identity.hpp"
 #include "data/normalizer.hpp"
@@ -14,8 +12,9 @@
 #include "dydiff/models/reward_model.hpp"
 #include "nn/checkpoint.hpp"
 
+#include <filesystem>
+#include <iomanip>
 #include <iostream>
-#include <optional>
 #include <sstream>
 
 namespace dydiff::cli {
@@ -23,152 +22,235 @@ namespace dydiff::cli {
 namespace {
 
 constexpr const char* kModelFile = "model.npz";
+constexpr const char* kCheckpointFile = "checkpoint.npz";
 
-// Inputs [ŝ, a] (N, S + A) of transitions, ŝ z-scored.
-autograd::Array model_inputs(const data::Transitions& t, const data::ZScoreNormalizer& norm) {
-    const auto obs = norm.apply(t.observations);
-    return xt::concatenate(xt::xtuple(obs, t.actions), 1);
+const FileDoc kConfigDoc{"config.toml",
+                         "the resolved config, every key (`--config` and `--resume` read it), then a [run] table of "
+                         "provenance: command line, dydiff version, SIMD, threads, preset, start and resume times "
+                         "(UTC), dataset path and SHA-256"};
+const FileDoc kLogDoc{"log.txt", "every progress line, note and error of the run, appended across resumes"};
+
+std::string number(double x) {
+    std::ostringstream os;
+    os << std::setprecision(6) << x;
+    return os.str();
 }
 
-// What both one-step models train on: Q-learning transitions, the z-score statistics of their observations, and
-// the inputs [ŝ, a].
-struct OneStepData {
-    data::Dataset dataset;
-    data::Transitions transitions;
-    data::ZScoreNormalizer norm;
-    autograd::Array inputs;  // (N, S + A)
+// ---- train-diffusion --------------------------------------------------------------------------------------------
+
+class TrainDiffusionJob : public DatasetJob {
+public:
+    void fields(ConfigFields& f) override { config_.fields(f); }
+    void apply_preset(const std::string& name) override { config_.apply_preset(name); }
+    bool complete() const override { return trainer_->step() >= config_.steps; }
+
+    void run(RunDir& run) override {
+        Progress progress("train-diffusion", config_.steps, &run);
+        const double loss = trainer_->run(run, progress);
+        progress.finish(std::to_string(config_.steps) + " steps, last logged loss " + number(loss) + "; wrote " +
+                        run.file(kCheckpointFile));
+    }
+
+protected:
+    void prepare_model(const JobContext& context) override {
+        std::string checkpoint;
+        if (context.resume) {
+            checkpoint = (std::filesystem::path(context.run_path) / kCheckpointFile).string();
+            DYDIFF_USER_CHECK(std::filesystem::exists(checkpoint),
+                              context.run_path << ": no " << kCheckpointFile
+                                               << " yet (the run stopped before its first checkpoint at step "
+                                               << std::min(config_.checkpoint_every, config_.steps)
+                                               << "); nothing to resume: remove the directory and start again");
+        }
+        trainer_ = std::make_unique<DiffusionTrainer>(dataset_, identity_, config_, checkpoint);
+    }
+
+private:
+    DiffusionTrainConfig config_;
+    std::unique_ptr<DiffusionTrainer> trainer_;
 };
 
-// Loads the run's dataset; nullopt when a resumed run is already complete (the fits are short and deterministic,
-// so an interrupted one simply runs again from the start, to the same result).
-std::optional<OneStepData> load_one_step_data(const PreparedRun& prepared, const std::string& command) {
-    if (prepared.resume && prepared.run.exists(kModelFile)) {
-        std::cout << command << ": " << prepared.run.file(kModelFile) << " is complete; nothing to resume\n";
-        return std::nullopt;
+const JobCommand& train_diffusion_command() {
+    static const JobCommand command = [] {
+        JobCommand c;
+        c.doc.name = "train-diffusion";
+        c.doc.synopsis = "DATA --out RUN [options]";
+        c.doc.summary =
+            "Trains the EDM diffusion model (temporal U-Net) on windows of [s, a] of DATA, min-max normalised.\n"
+            "--resume continues from the last checkpoint, bitwise as if never interrupted; --resume --set steps=N\n"
+            "extends a finished run.";
+        c.doc.flags = {{"DATA",
+                        "the dataset: .npz, .hdf5 (D4RL or Minari layout) or a Minari directory; with "
+                        "--resume, default: the run's dataset"}};
+        c.doc.outputs = {kConfigDoc,
+                         {"metrics.csv",
+                          "a row every log_every steps and at the end: step; loss (the mean minibatch EDM loss "
+                          "since the previous row, the value progress lines show); lr (of that step); ema_beta (EMA "
+                          "decay of that step); seconds (training time since the run started, continued across "
+                          "--resume)"},
+                         kLogDoc,
+                         {kCheckpointFile,
+                          "weights, EMA weights, Adam state, Rng, normaliser, config; every checkpoint_every "
+                          "steps and at the end (docs/checkpoints.md)"}};
+        c.resume_doc =
+            "continue the run in --out from its config.toml and checkpoint.npz; --set may change keys that do not "
+            "alter the model or its data, and raise steps";
+        c.presets = DiffusionTrainConfig::presets();
+        c.make = [] { return std::make_unique<TrainDiffusionJob>(); };
+        return c;
+    }();
+    return command;
+}
+
+// ---- the one-step models: what train-dynamics and train-reward share --------------------------------------------
+
+// The config, the data both one-step models train on (Q-learning transitions, the z-score statistics of their
+// observations, the inputs [ŝ, a]), the model file, and the per-epoch row. Their fits are short and deterministic,
+// so --resume of an interrupted fit runs it again from the start, to the same result; a finished one has nothing to
+// resume. Config is EnsembleConfig or RewardConfig (both hold holdout_fraction, max_holdout and seed).
+template <class Config>
+class OneStepJob : public DatasetJob {
+public:
+    void fields(ConfigFields& f) override { config_.fields(f); }
+    void prepare(const JobContext& context, RunInfo& info) override {
+        complete_ = context.resume && std::filesystem::exists(std::filesystem::path(context.run_path) / kModelFile);
+        if (!complete_) DatasetJob::prepare(context, info);
     }
-    OneStepData d;
-    d.dataset = data::load_dataset(prepared.data_path);
-    d.transitions = data::make_transitions(d.dataset);
-    d.norm = data::ZScoreNormalizer::fit(d.transitions.observations);
-    d.inputs = model_inputs(d.transitions, d.norm);
-    return d;
+    bool complete() const override { return complete_; }
+
+protected:
+    void prepare_model(const JobContext&) override {
+        transitions_ = data::make_transitions(dataset_);
+        norm_ = data::ZScoreNormalizer::fit(transitions_.observations);
+        const auto obs = norm_.apply(transitions_.observations);
+        inputs_ = xt::concatenate(xt::xtuple(obs, transitions_.actions), 1);  // (N, S + A)
+        // Both parts of the hold-out split non-empty, checked before the run exists.
+        holdout_size(transitions_.size(), config_.holdout_fraction, config_.max_holdout);
+    }
+
+    // One epoch: the metrics row and the progress line show the same numbers.
+    static void log_epoch(RunDir& run, Progress& progress, std::size_t epoch, const std::vector<double>& row,
+                          double train_loss, double holdout_mse) {
+        run.append_metrics(row);
+        progress.update(static_cast<std::int64_t>(epoch),
+                        "train loss " + number(train_loss) + "  hold-out mse " + number(holdout_mse));
+    }
+
+    static std::string stop_reason(bool early_stopped) { return early_stopped ? "early stop" : "epoch cap"; }
+
+    Config config_;
+    bool complete_ = false;
+    data::Transitions transitions_;
+    data::ZScoreNormalizer norm_;
+    autograd::Array inputs_;  // (N, S + A)
+};
+
+// The page of a one-step command: DATA, config.toml, metrics.csv, log.txt, model.npz, and its --resume.
+JobCommand one_step_command(const char* name, const char* summary, const char* metrics, const char* model,
+                            std::function<std::unique_ptr<Job>()> make) {
+    JobCommand c;
+    c.doc = {name,
+             "DATA --out RUN [options]",
+             summary,
+             {{"DATA", "the dataset (see train-diffusion); with --resume, default: the run's dataset"}},
+             {kConfigDoc, {"metrics.csv", metrics}, kLogDoc, {kModelFile, model}}};
+    c.resume_doc =
+        "run an interrupted fit again with the config.toml of --out (the fit restarts: it is short and "
+        "deterministic); a finished run has nothing to resume";
+    c.make = std::move(make);
+    return c;
+}
+
+// ---- train-dynamics ---------------------------------------------------------------------------------------------
+
+class TrainDynamicsJob : public OneStepJob<EnsembleConfig> {
+public:
+    void run(RunDir& run) override {
+        const autograd::Array targets =
+            norm_.apply(transitions_.next_observations) - norm_.apply(transitions_.observations);  // Δŝ (N, S)
+        data::Rng rng(static_cast<std::uint64_t>(config_.seed));
+        const std::size_t S = dataset_.obs_dim(), A = dataset_.action_dim();
+        TrainedDynamics trained{std::make_unique<DynamicsEnsemble>(S, A, config_, rng), norm_, identity_, ""};
+        DynamicsEnsemble& model = *trained.model;
+        std::vector<std::string> columns{"epoch", "train_loss", "holdout_mse_mean"};
+        for (std::size_t m = 0; m < config_.members; ++m) columns.push_back("holdout_mse_" + std::to_string(m));
+        run.open_metrics(columns);
+        Progress progress("train-dynamics", static_cast<std::int64_t>(config_.max_epochs), &run, std::cerr, "epoch");
+        const EnsembleTrainReport report =
+            train_ensemble(model, inputs_, targets, config_, rng, [&](const EnsembleEpoch& e) {
+                double mean = 0;
+                for (float v : e.holdout_mse) mean += v;
+                mean /= static_cast<double>(e.holdout_mse.size());
+                std::vector<double> row{static_cast<double>(e.epoch), e.train_loss, mean};
+                row.insert(row.end(), e.holdout_mse.begin(), e.holdout_mse.end());
+                log_epoch(run, progress, e.epoch, row, e.train_loss, mean);
+            });
+        trained.save(run.file(kModelFile));
+        std::ostringstream summary;
+        summary << report.epochs.size() << " epochs (" << stop_reason(report.early_stopped) << "), elites";
+        for (auto e : report.elites) summary << " " << e << " (mse " << report.best_holdout_mse[e] << ")";
+        summary << "; wrote " << run.file(kModelFile);
+        progress.finish(summary.str());
+    }
+};
+
+const JobCommand& train_dynamics_command() {
+    static const JobCommand command = one_step_command(
+        "train-dynamics",
+        "Fits the one-step dynamics ensemble (Gaussian heads on the z-scored state change, bootstrap, per-layer\n"
+        "weight decay) with a hold-out and early stopping; keeps each member's best hold-out weights and picks\n"
+        "the elites by them. --resume of an interrupted fit runs it again from the start (same result).",
+        "a row per epoch: epoch; train_loss (mean minibatch Gaussian loss of the epoch); holdout_mse_mean; "
+        "holdout_mse_0 .. holdout_mse_<members-1> (each member's hold-out MSE after the epoch); progress lines show "
+        "train_loss and holdout_mse_mean",
+        "the ensemble (best weights, elites) and the observation normaliser (docs/checkpoints.md)",
+        [] { return std::make_unique<TrainDynamicsJob>(); });
+    return command;
+}
+
+// ---- train-reward -----------------------------------------------------------------------------------------------
+
+class TrainRewardJob : public OneStepJob<RewardConfig> {
+public:
+    void run(RunDir& run) override {
+        data::Rng rng(static_cast<std::uint64_t>(config_.seed));
+        const std::size_t S = dataset_.obs_dim(), A = dataset_.action_dim();
+        TrainedReward trained{std::make_unique<RewardModel>(S, A, config_, rng), norm_, identity_, ""};
+        RewardModel& model = *trained.model;
+        run.open_metrics({"epoch", "train_loss", "holdout_mse"});
+        Progress progress("train-reward", static_cast<std::int64_t>(config_.max_epochs), &run, std::cerr, "epoch");
+        const RewardTrainReport report =
+            train_reward_model(model, inputs_, transitions_.rewards, config_, rng, [&](const RewardEpoch& e) {
+                log_epoch(run, progress, e.epoch, {static_cast<double>(e.epoch), e.train_loss, e.holdout_mse},
+                          e.train_loss, e.holdout_mse);
+            });
+        trained.save(run.file(kModelFile));
+        progress.finish(std::to_string(report.epochs.size()) + " epochs (" + stop_reason(report.early_stopped) +
+                        "), best hold-out mse " + number(report.best_holdout_mse) + " at epoch " +
+                        std::to_string(report.best_epoch) + "; wrote " + run.file(kModelFile));
+    }
+};
+
+const JobCommand& train_reward_command() {
+    static const JobCommand command = one_step_command(
+        "train-reward",
+        "Fits the reward model r(ŝ, a) (an MLP with ReLU, MSE) with a hold-out and early stopping; keeps the best\n"
+        "hold-out weights. --resume of an interrupted fit runs it again from the start (same result).",
+        "a row per epoch: epoch; train_loss (mean minibatch MSE of the epoch); holdout_mse (after the epoch); "
+        "progress lines show both",
+        "the reward MLP (best weights) and the observation normaliser (docs/checkpoints.md)",
+        [] { return std::make_unique<TrainRewardJob>(); });
+    return command;
 }
 
 }  // namespace
 
-int run_train_diffusion(const Words& words) {
-    Args args("train-diffusion", words, {"resume", "help"});
-    if (args.flag("help")) {
-        std::cout << "usage: dydiff train-diffusion DATA.npz --out RUN [--preset tiny|small|paper] [--config FILE]\n"
-                     "                              [--set key=value]... [--seed S] [--threads N] [--resume]\n"
-                     "Trains the EDM diffusion model (temporal U-Net) on windows of [s, a]; writes RUN/config.txt,\n"
-                     "RUN/metrics.csv, RUN/log.txt and RUN/checkpoint.npz (weights, EMA, Adam, Rng, normaliser).\n"
-                     "--resume continues from the last checkpoint, bitwise as if never interrupted; --set steps=N\n"
-                     "extends a finished run.\n";
-        return 0;
-    }
-    DiffusionTrainConfig config;
-    config.apply_preset("tiny");
-    ConfigFields fields;
-    config.fields(fields);
-    PreparedRun prepared =
-        prepare_run(args, "train-diffusion", fields, [&](const std::string& name) { config.apply_preset(name); });
-    const data::Dataset dataset = data::load_dataset(prepared.data_path);
-    Progress progress("train-diffusion", config.steps, &prepared.run);
-    const double loss =
-        train_diffusion(dataset, data::identify_dataset(dataset), config, prepared.run, prepared.resume, progress);
-    std::ostringstream summary;
-    summary << config.steps << " steps, final logged loss " << loss << "; wrote " << prepared.run.file("checkpoint.npz");
-    progress.finish(summary.str());
-    return 0;
-}
+int run_train_diffusion(const Words& words) { return run_job_command(train_diffusion_command(), words); }
+int run_train_dynamics(const Words& words) { return run_job_command(train_dynamics_command(), words); }
+int run_train_reward(const Words& words) { return run_job_command(train_reward_command(), words); }
 
-int run_train_dynamics(const Words& words) {
-    Args args("train-dynamics", words, {"resume", "help"});
-    if (args.flag("help")) {
-        std::cout << "usage: dydiff train-dynamics DATA.npz --out RUN [--config FILE] [--set key=value]... [--seed S]\n"
-                     "                             [--threads N] [--resume]\n"
-                     "Fits the one-step dynamics ensemble (7 members, 5 elites, Gaussian head on the z-scored state\n"
-                     "change) with early stopping; writes RUN/model.npz, RUN/metrics.csv (one row per epoch).\n";
-        return 0;
-    }
-    EnsembleConfig config;
-    ConfigFields fields;
-    config.fields(fields);
-    PreparedRun prepared = prepare_run(args, "train-dynamics", fields, nullptr);
-    const auto d = load_one_step_data(prepared, "train-dynamics");
-    if (!d) return 0;
-    const data::Transitions& t = d->transitions;
-    const autograd::Array targets = d->norm.apply(t.next_observations) - d->norm.apply(t.observations);  // Δŝ (N, S)
-
-    data::Rng rng(static_cast<std::uint64_t>(config.seed));
-    const std::size_t S = d->dataset.obs_dim(), A = d->dataset.action_dim();
-    TrainedDynamics trained{std::make_unique<DynamicsEnsemble>(S, A, config, rng), d->norm,
-                            data::identify_dataset(d->dataset), ""};
-    DynamicsEnsemble& model = *trained.model;
-    std::vector<std::string> columns{"step", "train_loss", "holdout_mse_mean"};
-    for (std::size_t m = 0; m < config.members; ++m) columns.push_back("holdout_mse_" + std::to_string(m));
-    prepared.run.open_metrics(columns);
-    Progress progress("train-dynamics", static_cast<std::int64_t>(config.max_epochs), &prepared.run, std::cerr,
-                      "epoch");
-    const EnsembleTrainReport report = train_ensemble(model, d->inputs, targets, config, rng, [&](const EnsembleEpoch& e) {
-        double mean = 0;
-        for (float v : e.holdout_mse) mean += v;
-        mean /= static_cast<double>(e.holdout_mse.size());
-        std::vector<double> row{static_cast<double>(e.epoch), e.train_loss, mean};
-        row.insert(row.end(), e.holdout_mse.begin(), e.holdout_mse.end());
-        prepared.run.append_metrics(row);
-        std::ostringstream status;
-        status << "train loss " << e.train_loss << "  hold-out mse " << mean;
-        progress.update(static_cast<std::int64_t>(e.epoch), status.str());
-    });
-    trained.save(prepared.run.file(kModelFile));
-    std::ostringstream summary;
-    summary << report.epochs.size() << " epochs (" << (report.early_stopped ? "early stop" : "epoch cap")
-            << "), elites";
-    for (auto e : report.elites) summary << " " << e << " (mse " << report.best_holdout_mse[e] << ")";
-    summary << "; wrote " << prepared.run.file(kModelFile);
-    progress.finish(summary.str());
-    return 0;
-}
-
-int run_train_reward(const Words& words) {
-    Args args("train-reward", words, {"resume", "help"});
-    if (args.flag("help")) {
-        std::cout << "usage: dydiff train-reward DATA.npz --out RUN [--config FILE] [--set key=value]... [--seed S]\n"
-                     "                           [--threads N] [--resume]\n"
-                     "Fits the reward model r(ŝ, a) (MLP 2 x 256 ReLU, MSE) with early stopping; writes\n"
-                     "RUN/model.npz and RUN/metrics.csv (one row per epoch).\n";
-        return 0;
-    }
-    RewardConfig config;
-    ConfigFields fields;
-    config.fields(fields);
-    PreparedRun prepared = prepare_run(args, "train-reward", fields, nullptr);
-    const auto d = load_one_step_data(prepared, "train-reward");
-    if (!d) return 0;
-    const autograd::Array rewards = d->transitions.rewards;
-
-    data::Rng rng(static_cast<std::uint64_t>(config.seed));
-    const std::size_t S = d->dataset.obs_dim(), A = d->dataset.action_dim();
-    TrainedReward trained{std::make_unique<RewardModel>(S, A, config, rng), d->norm, data::identify_dataset(d->dataset),
-                          ""};
-    RewardModel& model = *trained.model;
-    prepared.run.open_metrics({"step", "train_loss", "holdout_mse"});
-    Progress progress("train-reward", static_cast<std::int64_t>(config.max_epochs), &prepared.run, std::cerr, "epoch");
-    const RewardTrainReport report = train_reward_model(model, d->inputs, rewards, config, rng, [&](const RewardEpoch& e) {
-        prepared.run.append_metrics({static_cast<double>(e.epoch), e.train_loss, e.holdout_mse});
-        std::ostringstream status;
-        status << "train loss " << e.train_loss << "  hold-out mse " << e.holdout_mse;
-        progress.update(static_cast<std::int64_t>(e.epoch), status.str());
-    });
-    trained.save(prepared.run.file(kModelFile));
-    std::ostringstream summary;
-    summary << report.epochs.size() << " epochs (" << (report.early_stopped ? "early stop" : "epoch cap")
-            << "), best hold-out mse " << report.best_holdout_mse << " at epoch " << report.best_epoch << "; wrote "
-            << prepared.run.file(kModelFile);
-    progress.finish(summary.str());
-    return 0;
-}
+std::vector<Page> train_diffusion_pages() { return {{train_diffusion_command().page(), &train_diffusion_command()}}; }
+std::vector<Page> train_dynamics_pages() { return {{train_dynamics_command().page(), &train_dynamics_command()}}; }
+std::vector<Page> train_reward_pages() { return {{train_reward_command().page(), &train_reward_command()}}; }
 
 }  // namespace dydiff::cli

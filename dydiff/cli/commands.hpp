@@ -1,5 +1,8 @@
-// The subcommands of `dydiff`, one function each, dispatched by the table in main.cpp. Each takes the words after
-// its name and returns the exit code: 0 success, 1 failure (a dydiff::Error, printed by main), 2 usage error.
+// The subcommands of `dydiff`, their documentation and the table main.cpp dispatches from. Each command is a
+// function that takes the words after its name and returns the exit code: 0 success; errors are thrown and main
+// turns them into one message and exit code 1 (runtime: dydiff::Error, std::exception) or 2 (usage:
+// cli::UsageError). Each command also describes itself as one or more pages (CommandDoc): `--help` prints its page,
+// and `dydiff config docs` prints every page as docs/cli.md, so the help and the docs cannot drift apart.
 #pragma once
 
 #include <string>
@@ -9,7 +12,51 @@ namespace dydiff::cli {
 
 using Words = std::vector<std::string>;
 
+struct FlagDoc {
+    std::string flag;  // "--env NAME", "DATA"
+    std::string doc;   // one line (or a few)
+};
+
+struct FileDoc {
+    std::string name;  // "metrics.csv"
+    std::string doc;   // what it holds; for a table, its columns
+};
+
+/// The documentation of one command or subcommand.
+struct CommandDoc {
+    std::string name;              // as typed after `dydiff`: "train-diffusion", "dataset info"
+    std::string synopsis;          // the arguments: "DATA --out RUN [options]"
+    std::string summary;           // what it does, plain text (a paragraph)
+    std::vector<FlagDoc> flags;    // positional arguments and flags, in the order they are explained
+    std::vector<FileDoc> outputs;  // files it writes
+};
+
+class JobCommand;  // dydiff/cli/run_command.hpp: a command driven by a config (keys, presets, run directory)
+
+/// One page: a command's doc, and its JobCommand when it is config-driven (then the page lists its keys).
+struct Page {
+    CommandDoc doc;
+    const JobCommand* job = nullptr;
+};
+
+struct Command {
+    const char* name;     // the word after `dydiff`
+    const char* summary;  // one line for `dydiff help`
+    int (*run)(const Words& args);
+    std::vector<Page> (*pages)();  // its documentation (one page per subcommand)
+};
+
+/// Every command, in `dydiff help` order (commands.cpp).
+const std::vector<Command>& commands();
+
+/// "usage: dydiff NAME SYNOPSIS", the summary, the flags and the output files: what --help prints.
+std::string help_text(const CommandDoc& doc);
+
+/// The version of this build ("0.1.0", from meson.build).
+const char* version();
+
 int run_bench(const Words& args);                // bench.cpp
+int run_config(const Words& args);               // cmd_config.cpp: show, docs
 int run_dataset(const Words& args);              // cmd_dataset.cpp: info, convert, generate
 int run_dataset_generate(const Words& args);     // cmd_generate.cpp: `dataset generate`, dispatched by run_dataset
 int run_evaluate_controller(const Words& args);  // cmd_evaluate.cpp
@@ -19,5 +66,17 @@ int run_stats(const Words& args);                // cmd_stats.cpp
 int run_train_diffusion(const Words& args);      // cmd_train.cpp
 int run_train_dynamics(const Words& args);       // cmd_train.cpp
 int run_train_reward(const Words& args);         // cmd_train.cpp
+
+std::vector<Page> bench_pages();                // bench.cpp
+std::vector<Page> config_pages();               // cmd_config.cpp
+std::vector<Page> dataset_pages();              // cmd_dataset.cpp (generate's page from cmd_generate.cpp)
+CommandDoc dataset_generate_doc();              // cmd_generate.cpp
+std::vector<Page> evaluate_controller_pages();  // cmd_evaluate.cpp
+std::vector<Page> plot_pages();                 // cmd_plot.cpp
+std::vector<Page> rollout_error_pages();        // cmd_rollout_error.cpp
+std::vector<Page> stats_pages();                // cmd_stats.cpp
+std::vector<Page> train_diffusion_pages();      // cmd_train.cpp
+std::vector<Page> train_dynamics_pages();       // cmd_train.cpp
+std::vector<Page> train_reward_pages();         // cmd_train.cpp
 
 }  // namespace dydiff::cli

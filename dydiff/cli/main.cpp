@@ -1,50 +1,35 @@
-// The `dydiff` command-line tool: one executable, one subcommand per job, dispatched by the table below
-// (`dydiff help` prints it). Errors from the library (dydiff::Error) end the program with exit code 1 and one
-// message; usage mistakes (cli::UsageError) with exit code 2.
+// The `dydiff` command-line tool: one executable, one subcommand per job, dispatched by the table of commands.cpp
+// (`dydiff help` prints it). Every error ends here as one message and an exit code: 2 for a usage mistake
+// (cli::UsageError: a flag, a config key or value), 1 for anything else (dydiff::Error from the library, and any
+// std::exception, e.g. std::bad_alloc when a size does not fit in memory).
 #include "autograd/error.hpp"
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
 #include "nn/parallel.hpp"
 #include "nn/simd/batch.hpp"
 
+#include <exception>
 #include <iomanip>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
-
-struct Command {
-    const char* name;
-    const char* help;
-    int (*run)(const dydiff::cli::Words& args);
-};
-
-const Command kCommands[] = {
-    {"bench", "kernel and training-step benchmarks (dydiff bench --help)", &dydiff::cli::run_bench},
-    {"dataset", "datasets: info, convert, generate (dydiff dataset --help)", &dydiff::cli::run_dataset},
-    {"evaluate-controller", "scripted expert and random policies on a built-in env", &dydiff::cli::run_evaluate_controller},
-    {"plot", "learning curves of runs, mean +- std over seeds, as SVG (--help)", &dydiff::cli::run_plot},
-    {"rollout-error", "state error vs horizon: true env, one-step ensemble, diffusion, DyDiff (--help)",
-     &dydiff::cli::run_rollout_error},
-    {"stats", "last and best normalised score of runs, mean +- std over seeds (--help)", &dydiff::cli::run_stats},
-    {"train-diffusion", "train the diffusion model (EDM, temporal U-Net) on a dataset (--help)",
-     &dydiff::cli::run_train_diffusion},
-    {"train-dynamics", "fit the one-step dynamics ensemble on a dataset (--help)", &dydiff::cli::run_train_dynamics},
-    {"train-reward", "fit the reward model on a dataset (--help)", &dydiff::cli::run_train_reward},
-};
-
 void print_help(std::ostream& os) {
-    os << "usage: dydiff <command> [options]\n"
+    os << "usage: dydiff <command> [options]     (dydiff <command> --help for its flags and keys)\n"
           "\n"
           "commands:\n";
-    for (const Command& c : kCommands) os << "  " << std::left << std::setw(22) << c.name << c.help << "\n";
-    os << "  " << std::left << std::setw(22) << "help" << "this text\n"
-       << "  " << std::left << std::setw(22) << "--version" << "version and build configuration\n"
+    for (const auto& c : dydiff::cli::commands())
+        os << "  " << std::left << std::setw(22) << c.name << c.summary << "\n";
+    os << "  " << std::left << std::setw(22) << "help"
+       << "this text\n"
+       << "  " << std::left << std::setw(22) << "--version"
+       << "version and build configuration\n"
        << "\n"
-          "environment: DYDIFF_NUM_THREADS sets the thread count (commands also take --threads N).\n";
+          "environment: DYDIFF_NUM_THREADS sets the thread count (commands also take --threads N).\n"
+          "exit codes: 0 success, 1 runtime error, 2 usage error (a flag, a config key or value).\n";
 }
 
 }  // namespace
@@ -53,24 +38,32 @@ int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
         if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-            print_help(std::cout);
+            print_help(args.empty() ? std::cerr : std::cout);
             return args.empty() ? 2 : 0;
         }
         if (args[0] == "--version" || args[0] == "version") {
-            std::cout << "dydiff " << kVersion << " (simd: " << dydiff::nn::simd::arch_name()
+            std::cout << "dydiff " << dydiff::cli::version() << " (simd: " << dydiff::nn::simd::arch_name()
                       << ", float lanes: " << dydiff::nn::simd::kFloatWidth
                       << ", threads: " << dydiff::nn::num_threads() << ")\n";
             return 0;
         }
-        for (const Command& c : kCommands)
+        for (const auto& c : dydiff::cli::commands())
             if (args[0] == c.name) return c.run({args.begin() + 1, args.end()});
         std::cerr << "dydiff: unknown command '" << args[0] << "' (see 'dydiff help')\n";
         return 2;
     } catch (const dydiff::cli::UsageError& e) {
-        std::cerr << e.what() << " (see 'dydiff help')\n";
+        std::cerr << e.what() << "\n";
         return 2;
     } catch (const dydiff::Error& e) {
         std::cerr << "dydiff: error: " << e.what() << "\n";
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "dydiff: error: out of memory (std::bad_alloc): an input asked for more memory than this machine "
+                     "has; check sizes such as batch, steps or the dataset\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "dydiff: error: " << e.what()
+                  << " (an unexpected failure; please report it with the command line)\n";
         return 1;
     }
 }

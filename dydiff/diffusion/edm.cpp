@@ -12,6 +12,29 @@ namespace dydiff {
 
 // ---- config -----------------------------------------------------------------------------------------------------
 
+void EdmConfig::training_fields(ConfigFields& f) {
+    f.add("sigma_data", &sigma_data, "data std assumed by the preconditioning (§5.1: 0.5)")
+        .positive()
+        .fixed_on_resume();
+    f.add("P_mean", &P_mean, "training noise levels: ln sigma ~ N(P_mean, P_std^2) (§6.1: -1.2)").finite();
+    f.add("P_std", &P_std, "std of ln sigma in training (§6.1: 1.2)").positive();
+}
+
+void EdmConfig::sampler_fields(ConfigFields& f) {
+    f.add("num_steps", &num_steps, "sampler steps N (§6.2: 34)").at_least(1);
+    f.add("sigma_min", &sigma_min, "smallest noise level t_{N-1} (§6.2: 0.002)").positive();
+    f.add("sigma_max", &sigma_max, "largest noise level t_0 (§6.2: 80)").positive();
+    f.add("rho", &rho, "time-step exponent (§6.2: 7)").positive();
+    f.add("S_churn", &S_churn, "stochasticity: gamma = min(S_churn / N, sqrt 2 - 1) (§6.2: 60)").at_least(0);
+    f.add("S_min", &S_min, "churn only where S_min <= t_i <= S_max (§6.2: 0.37)").at_least(0);
+    f.add("S_max", &S_max, "upper end of the churn range (§6.2: 52.24)").at_least(0);
+    f.add("S_noise", &S_noise, "churn noise inflation (§6.2: 1.002)").at_least(0);
+    f.check([this] {
+        DYDIFF_USER_CHECK(sigma_min <= sigma_max,
+                          "sigma_min = " << sigma_min << " must be <= sigma_max = " << sigma_max);
+    });
+}
+
 void EdmConfig::validate() const {
     DYDIFF_CHECK(sigma_data > 0.0 && P_std > 0.0, "EdmConfig: sigma_data and P_std must be > 0 (" << describe() << ")");
     DYDIFF_CHECK(num_steps >= 1, "EdmConfig: num_steps must be >= 1 (" << describe() << ")");

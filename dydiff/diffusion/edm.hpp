@@ -9,6 +9,7 @@
 #include "autograd/tensor.hpp"
 #include "data/rng.hpp"
 #include "dydiff/diffusion/temporal_unet.hpp"
+#include "dydiff/run/config.hpp"
 
 #include <functional>
 #include <string>
@@ -32,6 +33,11 @@ struct EdmConfig {
     double S_max = 52.241950650433864;     // (§4.3, §6.2)
     double S_noise = 1.002;                // churn noise inflation (§4.3, §6.2)
 
+    /// The keys training reads (sigma_data, P_mean, P_std); sigma_data is part of the model (--resume refuses a
+    /// change, and sampling reads it from the model).
+    void training_fields(ConfigFields& f);
+    /// The keys the sampler reads (num_steps .. S_noise), Algorithm 3.
+    void sampler_fields(ConfigFields& f);
     /// Throws dydiff::Error on a non-positive sigma_data / P_std / sigma range, N < 1 or rho <= 0.
     void validate() const;
     /// One line, every field, for run logs.

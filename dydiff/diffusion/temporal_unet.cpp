@@ -11,26 +11,37 @@ namespace dydiff {
 
 // ---- config and presets -----------------------------------------------------------------------------------------
 
+void UNetConfig::fields(ConfigFields& f) {
+    f.add("dim", &dim, "base width: level l has dim * dim_mults[l] channels (§5.1: 128)").at_least(1).fixed_on_resume();
+    f.add("dim_mults", &dim_mults, "width multipliers per level, one Down between levels (§5.1: [1, 4, 8])")
+        .at_least(1)
+        .non_empty()
+        .fixed_on_resume();
+    f.add("kernel_size", &kernel_size, "Conv1d kernel, odd (§5.1: 5)").at_least(1).fixed_on_resume();
+    f.add("groups", &groups, "GroupNorm groups; divides every width (§5.1: 8)").at_least(1).fixed_on_resume();
+    f.add("time_dim", &time_dim, "sinusoidal embedding width, even (§5.1: = dim)").at_least(4).fixed_on_resume();
+    f.check([this] { validate(); });
+}
+
 void UNetConfig::validate() const {
-    DYDIFF_CHECK(!dim_mults.empty(), "UNetConfig: dim_mults is empty (need at least one level)");
-    DYDIFF_CHECK(dim >= 1 && groups >= 1, "UNetConfig: dim and groups must be >= 1 (" << describe() << ")");
-    DYDIFF_CHECK(kernel_size % 2 == 1,
-                 "UNetConfig: kernel_size must be odd so that padding kernel_size / 2 keeps the length ("
-                     << describe() << ")");
-    DYDIFF_CHECK(time_dim >= 4 && time_dim % 2 == 0,
-                 "UNetConfig: time_dim must be even and >= 4 (sinusoidal embedding) (" << describe() << ")");
+    DYDIFF_USER_CHECK(!dim_mults.empty(), "U-Net dim_mults is empty (need at least one level)");
+    DYDIFF_USER_CHECK(dim >= 1 && groups >= 1, "U-Net dim and groups must be >= 1 (" << describe() << ")");
+    DYDIFF_USER_CHECK(
+        kernel_size % 2 == 1,
+        "U-Net kernel_size must be odd so that padding kernel_size / 2 keeps the length (" << describe() << ")");
+    DYDIFF_USER_CHECK(time_dim >= 4 && time_dim % 2 == 0,
+                      "U-Net time_dim must be even and >= 4 (sinusoidal embedding) (" << describe() << ")");
     for (std::size_t m : dim_mults)
-        DYDIFF_CHECK(m >= 1 && (dim * m) % groups == 0,
-                     "UNetConfig: width dim * mult = " << dim * m << " is not divisible by groups = " << groups
-                                                       << " (" << describe() << ")");
+        DYDIFF_USER_CHECK(m >= 1 && (dim * m) % groups == 0,
+                          "U-Net width dim * mult = " << dim * m << " is not divisible by groups = " << groups << " ("
+                                                      << describe() << ")");
 }
 
 void UNetConfig::check_horizon(std::size_t H) const {
     const std::size_t multiple = std::size_t{1} << num_downsamples();
-    DYDIFF_CHECK(H >= multiple && H % multiple == 0,
-                 "TemporalUNet: horizon " << H << " must be a positive multiple of " << multiple << " ("
-                                          << num_downsamples()
-                                          << " Down/Up stages halve and double the length; docs/algorithm.md §11 P27)");
+    DYDIFF_USER_CHECK(H >= multiple && H % multiple == 0,
+                      "horizon " << H << " must be a positive multiple of " << multiple << " (the U-Net's "
+                                 << num_downsamples() << " Down/Up stages halve and double the length; docs/algorithm.md §11 P27)");
 }
 
 std::string UNetConfig::describe() const {
@@ -63,7 +74,7 @@ UNetConfig unet_preset(const std::string& name) {
     if (name == "paper") return unet_paper();
     if (name == "small") return unet_small();
     if (name == "tiny") return unet_tiny();
-    DYDIFF_FAIL("unknown U-Net preset '" << name << "' (valid: paper, small, tiny)");
+    DYDIFF_USER_FAIL("unknown U-Net preset '" << name << "' (valid: paper, small, tiny)");
 }
 
 // ---- dry-run counters -------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "data/rng.hpp"
+#include "dydiff/run/config.hpp"
 #include "nn/conv.hpp"
 #include "nn/embedding.hpp"
 #include "nn/linear.hpp"
@@ -32,13 +33,15 @@ struct UNetConfig {
     std::size_t time_dim = 128;                    // sinusoidal embedding width = time-MLP output t_emb (§5.1: = dim);
                                                    // the hidden layer of the time MLP is 4 * time_dim
 
-    /// Throws dydiff::Error unless the widths, groups and kernel are consistent (odd kernel, groups | widths, even
-    /// time_dim >= 4, at least one level).
+    /// The keys of the [unet] table; every one is an architecture key (--resume refuses a change).
+    void fields(ConfigFields& f);
+    /// Throws dydiff::UserError unless the widths, groups and kernel are consistent (odd kernel, groups | widths,
+    /// even time_dim >= 4, at least one level).
     void validate() const;
     /// Levels minus one: the number of Down (and Up) stages.
     std::size_t num_downsamples() const { return dim_mults.size() - 1; }
-    /// Throws dydiff::Error unless H is divisible by 2^num_downsamples() (4 for the paper, §11 P27): each Down halves
-    /// the length and each Up doubles it, so the skip concatenations only line up for such horizons.
+    /// Throws dydiff::UserError unless H is divisible by 2^num_downsamples() (4 for the paper, §11 P27): each Down
+    /// halves the length and each Up doubles it, so the skip concatenations only line up for such horizons.
     void check_horizon(std::size_t H) const;
     /// "dim=128 dim_mults=[1,4,8] kernel=5 groups=8 time_dim=128", for run logs.
     std::string describe() const;

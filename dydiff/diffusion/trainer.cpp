@@ -9,48 +9,66 @@
 
 #include <chrono>
 #include <cmath>
+#include <iomanip>
 #include <optional>
 #include <sstream>
 
 namespace dydiff {
 
+const std::vector<std::string>& DiffusionTrainConfig::presets() {
+    static const std::vector<std::string> names{"tiny", "small", "paper"};
+    return names;
+}
+
 void DiffusionTrainConfig::fields(ConfigFields& f) {
-    f.add("preset", &preset, "U-Net preset: tiny, small or paper");
-    f.add("horizon", &horizon, "window length L, a multiple of 4 (paper: 100)");
-    f.add("batch", &batch, "windows per step (paper: 8)");
-    f.add("steps", &steps, "Adam steps in total (paper: 500000)");
-    f.add("lr", &lr, "base learning rate (paper: 1e-3)");
-    f.add("lr_rampup_kimg", &lr_rampup_kimg, "learning-rate ramp length in thousands of windows (paper: 10000)");
-    f.add("ema_halflife_kimg", &ema_halflife_kimg, "EMA half-life cap in thousands of windows (paper: 500)");
-    f.add("ema_rampup_ratio", &ema_rampup_ratio, "EMA half-life = min(cap, ratio * windows seen) (paper: 0.05)");
-    f.add("log_every", &log_every, "steps between metrics.csv rows");
-    f.add("checkpoint_every", &checkpoint_every, "steps between checkpoints (and at the end)");
-    f.add("seed", &seed, "seed of initialisation, window sampling and noise");
+    f.add("horizon", &horizon, "window length L, a multiple of 2^(U-Net levels - 1) (§5.1: 100)")
+        .at_least(1)
+        .fixed_on_resume();
+    f.add("batch", &batch, "windows per step (§6.1: 8)").at_least(1);
+    f.add("steps", &steps, "Adam steps in total; --resume may raise it (§6.1: 500000)").at_least(1).grows_on_resume();
+    f.add("lr", &lr, "base learning rate (§6.1: 1e-3)").positive();
+    f.add("lr_rampup_kimg", &lr_rampup_kimg, "learning-rate ramp in thousands of windows, 0: none (§6.1: 10000)")
+        .at_least(0);
+    f.add("ema_halflife_kimg", &ema_halflife_kimg, "EMA half-life cap in thousands of windows (§6.1: 500)").positive();
+    f.add("ema_rampup_ratio", &ema_rampup_ratio, "EMA half-life = min(cap, ratio * windows seen) (§6.1: 0.05)")
+        .positive();
+    f.add("log_every", &log_every, "steps between metrics.csv rows").at_least(1);
+    f.add("checkpoint_every", &checkpoint_every, "steps between checkpoints (and at the end)").at_least(1);
+    f.add("seed", &seed, "seed of initialisation, window sampling and noise").at_least(0).fixed_on_resume();
+    f.table("unet", "the temporal U-Net F_theta (§5.1); architecture: --resume refuses a change", unet);
+    f.table_with("edm", "EDM preconditioning and training noise (§5.1, §6.1)",
+                 [this](ConfigFields& t) { edm.training_fields(t); });
+    f.table_with("adam", "the optimiser (§6.1: Adam with PyTorch's defaults)",
+                 [this](ConfigFields& t) { adam_fields(t, adam); });
+    f.check([this] { unet.check_horizon(horizon); });
 }
 
 // Budgets measured on a 2-core machine (docs/dydiff.md): tiny fits a maze2d dataset in minutes, small in about an
 // hour, paper is the official code's setting (weeks on 2 cores).
 void DiffusionTrainConfig::apply_preset(const std::string& name) {
-    unet_preset(name);  // validates the name
-    preset = name;
     if (name == "tiny") {
+        unet = unet_tiny();
         horizon = 32;
         batch = 16;
         steps = 3000;
         lr_rampup_kimg = 10;
         checkpoint_every = 500;
     } else if (name == "small") {
+        unet = unet_small();
         horizon = 64;
         batch = 16;
         steps = 20000;
         lr_rampup_kimg = 50;
         checkpoint_every = 1000;
-    } else {  // paper, §6.1
+    } else if (name == "paper") {  // §6.1
+        unet = unet_paper();
         horizon = 100;
         batch = 8;
         steps = 500000;
         lr_rampup_kimg = 10000;
         checkpoint_every = 5000;
+    } else {
+        DYDIFF_USER_FAIL("unknown preset '" << name << "' (valid: tiny, small, paper)");
     }
 }
 
@@ -64,6 +82,11 @@ double diffusion_ema_beta(const DiffusionTrainConfig& c, double images_seen) {
 }
 
 namespace {
+
+nn::AdamConfig with_lr(nn::AdamConfig adam, float lr) {
+    adam.lr = lr;
+    return adam;
+}
 
 struct TrainState {
     std::int64_t step = 0;
@@ -90,8 +113,8 @@ void check_resumable(const DiffusionModel& saved, const data::Dataset& dataset, 
                      const DiffusionModel& fresh) {
     data::require_same_data({saved.trained_on(), {dataset.source, data}});
     auto same = [&](bool equal, const char* key, const std::string& in_file, const std::string& in_config) {
-        DYDIFF_CHECK(equal, saved.file << ": key '" << key << "' is " << in_file << " but the run's config gives "
-                                       << in_config << "; a resume cannot change the model's architecture");
+        DYDIFF_USER_CHECK(equal, saved.file << ": key '" << key << "' is " << in_file << " but the run's config gives "
+                                            << in_config << "; a resume cannot change the model's architecture");
     };
     same(saved.horizon == fresh.horizon, "arch/horizon", std::to_string(saved.horizon), std::to_string(fresh.horizon));
     same(saved.unet.describe() == fresh.unet.describe(), "arch/unet", saved.unet.describe(), fresh.unet.describe());
@@ -101,90 +124,138 @@ void check_resumable(const DiffusionModel& saved, const data::Dataset& dataset, 
 
 }  // namespace
 
-double train_diffusion(const data::Dataset& dataset, const data::DataIdentity& data, DiffusionTrainConfig config,
-                       RunDir& run, bool resume, Progress& progress) {
-    const std::size_t S = dataset.obs_dim();
-    data::check_dims(dataset, data.obs_dim, data.action_dim, "the data identity of " + data.path);
-    const UNetConfig unet_config = unet_preset(config.preset);
-    unet_config.check_horizon(config.horizon);
-    DYDIFF_CHECK(config.batch > 0 && config.steps > 0 && config.log_every > 0 && config.checkpoint_every > 0,
-                 "train-diffusion: batch, steps, log_every and checkpoint_every must be positive");
+const std::vector<std::string>& diffusion_metrics_columns() {
+    static const std::vector<std::string> columns{"step", "loss", "lr", "ema_beta", "seconds"};
+    return columns;
+}
 
-    // Data: min-max statistics over every row of [s, a] (§2), windows over episodes cut at terminals | timeouts.
-    const data::MinMaxNormalizer norm = data::MinMaxNormalizer::fit(data::state_action_rows(dataset));
-    const data::WindowDataset windows(dataset, config.horizon, norm);
-    DYDIFF_CHECK(windows.size() > 0, dataset.source << ": no complete episode to cut windows from (episodes end at "
-                                                       "terminals | timeouts)");
+struct DiffusionTrainer::State {
+    State(const DiffusionTrainConfig& c, const data::Dataset& dataset, const data::MinMaxNormalizer& norm)
+        : config(c), S(dataset.obs_dim()), windows(dataset, c.horizon, norm), rng(static_cast<std::uint64_t>(c.seed)) {}
 
-    data::Rng rng(static_cast<std::uint64_t>(config.seed));
-    data::Rng init_rng = rng.fork(1);
-    DiffusionModel model = DiffusionModel::create(data, unet_config, config.horizon, kSigmaData, norm, init_rng);
+    DiffusionTrainConfig config;
+    std::size_t S;
+    data::WindowDataset windows;  // windows over episodes cut at terminals | timeouts, normalised
+    data::Rng rng;
+    DiffusionModel model;
+    std::unique_ptr<Denoiser> denoiser;  // over *model.net
+    std::unique_ptr<nn::Adam> adam;
     TrainState st;
+    bool resumed = false;
+};
+
+DiffusionTrainer::DiffusionTrainer(const data::Dataset& dataset, const data::DataIdentity& data,
+                                   const DiffusionTrainConfig& config, const std::string& resume_checkpoint) {
+    data::check_dims(dataset, data.obs_dim, data.action_dim, "the data identity of " + data.path);
+    config.unet.validate();
+    config.unet.check_horizon(config.horizon);
+    DYDIFF_USER_CHECK(config.batch > 0 && config.steps > 0 && config.log_every > 0 && config.checkpoint_every > 0,
+                      "train-diffusion: batch, steps, log_every and checkpoint_every must be positive");
+    // Min-max statistics over every row of [s, a] (§2).
+    const data::MinMaxNormalizer norm = data::MinMaxNormalizer::fit(data::state_action_rows(dataset));
+    state_ = std::make_unique<State>(config, dataset, norm);
+    State& s = *state_;
+    data::Rng init_rng = s.rng.fork(1);
+    s.model = DiffusionModel::create(data, config.unet, config.horizon, config.edm.sigma_data, norm, init_rng);
     std::optional<nn::Checkpoint> saved;
-    if (resume) {
-        saved = nn::Checkpoint::load(run.file(DiffusionModel::kFile));
+    if (!resume_checkpoint.empty()) {
+        saved = nn::Checkpoint::load(resume_checkpoint);
         DiffusionModel previous = DiffusionModel::read(*saved);
-        check_resumable(previous, dataset, data, model);
-        model = std::move(previous);
+        check_resumable(previous, dataset, data, s.model);
+        s.model = std::move(previous);
     }
-    const TemporalUNet& net = *model.net;
-    nn::Ema& ema = *model.ema;
-    const Denoiser denoiser(net, model.edm_config());
-    nn::Adam adam(net.named_parameters(), nn::AdamConfig{config.lr});
-    if (saved) {
-        const nn::Checkpoint& c = *saved;
-        c.naming_errors([&] {
-            adam.load_state(c.get_tensors("train/adam", adam.state()), c.get_size("train/adam_steps", 0));
-            rng.set_state(c.get_bytes("train/rng_state"));
-            st.step = c.get_int64("train/step");
-            st.loss_sum = c.get_float64("train/loss_sum");
-            st.loss_count = c.get_int64("train/loss_count");
-        });
-        progress.note("resuming " + run.path() + " at step " + std::to_string(st.step));
-        progress.resume_from(st.step);
+    s.denoiser = std::make_unique<Denoiser>(*s.model.net, s.model.edm_config(config.edm));
+    s.adam = std::make_unique<nn::Adam>(s.model.net->named_parameters(), with_lr(config.adam, config.lr));
+    if (!saved) return;
+    const nn::Checkpoint& c = *saved;
+    c.naming_errors([&] {
+        s.adam->load_state(c.get_tensors("train/adam", s.adam->state()), c.get_size("train/adam_steps", 0));
+        s.rng.set_state(c.get_bytes("train/rng_state"));
+        s.st.step = c.get_int64("train/step");
+        s.st.loss_sum = c.get_float64("train/loss_sum");
+        s.st.loss_count = c.get_int64("train/loss_count");
+    });
+    DYDIFF_USER_CHECK(s.st.step <= config.steps,
+                      resume_checkpoint << " is at step " << s.st.step << ", beyond steps = " << config.steps);
+    s.resumed = true;
+}
+
+DiffusionTrainer::~DiffusionTrainer() = default;
+
+std::int64_t DiffusionTrainer::step() const { return state_->st.step; }
+
+double DiffusionTrainer::run(RunDir& run, Progress& progress) {
+    State& s = *state_;
+    const DiffusionTrainConfig& config = s.config;
+    if (s.resumed) {
+        progress.note("resuming " + run.path() + " at step " + std::to_string(s.st.step));
+        progress.resume_from(s.st.step);
     }
-    run.open_metrics({"step", "loss", "lr", "ema_beta", "seconds"}, resume ? st.step : -1);
+    // `seconds` continues from the last row kept at or before the checkpoint (the presets log a row at every
+    // checkpoint); the checkpoint itself holds no wall-clock time, so that a resumed run's file equals an
+    // uninterrupted one's byte for byte.
+    const std::vector<double> kept = run.open_metrics(diffusion_metrics_columns(), s.resumed ? s.st.step : -1);
+    const double seconds_before = kept.empty() ? 0.0 : kept.back();
 
     const auto start = std::chrono::steady_clock::now();
-    double last_loss = 0.0;
-    std::int64_t last_checkpoint = resume ? st.step : 0;
-    for (std::int64_t step = st.step + 1; step <= config.steps; ++step) {
+    double last_loss = std::nan("");
+    std::int64_t last_checkpoint = s.resumed ? s.st.step : 0;
+    std::string status = "loss -";  // until the first metrics row
+    for (std::int64_t step = s.st.step + 1; step <= config.steps; ++step) {
         const double seen = static_cast<double>(step - 1) * static_cast<double>(config.batch);
         const double lr = diffusion_learning_rate(config, seen);
-        adam.set_lr(static_cast<float>(lr));
-        const autograd::Array y = windows.gather(windows.sample_indices(rng, config.batch));  // (B, L, D)
-        autograd::Tensor loss = edm_loss(denoiser, y, S, rng);
+        s.adam->set_lr(static_cast<float>(lr));
+        const autograd::Array y = s.windows.gather(s.windows.sample_indices(s.rng, config.batch));  // (B, L, D)
+        autograd::Tensor loss = edm_loss(*s.denoiser, y, s.S, s.rng);
         const float value = loss.item();
-        DYDIFF_CHECK(std::isfinite(value),
-                     "train-diffusion: the loss is " << value << " at step " << step << "; stopping. The last good "
-                     "checkpoint is " << run.file(DiffusionModel::kFile) << " (step " << last_checkpoint
-                     << "); hint: lower lr, or check the dataset for extreme values");
-        adam.zero_grad();
-        loss.backward();
-        nn::check_finite_grads(net.named_parameters());
-        adam.step();
-        const double beta = diffusion_ema_beta(config, static_cast<double>(step) * static_cast<double>(config.batch));
-        ema.update(static_cast<float>(beta));
-
-        st.step = step;
-        st.loss_sum += value;
-        ++st.loss_count;
-        if (step % config.log_every == 0 || step == config.steps) {
-            last_loss = st.loss_sum / static_cast<double>(st.loss_count);
-            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            run.append_metrics({static_cast<double>(step), last_loss, lr, beta, seconds});
-            st.loss_sum = 0.0;
-            st.loss_count = 0;
+        if (!std::isfinite(value)) {
+            std::ostringstream where;
+            if (last_checkpoint > 0)
+                where << "the last good checkpoint is " << run.file(DiffusionModel::kFile) << " (step "
+                      << last_checkpoint << ")";
+            else
+                where << "no checkpoint exists yet (the first is due at step "
+                      << std::min(config.checkpoint_every, config.steps) << ")";
+            DYDIFF_USER_FAIL("train-diffusion: the loss is " << value << " at step " << step << "; stopping. "
+                                                             << where.str()
+                                                             << "; hint: lower lr, or check the dataset for extreme "
+                                                                "values");
         }
-        std::ostringstream status;
-        status << "loss " << value;
-        progress.update(step, status.str());
+        s.adam->zero_grad();
+        loss.backward();
+        nn::check_finite_grads(s.model.net->named_parameters());
+        s.adam->step();
+        const double beta = diffusion_ema_beta(config, static_cast<double>(step) * static_cast<double>(config.batch));
+        s.model.ema->update(static_cast<float>(beta));
+
+        s.st.step = step;
+        s.st.loss_sum += value;
+        ++s.st.loss_count;
+        const double seconds =
+            seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (step % config.log_every == 0 || step == config.steps) {
+            // One definition of "the loss": the mean minibatch loss since the previous row, logged and shown alike.
+            last_loss = s.st.loss_sum / static_cast<double>(s.st.loss_count);
+            run.append_metrics({static_cast<double>(step), last_loss, lr, beta, seconds});
+            s.st.loss_sum = 0.0;
+            s.st.loss_count = 0;
+            std::ostringstream text;
+            text << "loss " << std::setprecision(6) << last_loss;
+            status = text.str();
+        }
+        progress.update(step, status);
         if (step % config.checkpoint_every == 0 || step == config.steps) {
-            save_checkpoint(run, model, adam, rng, st);
+            save_checkpoint(run, s.model, *s.adam, s.rng, s.st);
             last_checkpoint = step;
         }
     }
     return last_loss;
+}
+
+double train_diffusion(const data::Dataset& dataset, const data::DataIdentity& data, const DiffusionTrainConfig& config,
+                       RunDir& run, bool resume, Progress& progress) {
+    DiffusionTrainer trainer(dataset, data, config, resume ? run.file(DiffusionModel::kFile) : std::string());
+    return trainer.run(run, progress);
 }
 
 }  // namespace dydiff

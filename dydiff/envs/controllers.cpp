@@ -160,7 +160,7 @@ std::unique_ptr<Policy> make_policy(const Env& env, const std::string& kind) {
     }
     std::string known;
     for (const auto& k : policy_kinds(env)) known += (known.empty() ? "" : ", ") + k;
-    DYDIFF_FAIL("no policy '" << kind << "' for " << env.name() << " (known: " << known << ")");
+    DYDIFF_USER_FAIL("no policy '" << kind << "' for " << env.name() << " (known: " << known << ")");
 }
 
 std::vector<EpisodeStats> run_episodes(Env& env, Policy& policy, std::size_t episodes, std::uint64_t seed) {

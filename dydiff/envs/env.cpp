@@ -46,7 +46,7 @@ std::unique_ptr<Env> make_env(const std::string& name) {
     }
     std::string known;
     for (const auto& n : known_env_names()) known += (known.empty() ? "" : ", ") + n;
-    DYDIFF_FAIL("unknown environment '" << name << "' (known: " << known << ")");
+    DYDIFF_USER_FAIL("unknown environment '" << name << "' (known: " << known << ")");
 }
 
 }  // namespace dydiff::envs

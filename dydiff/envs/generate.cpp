@@ -75,14 +75,14 @@ data::Dataset generate_maze(const GenerateConfig& c, std::size_t n, const Progre
     const Maze& maze = maze_by_name(size);
     const bool dense = ends_with(c.env, "-dense");
     const bool waypoint = c.kind == "waypoint";
-    DYDIFF_CHECK(c.maze_reward_goal == "eval" || c.maze_reward_goal == "waypoint",
-                 "maze reward goal '" << c.maze_reward_goal << "' (expected eval or waypoint)");
-    DYDIFF_CHECK(c.maze_reward_timing == "pre" || c.maze_reward_timing == "post",
-                 "maze reward timing '" << c.maze_reward_timing << "' (expected pre or post)");
-    DYDIFF_CHECK(c.maze_action_noise >= 0.0 && c.maze_goal_threshold > 0.0 && c.maze_max_goal_steps > 0,
-                 "maze options: action noise " << c.maze_action_noise << " must be >= 0, goal threshold "
-                                               << c.maze_goal_threshold << " and max goal steps "
-                                               << c.maze_max_goal_steps << " > 0");
+    DYDIFF_USER_CHECK(c.maze_reward_goal == "eval" || c.maze_reward_goal == "waypoint",
+                      "maze reward goal '" << c.maze_reward_goal << "' (expected eval or waypoint)");
+    DYDIFF_USER_CHECK(c.maze_reward_timing == "pre" || c.maze_reward_timing == "post",
+                      "maze reward timing '" << c.maze_reward_timing << "' (expected pre or post)");
+    DYDIFF_USER_CHECK(c.maze_action_noise >= 0.0 && c.maze_goal_threshold > 0.0 && c.maze_max_goal_steps > 0,
+                      "maze options: action noise " << c.maze_action_noise << " must be >= 0, goal threshold "
+                                                    << c.maze_goal_threshold << " and max goal steps "
+                                                    << c.maze_max_goal_steps << " > 0");
     const bool reward_eval = c.maze_reward_goal == "eval";
     const bool reward_post = c.maze_reward_timing == "post";
     const double tx = maze.goal_i, ty = maze.goal_j;
@@ -191,9 +191,9 @@ void pendulum_rows(Rows& rows, std::size_t begin, std::size_t end, PendulumBehav
 }
 
 data::Dataset generate_pendulum(const GenerateConfig& c, std::size_t n, const ProgressFn& progress) {
-    DYDIFF_CHECK(c.pendulum_expert_noise >= 0.0 && c.pendulum_medium_noise >= 0.0,
-                 "pendulum noise levels must be >= 0 (expert " << c.pendulum_expert_noise << ", medium "
-                                                               << c.pendulum_medium_noise << ")");
+    DYDIFF_USER_CHECK(c.pendulum_expert_noise >= 0.0 && c.pendulum_medium_noise >= 0.0,
+                      "pendulum noise levels must be >= 0 (expert " << c.pendulum_expert_noise << ", medium "
+                                                                    << c.pendulum_medium_noise << ")");
     Rows rows(n, 3, 1, true);
     PendulumBehaviour random;
     PendulumBehaviour medium{PendulumBehaviour::kController, pendulum_medium_config(), c.pendulum_medium_noise, 0.0};
@@ -212,7 +212,8 @@ data::Dataset generate_pendulum(const GenerateConfig& c, std::size_t n, const Pr
         pendulum_rows(rows, 0, n / 2, medium, false, root.fork(0), progress, n);
         pendulum_rows(rows, n / 2, n, expert, false, root.fork(1), progress, n);
     } else {
-        DYDIFF_FAIL("unknown dataset kind '" << c.kind << "' for pendulum (known: " << join(dataset_kinds(c.env)) << ")");
+        DYDIFF_USER_FAIL("unknown dataset kind '" << c.kind << "' for pendulum (known: " << join(dataset_kinds(c.env))
+                                                  << ")");
     }
     return rows.finish("generated pendulum " + c.kind);
 }
@@ -221,8 +222,8 @@ data::Dataset generate_pendulum(const GenerateConfig& c, std::size_t n, const Pr
 
 std::vector<std::string> dataset_kinds(const std::string& env) {
     const auto names = known_env_names();
-    DYDIFF_CHECK(std::find(names.begin(), names.end(), env) != names.end(),
-                 "unknown environment '" << env << "' (known: " << join(names) << ")");
+    DYDIFF_USER_CHECK(std::find(names.begin(), names.end(), env) != names.end(),
+                      "unknown environment '" << env << "' (known: " << join(names) << ")");
     if (is_maze(env)) return {"waypoint", "random"};
     return {"random", "medium", "expert", "medium-replay", "medium-expert"};
 }
@@ -242,8 +243,8 @@ data::Dataset generate_dataset(const GenerateConfig& config, const ProgressFn& p
     GenerateConfig c = config;
     const auto kinds = dataset_kinds(c.env);
     if (c.kind.empty()) c.kind = kinds.front();
-    DYDIFF_CHECK(std::find(kinds.begin(), kinds.end(), c.kind) != kinds.end(),
-                 "unknown dataset kind '" << c.kind << "' for " << c.env << " (known: " << join(kinds) << ")");
+    DYDIFF_USER_CHECK(std::find(kinds.begin(), kinds.end(), c.kind) != kinds.end(),
+                      "unknown dataset kind '" << c.kind << "' for " << c.env << " (known: " << join(kinds) << ")");
     const std::size_t n = c.steps > 0 ? c.steps : default_steps(c.env, c.kind);
     data::Dataset d = is_maze(c.env) ? generate_maze(c, n, progress) : generate_pendulum(c, n, progress);
     d.env = c.env;  // saved as metadata/env: the models trained on it record it (data/data_identity.hpp)

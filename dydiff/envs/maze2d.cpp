@@ -128,7 +128,7 @@ const Maze& maze_by_name(const std::string& size) {
     if (size == "umaze") return umaze;
     if (size == "medium") return medium;
     if (size == "large") return large;
-    DYDIFF_FAIL("unknown maze '" << size << "' (known: umaze, medium, large)");
+    DYDIFF_USER_FAIL("unknown maze '" << size << "' (known: umaze, medium, large)");
 }
 
 void point_mass_step(const Maze& maze, PointMassState& s, double ux, double uy) noexcept {

@@ -63,8 +63,8 @@ TerminationFn termination_fn(const std::string& env_name) {
     if (has("hopper")) return &hopper_termination;
     if (has("walker")) return &walker2d_termination;
     if (has("halfcheetah") || has("maze") || has("pendulum")) return &never_termination;
-    DYDIFF_FAIL("no termination rule for task '" << env_name
-                                                 << "' (the name must contain hopper, walker, halfcheetah, maze or pendulum)");
+    DYDIFF_USER_FAIL("no termination rule for task '"
+                     << env_name << "' (the name must contain hopper, walker, halfcheetah, maze or pendulum)");
 }
 
 }  // namespace dydiff::envs

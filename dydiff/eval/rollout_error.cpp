@@ -10,6 +10,20 @@
 
 namespace dydiff {
 
+void RolloutErrorConfig::fields(ConfigFields& f) {
+    f.add("starts", &starts, "start states N (env resets)").at_least(1);
+    f.add("refinements", &refinements, "DyDiff refinement iterations M reported (dydiff_m1 .. dydiff_mM)")
+        .in_range(1, 100);
+    f.add("seed", &seed, "starts, policy noise, elite draws, latents and sampler noise");
+    f.add("policy", &policy,
+          "rolled policy: auto (random for maze2d, medium for pendulum: not the dataset's), expert, medium, random")
+        .one_of({"auto", "expert", "medium", "random"});
+    f.add("action_noise", &action_noise, "std of Gaussian noise added to the policy's actions, then clipped")
+        .in_range(0, 100);
+    f.table_with("sampler", "Algorithm 3, the conditional stochastic Heun sampler (§4.3, §6.2)",
+                 [this](ConfigFields& t) { sampler.sampler_fields(t); });
+}
+
 // ---- the experiment ---------------------------------------------------------------------------------------------
 
 Trajectory true_rollout(const std::function<std::unique_ptr<envs::Env>()>& make, std::size_t starts,

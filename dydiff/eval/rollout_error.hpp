@@ -29,11 +29,17 @@ Trajectory true_rollout(const std::function<std::unique_ptr<envs::Env>()>& make,
 /// scale[k] first (scale empty: 1). a, b (B, H, S) -> (H).
 std::vector<double> mean_l2_error(const Array3& a, const Array3& b, const std::vector<float>& scale = {});
 
+/// Every setting of the error-vs-horizon experiment (the `rollout-error` command's keys).
 struct RolloutErrorConfig {
     std::size_t starts = 64;         // N start states: env resets from Rng(seed).fork(0).fork(b)
     std::size_t refinements = 3;     // M: DyDiff refinement iterations reported (dydiff_m1 .. dydiff_mM)
     std::uint64_t seed = 0;          // starts, policy noise, ensemble elite draws, latents and churn noise
-    EdmConfig sampler;               // Algorithm 3's settings (docs/algorithm.md §6.2 defaults)
+    std::string policy = "auto";     // the rolled policy (envs::make_policy kind); auto: one that differs from the
+                                     // dataset's (random for maze2d, medium for pendulum)
+    double action_noise = 0.0;       // std of Gaussian noise added to the policy's actions, then clipped
+    EdmConfig sampler;               // Algorithm 3's settings (docs/algorithm.md §6.2 defaults); sigma_data comes from the model
+
+    void fields(ConfigFields& f);
 };
 
 /// Every method's trajectory in raw scale and its per-step error against the truth.

@@ -45,20 +45,37 @@ void check_architecture(const EnsembleConfig& model, const EnsembleConfig& given
 }  // namespace
 
 void EnsembleConfig::fields(ConfigFields& f) {
-    f.add("members", &members, "ensemble members E (§5.2: 7)");
-    f.add("elites", &elites, "members used at prediction time (§5.2: 5)");
-    f.add("hidden", &hidden, "width of every hidden layer (§5.2: 200)");
-    f.add("layers", &layers, "hidden layers; the net has layers + 1 EnsembleLinear (§5.2: 4; activation SiLU)");
-    f.add("max_logvar", &max_logvar, "soft upper bound of the log-variance (§5.2: 0.5)");
-    f.add("min_logvar", &min_logvar, "soft lower bound of the log-variance (§5.2: -10)");
-    f.add("lr", &lr, "Adam learning rate (§6.4: 1e-4)");
-    f.add("batch", &batch, "minibatch rows per member (§6.4: 256)");
-    f.add("weight_decay", &weight_decay, "coupled L2 per layer (§5.2)");
-    f.add("holdout_fraction", &holdout_fraction, "share of rows held out (§5.2: 0.2)");
-    f.add("max_holdout", &max_holdout, "cap on the hold-out rows (§5.2: 5000)");
+    std::vector<std::pair<std::string, nn::Activation>> activations;
+    for (nn::Activation a : {nn::Activation::silu, nn::Activation::relu, nn::Activation::mish, nn::Activation::tanh,
+                             nn::Activation::identity})
+        activations.emplace_back(nn::activation_name(a), a);
+    f.add("members", &members, "ensemble members E (§5.2: 7)").at_least(1).fixed_on_resume();
+    f.add("elites", &elites, "members used at prediction time, <= members (§5.2: 5)").at_least(1).fixed_on_resume();
+    f.add("hidden", &hidden, "width of every hidden layer (§5.2: 200)").at_least(1).fixed_on_resume();
+    f.add("layers", &layers, "hidden layers; the net has layers + 1 EnsembleLinear (§5.2: 4)")
+        .at_least(1)
+        .fixed_on_resume();
+    f.add_choice("activation", &activation, activations, "between hidden layers (§5.2: silu)").fixed_on_resume();
+    f.add("max_logvar", &max_logvar, "soft upper bound of the log-variance (§5.2: 0.5)").finite().fixed_on_resume();
+    f.add("min_logvar", &min_logvar, "soft lower bound of the log-variance (§5.2: -10)").finite().fixed_on_resume();
+    f.add("lr", &lr, "Adam learning rate (§6.4: 1e-4)").positive();
+    f.add("batch", &batch, "minibatch rows per member (§6.4: 256)").at_least(1);
+    f.add("weight_decay", &weight_decay, "coupled L2 per EnsembleLinear, layers + 1 entries (§5.2)").at_least(0);
+    f.add("holdout_fraction", &holdout_fraction, "share of rows held out (§5.2: 0.2)").positive().below(1);
+    f.add("max_holdout", &max_holdout, "cap on the hold-out rows (§5.2: 5000)").at_least(1);
     f.add("patience", &patience, "stop when no member improved for more than this many epochs (§5.2: 7)");
-    f.add("max_epochs", &max_epochs, "CPU budget: hard cap on epochs (the reference has none)");
-    f.add("seed", &seed, "seed of the run's Rng (init, split, bootstrap, batches)");
+    f.add("max_epochs", &max_epochs, "CPU budget: hard cap on epochs (the reference has none)").at_least(1);
+    f.add("seed", &seed, "seed of the run's Rng (init, split, bootstrap, batches)").at_least(0).fixed_on_resume();
+    f.table_with("adam", "the optimiser (§6.4: Adam, coupled per-layer weight decay)",
+                 [this](ConfigFields& t) { adam_fields(t, adam); });
+    f.check([this] {
+        DYDIFF_USER_CHECK(elites <= members, "elites = " << elites << " must be <= members = " << members);
+        DYDIFF_USER_CHECK(min_logvar < max_logvar,
+                          "min_logvar = " << min_logvar << " must be < max_logvar = " << max_logvar);
+        DYDIFF_USER_CHECK(weight_decay.size() == layers + 1,
+                          "weight_decay has " << weight_decay.size() << " entries; layers = " << layers << " needs "
+                                              << layers + 1 << " (one per EnsembleLinear)");
+    });
 }
 
 Tensor bound_logvar(const Tensor& raw, float max_logvar, float min_logvar) {
@@ -278,7 +295,7 @@ EnsembleTrainReport train_ensemble(DynamicsEnsemble& model, const Array& inputs,
     // Positions into split.train, one fixed multiset per member; only their order changes between epochs.
     std::vector<std::vector<std::size_t>> boot = draw_bootstrap(members, n_train, rng);
 
-    nn::AdamConfig adam_config;
+    nn::AdamConfig adam_config = config.adam;
     adam_config.lr = config.lr;
     nn::Adam adam(ensemble_param_groups(model, config.weight_decay), adam_config);
 

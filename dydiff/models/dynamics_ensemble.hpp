@@ -37,6 +37,7 @@ struct EnsembleConfig {
     float max_logvar = 0.5f;               // soft upper bound of the log-variance, a constant (§5.2, §11 P18)
     float min_logvar = -10.0f;             // soft lower bound of the log-variance, a constant (§5.2)
     float lr = 1e-4f;                      // Adam learning rate (§6.4)
+    nn::AdamConfig adam;                   // Adam's betas and eps ([adam]); its lr is replaced by `lr`
     std::size_t batch = 256;               // minibatch rows per member (§6.4)
     std::vector<float> weight_decay = {2.5e-5f, 5e-5f, 7.5e-5f, 7.5e-5f, 1e-4f};  // coupled L2 per layer, one
                                            // entry per EnsembleLinear (layers + 1), weight and bias alike (§5.2)

@@ -11,10 +11,11 @@
 namespace dydiff {
 
 std::size_t holdout_size(std::size_t n, float fraction, std::size_t max_holdout) {
-    DYDIFF_CHECK(fraction > 0.0f && fraction < 1.0f, "holdout fraction must be in (0, 1), got " << fraction);
+    DYDIFF_USER_CHECK(fraction > 0.0f && fraction < 1.0f, "holdout_fraction must be in (0, 1), got " << fraction);
     const auto size = std::min(static_cast<std::size_t>(std::floor(static_cast<double>(fraction) * n)), max_holdout);
-    DYDIFF_CHECK(size >= 1 && size < n, "hold-out split of " << n << " rows at fraction " << fraction << " (cap "
-                                                             << max_holdout << ") leaves an empty part; need more rows");
+    DYDIFF_USER_CHECK(size >= 1 && size < n, "a hold-out split of " << n << " rows at holdout_fraction " << fraction
+                                                                    << " (max_holdout " << max_holdout
+                                                                    << ") leaves an empty part; need more rows");
     return size;
 }
 
@@ -49,8 +50,9 @@ std::size_t num_batches(std::size_t n, std::size_t batch) {
 float minibatch_step(autograd::Tensor& loss, nn::Adam& adam, const std::string& what, std::size_t epoch,
                      std::size_t batch) {
     const float value = loss.item();
-    DYDIFF_CHECK(std::isfinite(value), what << ": loss " << value << " at epoch " << epoch << ", batch " << batch
-                                            << " (check the inputs' scale, docs/algorithm.md §2)");
+    DYDIFF_USER_CHECK(std::isfinite(value), what << ": loss " << value << " at epoch " << epoch << ", batch " << batch
+                                                 << "; stopping. No model was saved (the fit writes it only when it "
+                                                    "ends); hint: lower lr, or check the inputs' scale (docs/algorithm.md §2)");
     adam.zero_grad();
     loss.backward();
     adam.step();

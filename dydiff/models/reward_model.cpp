@@ -33,15 +33,18 @@ std::vector<std::size_t> mlp_widths(std::size_t obs_dim, std::size_t action_dim,
 }  // namespace
 
 void RewardConfig::fields(ConfigFields& f) {
-    f.add("hidden", &hidden, "width of each hidden layer (§5.3: 256)");
-    f.add("layers", &layers, "hidden layers (§5.3: 2)");
-    f.add("lr", &lr, "Adam learning rate, no weight decay (§6.4: 1e-4)");
-    f.add("batch", &batch, "minibatch rows (§6.4: 256)");
-    f.add("holdout_fraction", &holdout_fraction, "share of rows held out for early stopping (§5.3: 0.2)");
-    f.add("max_holdout", &max_holdout, "cap on the hold-out rows (§5.3: 5000)");
+    f.add("hidden", &hidden, "width of each hidden layer (§5.3: 256)").at_least(1).fixed_on_resume();
+    f.add("layers", &layers, "hidden layers (§5.3: 2)").at_least(1).fixed_on_resume();
+    f.add("lr", &lr, "Adam learning rate, no weight decay (§6.4: 1e-4)").positive();
+    f.add("batch", &batch, "minibatch rows (§6.4: 256)").at_least(1);
+    f.add("holdout_fraction", &holdout_fraction, "share of rows held out for early stopping (§5.3: 0.2)")
+        .positive()
+        .below(1);
+    f.add("max_holdout", &max_holdout, "cap on the hold-out rows (§5.3: 5000)").at_least(1);
     f.add("patience", &patience, "stop after more than this many epochs without improvement (§5.3: 7)");
-    f.add("max_epochs", &max_epochs, "CPU budget: hard cap on epochs (the reference has none)");
-    f.add("seed", &seed, "seed of the run's Rng (init, split, batches)");
+    f.add("max_epochs", &max_epochs, "CPU budget: hard cap on epochs (the reference has none)").at_least(1);
+    f.add("seed", &seed, "seed of the run's Rng (init, split, batches)").at_least(0).fixed_on_resume();
+    f.table_with("adam", "the optimiser (§6.4: Adam)", [this](ConfigFields& t) { adam_fields(t, adam); });
 }
 
 RewardModel::RewardModel(std::size_t obs_dim, std::size_t action_dim, const RewardConfig& config, data::Rng& rng)
@@ -168,7 +171,7 @@ RewardTrainReport train_reward_model(RewardModel& model, const Array& inputs, co
     copy_rows(reward_col, split.holdout.data(), n_hold, hold_r, 0);
     hold_r.reshape(std::vector<std::size_t>{n_hold});
 
-    nn::AdamConfig adam_config;
+    nn::AdamConfig adam_config = config.adam;
     adam_config.lr = config.lr;
     nn::Adam adam(model.named_parameters(), adam_config);
     EarlyStopping stopping(1, config.patience);

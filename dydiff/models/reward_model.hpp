@@ -27,6 +27,7 @@ struct RewardConfig {
     std::size_t hidden = 256;           // width of each hidden layer (§5.3)
     std::size_t layers = 2;             // hidden layers (§5.3)
     float lr = 1e-4f;                   // Adam learning rate, no weight decay (§6.4)
+    nn::AdamConfig adam;                // Adam's betas and eps ([adam]); its lr is replaced by `lr`
     std::size_t batch = 256;            // minibatch rows (§6.4)
     float holdout_fraction = 0.2f;      // share of rows held out for early stopping (§5.3)
     std::size_t max_holdout = 5000;     // cap on the hold-out rows (§5.3)

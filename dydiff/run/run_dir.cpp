@@ -5,6 +5,7 @@
 #include "data/atomic_file.hpp"
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iomanip>
 #include <sstream>
@@ -14,27 +15,116 @@ namespace dydiff {
 
 namespace fs = std::filesystem;
 
-RunDir RunDir::create(const std::string& path) {
+void RunInfo::fields(ConfigFields& f) {
+    f.add("command", &command, "the dydiff command that made the run");
+    f.add("argv", &argv, "the words after `dydiff` of the latest start or resume");
+    f.add("version", &version, "dydiff version");
+    f.add("simd", &simd, "the build's SIMD instruction set");
+    f.add("threads", &threads, "worker threads");
+    f.add("preset", &preset, "the preset the defaults came from");
+    f.add("started", &started, "first start, UTC");
+    f.add("resumed", &resumed, "latest --resume, UTC (empty: never)");
+    f.add("dataset", &dataset, "dataset path as given");
+    f.add("dataset_sha256", &dataset_sha256, "SHA-256 of the dataset; --resume refuses another");
+}
+
+std::string utc_now() {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string run_config_text(const ConfigFields& hyperparameters, RunInfo info) {
+    ConfigFields run;
+    run.table("run", "provenance, not settings: --config ignores this table", info);
+    return "# dydiff " + info.command + ": the resolved configuration of this run (`dydiff " + info.command +
+           " --help` documents every key)\n" + hyperparameters.to_toml() + run.to_toml();
+}
+
+RunInfo read_run_info(const toml::Document& doc) {
+    RunInfo info;
+    ConfigFields run;
+    run.table("run", "", info);
+    toml::Document only = doc;
+    only.entries.clear();
+    only.tables.clear();
+    for (const auto& e : doc.entries)
+        if (e.key.rfind("run.", 0) == 0) only.entries.push_back(e);
+    for (const auto& t : doc.tables)
+        if (t.name == "run") only.tables.push_back(t);
+    run.apply(only);
+    return info;
+}
+
+void RunDir::check_new(const std::string& path) {
     std::error_code ec;
+    DYDIFF_USER_CHECK(!path.empty(), "the run directory (--out) is empty");
     if (fs::exists(path, ec)) {
-        DYDIFF_CHECK(fs::is_directory(path, ec), path << ": exists and is not a directory");
-        DYDIFF_CHECK(fs::is_empty(path, ec), path << ": run directory is not empty; pass --resume to continue that run, "
-                                                     "or choose another --out");
+        DYDIFF_USER_CHECK(fs::is_directory(path, ec), path << ": exists and is not a directory; choose another --out");
+        DYDIFF_USER_CHECK(
+            fs::is_empty(path, ec),
+            path << ": is not empty"
+                 << (fs::exists(fs::path(path) / kConfig, ec) ? " (it holds a run; pass --resume to continue it)" : "")
+                 << "; choose another --out");
     }
-    fs::create_directories(path, ec);
-    DYDIFF_CHECK(!ec, path << ": cannot create the run directory (" << ec.message() << ")");
+}
+
+RunDir RunDir::create(const std::string& path, const std::vector<std::pair<std::string, std::string>>& files) {
+    check_new(path);
+    std::error_code ec;
+    fs::path target = fs::path(path).lexically_normal();
+    if (!target.has_filename()) target = target.parent_path();
+    const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    fs::create_directories(parent, ec);
+    DYDIFF_USER_CHECK(!ec, parent.string() << ": cannot create the directory (" << ec.message() << ")");
+    const fs::path temp = parent / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+    fs::remove_all(temp, ec);
+    fs::create_directory(temp, ec);
+    DYDIFF_USER_CHECK(!ec, temp.string() << ": cannot create the run directory (" << ec.message() << ")");
+    try {
+        for (const auto& [name, text] : files) data::write_file_atomic((temp / name).string(), text);
+        // rename(2) replaces an empty directory; a non-empty one (a race with another process) fails.
+        fs::rename(temp, target, ec);
+        DYDIFF_USER_CHECK(!ec, path << ": cannot create the run directory (" << ec.message() << ")");
+    } catch (...) {
+        fs::remove_all(temp, ec);
+        throw;
+    }
     RunDir run(path);
     run.log_.open(run.file("log.txt"), std::ios::app);
     return run;
 }
 
-RunDir RunDir::open_existing(const std::string& path) {
+void RunDir::check_existing(const std::string& path) {
     std::error_code ec;
-    DYDIFF_CHECK(fs::is_directory(path, ec), path << ": no such run directory to resume");
+    DYDIFF_USER_CHECK(fs::is_directory(path, ec), path << ": no such run directory to resume");
+    DYDIFF_USER_CHECK(!fs::exists(fs::path(path) / "config.txt", ec) || fs::exists(fs::path(path) / kConfig, ec),
+                      path << ": made by an older dydiff (config.txt, not " << kConfig
+                           << "); it cannot be resumed: start a new run");
+    DYDIFF_USER_CHECK(fs::exists(fs::path(path) / kConfig, ec),
+                      path << ": not a run directory (no " << kConfig << ") to resume");
+}
+
+RunDir RunDir::open_existing(const std::string& path) {
+    check_existing(path);
     RunDir run(path);
-    DYDIFF_CHECK(run.exists("config.txt"), path << ": not a run directory (no config.txt)");
     run.log_.open(run.file("log.txt"), std::ios::app);
+    DYDIFF_USER_CHECK(run.log_, run.file("log.txt") << ": cannot open for appending");
     return run;
+}
+
+void RunDir::append_log(const std::string& path, const std::string& line) noexcept {
+    try {
+        std::error_code ec;
+        if (!fs::exists(fs::path(path) / kConfig, ec)) return;
+        std::ofstream log(fs::path(path) / "log.txt", std::ios::app);
+        log << line << "\n";
+    } catch (...) {
+        // Logging an error must not hide it: the caller rethrows the original.
+    }
 }
 
 std::string RunDir::file(const std::string& name) const { return (fs::path(path_) / name).string(); }
@@ -46,26 +136,37 @@ bool RunDir::exists(const std::string& name) const {
 
 void RunDir::write_text(const std::string& name, const std::string& text) const { data::write_file_atomic(file(name), text); }
 
-void RunDir::open_metrics(const std::vector<std::string>& columns, std::int64_t resume_step) {
-    DYDIFF_CHECK(!columns.empty() && columns[0] == "step", "metrics: the first column must be 'step'");
+std::vector<double> RunDir::open_metrics(const std::vector<std::string>& columns, std::int64_t resume_step) {
+    DYDIFF_CHECK(!columns.empty(), "metrics: no columns");
     std::string header;
     for (std::size_t i = 0; i < columns.size(); ++i) header += (i ? "," : "") + columns[i];
     std::string kept = header + "\n";
+    std::vector<double> last;
     if (resume_step >= 0 && exists("metrics.csv")) {
         std::ifstream in(file("metrics.csv"));
         std::string line;
         std::getline(in, line);
-        DYDIFF_CHECK(line == header, file("metrics.csv") << ": header '" << line << "' differs from '" << header << "'");
+        DYDIFF_USER_CHECK(line == header, file("metrics.csv") << ": header '" << line << "' differs from '" << header
+                                                              << "'; was the run made by another dydiff version?");
         while (std::getline(in, line)) {
             if (line.empty()) continue;
-            if (std::stoll(line.substr(0, line.find(','))) > resume_step) break;
+            const std::string first = line.substr(0, line.find(','));
+            char* end = nullptr;
+            const double count = std::strtod(first.c_str(), &end);
+            DYDIFF_USER_CHECK(!first.empty() && *end == '\0',
+                              file("metrics.csv") << ": row '" << line << "' does not start with a number");
+            if (count > static_cast<double>(resume_step)) break;
             kept += line + "\n";
+            last.clear();
+            std::istringstream cells(line);
+            for (std::string cell; std::getline(cells, cell, ',');) last.push_back(std::strtod(cell.c_str(), nullptr));
         }
     }
     write_text("metrics.csv", kept);
     columns_ = columns.size();
     metrics_.open(file("metrics.csv"), std::ios::app);
-    DYDIFF_CHECK(metrics_, file("metrics.csv") << ": cannot open for writing");
+    DYDIFF_USER_CHECK(metrics_, file("metrics.csv") << ": cannot open for writing");
+    return last;
 }
 
 void RunDir::append_metrics(const std::vector<double>& values) {

@@ -1,9 +1,14 @@
-// RunDir and Progress: what every training command shares. A run directory holds the resolved config
-// (config.txt), metrics.csv (one row per logged step), log.txt (every progress line), and the checkpoints.
+// RunDir, RunInfo and Progress: what every command that writes a run shares. A run directory holds the resolved
+// config (config.toml: the hyperparameters, then a [run] table of provenance), metrics.csv (one row per logged step
+// or epoch), log.txt (every progress line, note and error), and what the command produces (checkpoints, CSVs).
+// A run directory appears whole: RunDir::create builds it under a temporary name and renames it into place, so a
+// start that fails leaves nothing behind.
 // Progress prints a live line on a terminal (step, loss, steps/s, ETA) and plain periodic lines otherwise
 // (a pipe, a CI log), and copies every printed line into the run's log.
-// Layering: dydiff/ (data/atomic_file for atomic writes).
+// Layering: dydiff/run (dydiff/run/config.hpp; data/atomic_file for atomic writes).
 #pragma once
+
+#include "dydiff/run/config.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -15,12 +20,48 @@
 
 namespace dydiff {
 
+/// The [run] table of a run's config.toml: where the run came from, not how it learns. Never read as settings; a
+/// resumed run keeps `started` and `dataset_sha256` (--resume refuses another dataset) and updates the rest.
+struct RunInfo {
+    std::string command;            // "train-diffusion"
+    std::vector<std::string> argv;  // the words after `dydiff` (command first) of the latest start or resume
+    std::string version;            // dydiff version
+    std::string simd;               // the build's SIMD instruction set ("avx2", "scalar", ...)
+    std::int64_t threads = 0;       // worker threads of the latest start or resume
+    std::string preset;             // the preset the defaults came from ("" when the command has none)
+    std::string started;            // UTC time of the first start, ISO 8601
+    std::string resumed;            // UTC time of the latest --resume, "" if never resumed
+    std::string dataset;            // the dataset path as given, "" when the command reads none
+    std::string dataset_sha256;     // SHA-256 of the dataset file(s), "" when the command reads none
+
+    void fields(ConfigFields& f);
+};
+
+/// The current UTC time, ISO 8601 ("2025-01-31T12:00:00Z").
+std::string utc_now();
+
+/// The text of a run's config.toml: a header comment, the hyperparameters, then the [run] table.
+std::string run_config_text(const ConfigFields& hyperparameters, RunInfo info);
+/// Reads the [run] table of a config.toml (the hyperparameters are read with ConfigFields::apply(doc, {"run"})).
+RunInfo read_run_info(const toml::Document& doc);
+
 class RunDir {
 public:
-    /// A new run: `path` must not exist or must be an empty directory (nothing of an earlier run is overwritten).
-    static RunDir create(const std::string& path);
-    /// An existing run to resume: `path` must hold config.txt.
+    /// The name of a run's config file.
+    static constexpr const char* kConfig = "config.toml";
+
+    /// Fails unless a new run can be made at `path` (absent, or an empty directory); creates nothing. Commands call
+    /// it before loading anything so that a used --out fails at once.
+    static void check_new(const std::string& path);
+    /// A new run at `path` (absent or an empty directory) holding `files` (name -> contents): built as a temporary
+    /// sibling directory and renamed into place, so it appears whole or not at all.
+    static RunDir create(const std::string& path, const std::vector<std::pair<std::string, std::string>>& files);
+    /// Fails unless `path` is a run directory (holds config.toml); opens nothing.
+    static void check_existing(const std::string& path);
+    /// An existing run to resume: `path` must hold config.toml.
     static RunDir open_existing(const std::string& path);
+    /// Appends a line to log.txt of the run at `path` if there is one (errors of a failed --resume); never throws.
+    static void append_log(const std::string& path, const std::string& line) noexcept;
 
     const std::string& path() const { return path_; }
     /// path/name.
@@ -29,10 +70,11 @@ public:
     /// Writes path/name atomically.
     void write_text(const std::string& name, const std::string& text) const;
 
-    /// Starts metrics.csv with these columns (the first must be "step"). With resume_step >= 0 the existing file is
-    /// kept up to and including that step (rows logged after the checkpoint are dropped, so that a resumed run's
-    /// file equals an uninterrupted one's); its header must match.
-    void open_metrics(const std::vector<std::string>& columns, std::int64_t resume_step = -1);
+    /// Starts metrics.csv with these columns; the first counts rows ("step" or "epoch"). With resume_step >= 0 the
+    /// existing file is kept up to and including that count (rows logged after the checkpoint are dropped, so that a
+    /// resumed run's file equals an uninterrupted one's); its header must match. Returns the last row kept (empty
+    /// for a fresh file), from which a resumed run continues its counters.
+    std::vector<double> open_metrics(const std::vector<std::string>& columns, std::int64_t resume_step = -1);
     /// Appends one row (same order as the columns) and flushes.
     void append_metrics(const std::vector<double>& values);
     /// Appends a line to log.txt and flushes.

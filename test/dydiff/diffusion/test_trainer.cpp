@@ -1,7 +1,8 @@
-// train-diffusion: the learning-rate ramp and EMA schedule against docs/algorithm.md §6.1's values, a resumed run
-// equal to an uninterrupted one bit for bit (checkpoint bytes and metrics), the tiny preset's loss falling on a small
-// maze2d dataset within a fixed budget (and the model loading back from the run directory), and a resume refusing
-// other data or another horizon.
+// train-diffusion: the learning-rate ramp and EMA schedule against docs/algorithm.md §6.1's values, the struct's
+// defaults equal to the default preset, a resumed run equal to an uninterrupted one bit for bit (checkpoint bytes and
+// metrics) whose `seconds` continue, a diverging loss before the first checkpoint saying so, the tiny preset's loss
+// falling on a small maze2d dataset within a fixed budget (and the model loading back from the run directory), and
+// a resume refusing other data or another horizon.
 #include "autograd/error.hpp"
 #include "data/data_identity.hpp"
 #include "dydiff/diffusion/trainer.hpp"
@@ -74,8 +75,8 @@ DiffusionTrainConfig tiny_config(std::int64_t steps) {
 }
 
 double train(const data::Dataset& d, const DiffusionTrainConfig& c, const fs::path& dir, bool resume) {
-    RunDir run = resume ? RunDir::open_existing(dir.string()) : RunDir::create(dir.string());
-    if (!resume) run.write_text("config.txt", "# test\n");
+    RunDir run =
+        resume ? RunDir::open_existing(dir.string()) : RunDir::create(dir.string(), {{RunDir::kConfig, "# test\n"}});
     std::ostringstream quiet;
     Progress progress("test", c.steps, nullptr, quiet);
     return train_diffusion(d, data::identify_dataset(d), c, run, resume, progress);
@@ -96,6 +97,67 @@ BOOST_AUTO_TEST_CASE(schedules_match_the_reference) {
     BOOST_TEST(std::abs(diffusion_ema_beta(c, 3e6) - std::pow(0.5, 8.0 / 150000.0)) < 1e-12);
     BOOST_TEST(std::abs(diffusion_ema_beta(c, 3e6) - 0.999963) < 1e-6);
     BOOST_TEST(std::abs(diffusion_ema_beta(c, 2e7) - std::pow(0.5, 8.0 / 500000.0)) < 1e-12);  // the cap
+}
+
+BOOST_AUTO_TEST_CASE(defaults_are_the_tiny_preset) {
+    // The command's default preset is the struct's defaults: a run without --preset is a tiny run.
+    DiffusionTrainConfig defaults, tiny;
+    tiny.apply_preset("tiny");
+    ConfigFields a, b;
+    defaults.fields(a);
+    tiny.fields(b);
+    BOOST_TEST(a.to_toml() == b.to_toml());
+    BOOST_TEST(DiffusionTrainConfig::presets().front() == "tiny");
+    // Every preset names a U-Net and a budget that pass validation.
+    for (const auto& name : DiffusionTrainConfig::presets()) {
+        DiffusionTrainConfig c;
+        c.apply_preset(name);
+        ConfigFields f;
+        c.fields(f);
+        BOOST_CHECK_NO_THROW(f.validate());
+    }
+    BOOST_CHECK_THROW(defaults.apply_preset("huge"), UserError);
+}
+
+BOOST_AUTO_TEST_CASE(seconds_continue_across_a_resume) {
+    const data::Dataset d = small_maze(4000);
+    const fs::path dir = fresh_dir("seconds");
+    train(d, tiny_config(10), dir, false);
+    // Pretend the first session took 1000 s up to its checkpoint at step 10: the resumed rows continue from there.
+    std::string text = file_bytes(dir / "metrics.csv");
+    const auto row10 = text.find("\n10,");
+    text = text.substr(0, text.rfind(',') + 1) + "1000\n";
+    BOOST_TEST_REQUIRE(row10 != std::string::npos);
+    std::ofstream(dir / "metrics.csv") << text;
+    train(d, tiny_config(20), dir, true);
+    std::ifstream in(dir / "metrics.csv");
+    std::string line;
+    std::getline(in, line);
+    BOOST_TEST(line == "step,loss,lr,ema_beta,seconds");
+    std::vector<double> seconds;
+    while (std::getline(in, line)) seconds.push_back(std::stod(line.substr(line.rfind(',') + 1)));
+    BOOST_TEST_REQUIRE(seconds.size() == 4u);  // steps 5, 10 | 15, 20
+    BOOST_TEST(seconds[1] == 1000.0);
+    BOOST_TEST(seconds[2] >= 1000.0);
+    BOOST_TEST(seconds[3] >= seconds[2]);
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_loss_before_the_first_checkpoint_says_so) {
+    const data::Dataset d = small_maze(4000);
+    const fs::path dir = fresh_dir("diverge");
+    DiffusionTrainConfig c = tiny_config(40);
+    c.lr = 1e30f;  // Adam's first steps move every weight by about lr: the next loss is not finite
+    c.lr_rampup_kimg = 0;
+    c.checkpoint_every = 40;
+    try {
+        train(d, c, dir, false);
+        BOOST_FAIL("no error");
+    } catch (const UserError& e) {
+        const std::string what = e.what();
+        BOOST_TEST(what.find("no checkpoint exists yet") != std::string::npos, what);
+        BOOST_TEST(what.find("lower lr") != std::string::npos, what);
+    }
+    BOOST_TEST(!fs::exists(dir / "checkpoint.npz"));
 }
 
 BOOST_AUTO_TEST_CASE(resume_equals_uninterrupted) {
