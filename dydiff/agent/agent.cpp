@@ -42,13 +42,14 @@ void DyDiffConfig::fields(ConfigFields& f) {
     f.table("generator", "the rollout generator (docs/algorithm.md §4.2-§4.5)", generator);
     f.table_with("sampler", "Algorithm 3's settings at RL time (docs/algorithm.md §6.2)",
                  [this](ConfigFields& g) { sampler.sampler_fields(g); });
-    f.check([this, &f] {
+    // The full keys ("dydiff.diffusion") are taken now: the check runs after the listing, outside the table.
+    const std::vector<std::pair<std::string, const std::string*>> models{
+        {f.key("diffusion"), &diffusion}, {f.key("dynamics"), &dynamics}, {f.key("reward"), &reward}};
+    f.check([this, models] {
         if (!enabled) return;
-        for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"diffusion", &diffusion},
-                                         {"dynamics", &dynamics},
-                                         {"reward", &reward}})
-            DYDIFF_USER_CHECK(!value->empty(), f.key(key) << " is empty: DyDiff needs the three trained models "
-                                                             "(--diffusion RUN --dynamics RUN --reward RUN)");
+        for (const auto& [key, value] : models)
+            DYDIFF_USER_CHECK(!value->empty(), key << " is empty: DyDiff needs the three trained models "
+                                                      "(--diffusion RUN --dynamics RUN --reward RUN)");
     });
 }
 

@@ -129,32 +129,43 @@ SavedAgent load_agent(const std::string& run_path) {
     return a;
 }
 
-const char* kEvaluateUsage =
-    "usage: dydiff evaluate RUN [--episodes N] [--seed S] [--out DIR] [--threads N]\n"
-    "\n"
-    "Evaluates the agent saved in a train-agent run (its last checkpoint) in the run's env: N episodes of the\n"
-    "deterministic policy, raw return and normalised score (mean ± std over episodes). For maze2d it also draws\n"
-    "the evaluated trajectories over the maze walls.\n"
-    "\n"
-    "  RUN            a train-agent run directory\n"
-    "  --episodes N   episodes (default 10)\n"
-    "  --seed S       the episodes' reset seed (default 0)\n"
-    "  --out DIR      where trajectories.svg goes (maze2d only; default RUN)\n";
+CommandDoc evaluate_doc() {
+    return {"evaluate",
+            "RUN [--episodes N] [--seed S] [--out DIR] [--threads N]",
+            "Evaluates the agent saved in a train-agent run (its last checkpoint) in the run's env: N episodes of the\n"
+            "deterministic policy, raw return and normalised score (mean +- std over episodes). For maze2d it also\n"
+            "draws the evaluated trajectories over the maze walls.",
+            {{"RUN", "a train-agent run directory"},
+             {"--episodes N", "episodes (default 10)"},
+             {"--seed S", "the episodes' reset seed (default 0)"},
+             {"--out DIR", "where trajectories.svg goes (maze2d only; default RUN)"},
+             {"--threads N", "worker threads"},
+             {"-h, --help", "this help"}},
+            {{"trajectories.svg", "maze2d only: the evaluated trajectories over the walls, the goal marked"}}};
+}
 
-const char* kExportUsage =
-    "usage: dydiff export RUN --out POLICY.npz\n"
-    "\n"
-    "Writes the actor of the agent saved in a train-agent run as the embeddable policy file (docs/embedding.md):\n"
-    "networks, observation normaliser and action box, loaded by libdydiff_embed with no training code.\n";
+CommandDoc export_doc() {
+    return {"export",
+            "RUN --out POLICY.npz",
+            "Writes the actor of the agent saved in a train-agent run as the embeddable policy file\n"
+            "(docs/embedding.md): networks, observation normaliser and action box, loaded by libdydiff_embed with\n"
+            "no training code.",
+            {{"RUN", "a train-agent run directory"}, {"--out POLICY.npz", "the file to write (required)"},
+             {"-h, --help", "this help"}},
+            {{"POLICY.npz", "the policy file (docs/embedding.md)"}}};
+}
 
 }  // namespace
 
 int run_train_agent(const Words& words) { return run_job_command(train_agent_command(), words); }
+std::vector<Page> train_agent_pages() { return {{train_agent_command().page(), &train_agent_command()}}; }
+std::vector<Page> evaluate_pages() { return {{evaluate_doc()}}; }
+std::vector<Page> export_pages() { return {{export_doc()}}; }
 
 int run_evaluate(const Words& words) {
     Args args("evaluate", words);
     if (args.help()) {
-        std::cout << kEvaluateUsage;
+        std::cout << help_text(evaluate_doc());
         return 0;
     }
     eval::PolicyEvalOptions options;
@@ -163,7 +174,7 @@ int run_evaluate(const Words& words) {
     const auto out = args.value("out");
     apply_threads(args);
     args.finish(1);
-    if (args.positional().empty()) throw UsageError("dydiff evaluate: RUN is required (--help)");
+    if (args.positional().empty()) args.fail("give the RUN directory");
     const std::string run_path = args.positional()[0];
     SavedAgent a = load_agent(run_path);
     const std::string& env = a.config.env;
@@ -189,12 +200,13 @@ int run_evaluate(const Words& words) {
 int run_export(const Words& words) {
     Args args("export", words);
     if (args.help()) {
-        std::cout << kExportUsage;
+        std::cout << help_text(export_doc());
         return 0;
     }
     const auto out = args.value("out");
     args.finish(1);
-    if (args.positional().empty() || !out) throw UsageError("dydiff export: RUN and --out POLICY.npz are required");
+    if (args.positional().empty()) args.fail("give the RUN directory");
+    if (!out) args.fail("--out POLICY.npz is required");
     const SavedAgent a = load_agent(args.positional()[0]);
     nn::Checkpoint actor;
     a.learner->save_actor(actor);

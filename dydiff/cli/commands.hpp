@@ -59,10 +59,13 @@ int run_bench(const Words& args);                // bench.cpp
 int run_config(const Words& args);               // cmd_config.cpp: show, docs
 int run_dataset(const Words& args);              // cmd_dataset.cpp: info, convert, generate
 int run_dataset_generate(const Words& args);     // cmd_generate.cpp: `dataset generate`, dispatched by run_dataset
+int run_evaluate(const Words& args);             // cmd_agent.cpp
 int run_evaluate_controller(const Words& args);  // cmd_evaluate.cpp
+int run_export(const Words& args);               // cmd_agent.cpp
 int run_plot(const Words& args);                 // cmd_plot.cpp
 int run_rollout_error(const Words& args);        // cmd_rollout_error.cpp
 int run_stats(const Words& args);                // cmd_stats.cpp
+int run_train_agent(const Words& args);          // cmd_agent.cpp
 int run_train_diffusion(const Words& args);      // cmd_train.cpp
 int run_train_dynamics(const Words& args);       // cmd_train.cpp
 int run_train_reward(const Words& args);         // cmd_train.cpp
@@ -72,9 +75,12 @@ std::vector<Page> config_pages();               // cmd_config.cpp
 std::vector<Page> dataset_pages();              // cmd_dataset.cpp (generate's page from cmd_generate.cpp)
 CommandDoc dataset_generate_doc();              // cmd_generate.cpp
 std::vector<Page> evaluate_controller_pages();  // cmd_evaluate.cpp
+std::vector<Page> evaluate_pages();             // cmd_agent.cpp
+std::vector<Page> export_pages();               // cmd_agent.cpp
 std::vector<Page> plot_pages();                 // cmd_plot.cpp
 std::vector<Page> rollout_error_pages();        // cmd_rollout_error.cpp
 std::vector<Page> stats_pages();                // cmd_stats.cpp
+std::vector<Page> train_agent_pages();          // cmd_agent.cpp
 std::vector<Page> train_diffusion_pages();      // cmd_train.cpp
 std::vector<Page> train_dynamics_pages();       // cmd_train.cpp
 std::vector<Page> train_reward_pages();         // cmd_train.cpp

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <sstream>
 
 namespace dydiff::cli {
@@ -139,6 +140,8 @@ ConfigFlags ConfigFlags::read(Args& args, const JobCommand& command) {
     flags.sets = args.values("set");
     for (const auto& [flag, key] : command.all_shorthands())
         if (const auto v = args.value(flag)) flags.keys.emplace_back(flag, *v);
+    for (const auto& [flag, assignment] : command.switches)
+        if (args.flag(flag)) flags.sets.push_back(assignment);
     return flags;
 }
 
@@ -165,7 +168,9 @@ void ConfigFlags::apply(const JobCommand& command, Job& job, ConfigFields& field
 
 int run_job_command(const JobCommand& command, const Words& words) {
     const std::string& name = command.doc.name;
-    Args args(name, words, {"resume"});
+    std::set<std::string> switches{"resume"};
+    for (const auto& [flag, assignment] : command.switches) switches.insert(flag);
+    Args args(name, words, switches);
     if (args.help()) {
         const std::unique_ptr<Job> job = command.make();
         ConfigFields fields;

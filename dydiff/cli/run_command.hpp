@@ -81,6 +81,7 @@ public:
     std::string resume_doc;            // what --resume does for this command (--help)
     std::string default_out;           // --out when absent; "" makes --out required
     std::vector<std::pair<std::string, std::string>> shorthands;  // flag -> key: `--flag V` is `--set key=V`
+    std::vector<std::pair<std::string, std::string>> switches;    // flag -> assignment: `--flag` is `--set key=V`
                                                                   // (--seed -> seed for every command)
     std::function<std::unique_ptr<Job>()> make;
 
