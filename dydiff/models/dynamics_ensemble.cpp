@@ -2,6 +2,7 @@
 #include "dydiff/models/dynamics_ensemble.hpp"
 
 #include "autograd/error.hpp"
+#include "dydiff/models/one_step_file.hpp"
 #include "autograd/ops.hpp"
 #include "nn/activation_ops.hpp"
 
@@ -150,14 +151,9 @@ void DynamicsEnsemble::set_elites(const std::vector<std::size_t>& elites) {
 
 void TrainedDynamics::save(nn::Checkpoint& c) const {
     DYDIFF_CHECK(model, "TrainedDynamics::save: no model");
-    DYDIFF_CHECK(data.obs_dim == model->obs_dim() && data.action_dim == model->action_dim() &&
-                     obs_normalizer.dim() == model->obs_dim(),
-                 "TrainedDynamics::save: the model is (" << model->obs_dim() << ", " << model->action_dim()
-                     << "), the data identity " << data.obs_dim << "/" << data.action_dim << ", the normaliser "
-                     << obs_normalizer.dim() << " wide");
     const EnsembleConfig& config = model->config();
-    c.put_format(kKind, kVersion);
-    for (auto& [key, array] : data.entries("data")) c.put(key, std::move(array));
+    put_one_step_common(c, "TrainedDynamics::save", kKind, kVersion, model->obs_dim(), model->action_dim(), data,
+                        obs_normalizer);
     c.put_int64("arch/members", static_cast<std::int64_t>(config.members));
     c.put_int64("arch/elites", static_cast<std::int64_t>(config.elites));
     c.put_int64("arch/hidden", static_cast<std::int64_t>(config.hidden));
@@ -165,7 +161,6 @@ void TrainedDynamics::save(nn::Checkpoint& c) const {
     c.put_text("arch/activation", nn::activation_name(config.activation));
     c.put_float32("arch/max_logvar", config.max_logvar);
     c.put_float32("arch/min_logvar", config.min_logvar);
-    for (auto& [key, array] : obs_normalizer.entries("norm/obs")) c.put(key, std::move(array));
     c.put_module("params", *model);
     const std::vector<std::size_t>& elites = model->elites();
     c.put_int64s("fit/elite_indices", std::vector<std::int64_t>(elites.begin(), elites.end()));
@@ -181,8 +176,7 @@ TrainedDynamics TrainedDynamics::read(const nn::Checkpoint& c) {
     c.check_format(kKind, kVersion);
     return c.naming_errors([&] {
         TrainedDynamics t;
-        t.data = data::DataIdentity::load([&](const std::string& key) -> const data::NpyArray& { return c.array(key); },
-                                          "data", c.source());
+        read_one_step_common(c, t.data, t.obs_normalizer);
         EnsembleConfig config;  // training fields keep their defaults: the run's config file holds them
         config.members = c.get_size("arch/members");
         config.elites = c.get_size("arch/elites");
@@ -196,10 +190,6 @@ TrainedDynamics TrainedDynamics::read(const nn::Checkpoint& c) {
         }
         config.max_logvar = c.get_float32("arch/max_logvar");
         config.min_logvar = c.get_float32("arch/min_logvar");
-        t.obs_normalizer = data::ZScoreNormalizer::load([&](const std::string& key) { return c.get(key); }, "norm/obs");
-        DYDIFF_CHECK(t.obs_normalizer.dim() == t.data.obs_dim,
-                     "key 'norm/obs/mean' has " << t.obs_normalizer.dim() << " dims, expected data/obs_dim = "
-                                                << t.data.obs_dim);
         data::Rng unused(0);  // the weights come from the file
         t.model = std::make_unique<DynamicsEnsemble>(t.data.obs_dim, t.data.action_dim, config, unused);
         c.load_module("params", *t.model);

@@ -2,6 +2,7 @@
 #include "dydiff/models/reward_model.hpp"
 
 #include "autograd/error.hpp"
+#include "dydiff/models/one_step_file.hpp"
 #include "autograd/ops.hpp"
 #include "dydiff/models/holdout.hpp"
 #include "nn/optim.hpp"
@@ -81,16 +82,10 @@ Array RewardModel::predict(const Array& obs, const Array& act) const {
 
 void TrainedReward::save(nn::Checkpoint& c) const {
     DYDIFF_CHECK(model, "TrainedReward::save: no model");
-    DYDIFF_CHECK(data.obs_dim == model->obs_dim() && data.action_dim == model->action_dim() &&
-                     obs_normalizer.dim() == model->obs_dim(),
-                 "TrainedReward::save: the model is (" << model->obs_dim() << ", " << model->action_dim()
-                     << "), the data identity " << data.obs_dim << "/" << data.action_dim << ", the normaliser "
-                     << obs_normalizer.dim() << " wide");
-    c.put_format(kKind, kVersion);
-    for (auto& [key, array] : data.entries("data")) c.put(key, std::move(array));
+    put_one_step_common(c, "TrainedReward::save", kKind, kVersion, model->obs_dim(), model->action_dim(), data,
+                        obs_normalizer);
     c.put_int64("arch/hidden", static_cast<std::int64_t>(model->config().hidden));
     c.put_int64("arch/layers", static_cast<std::int64_t>(model->config().layers));
-    for (auto& [key, array] : obs_normalizer.entries("norm/obs")) c.put(key, std::move(array));
     c.put_module("params", *model);
 }
 
@@ -104,15 +99,10 @@ TrainedReward TrainedReward::read(const nn::Checkpoint& c) {
     c.check_format(kKind, kVersion);
     return c.naming_errors([&] {
         TrainedReward t;
-        t.data = data::DataIdentity::load([&](const std::string& key) -> const data::NpyArray& { return c.array(key); },
-                                          "data", c.source());
+        read_one_step_common(c, t.data, t.obs_normalizer);
         RewardConfig config;  // training fields keep their defaults: the run's config file holds them
         config.hidden = c.get_size("arch/hidden");
         config.layers = c.get_size("arch/layers");
-        t.obs_normalizer = data::ZScoreNormalizer::load([&](const std::string& key) { return c.get(key); }, "norm/obs");
-        DYDIFF_CHECK(t.obs_normalizer.dim() == t.data.obs_dim,
-                     "key 'norm/obs/mean' has " << t.obs_normalizer.dim() << " dims, expected data/obs_dim = "
-                                                << t.data.obs_dim);
         data::Rng unused(0);  // the weights come from the file
         t.model = std::make_unique<RewardModel>(t.data.obs_dim, t.data.action_dim, config, unused);
         c.load_module("params", *t.model);
