@@ -12,18 +12,20 @@
 namespace dydiff {
 
 void FilterConfig::fields(ConfigFields& f) {
-    f.add("kind", &kind, "trajectory filter: hardmax (top fraction by predicted return), softmax (sampled), none");
-    f.add("keep", &keep, "q, the fraction of trajectories kept, in (0, 1] (official code: 0.6)");
-    f.add("temperature", &temperature, "softmax temperature τ on standardised returns (official code: 0.05)");
-    f.add("epsilon", &epsilon, "softmax ε: std guard and uniform mixing weight (official code: 1e-6)");
+    f.add("kind", &kind, "trajectory filter: hardmax (top fraction by predicted return), softmax (sampled), none")
+        .one_of({"hardmax", "softmax", "none"});
+    f.add("keep", &keep, "q, the fraction of trajectories kept, in (0, 1] (official code: 0.6)").in_range(0.0, 1.0);
+    f.add("temperature", &temperature, "softmax temperature τ on standardised returns (official code: 0.05)").finite();
+    f.add("epsilon", &epsilon, "softmax ε: std guard and uniform mixing weight (official code: 1e-6)").in_range(0.0, 0.5);
+    f.check([this] { validate(); });
 }
 
 void FilterConfig::validate() const {
-    DYDIFF_CHECK(kind == "hardmax" || kind == "softmax" || kind == "none",
+    DYDIFF_USER_CHECK(kind == "hardmax" || kind == "softmax" || kind == "none",
                  "filter.kind = '" << kind << "': expected hardmax, softmax or none");
-    DYDIFF_CHECK(keep > 0.0 && keep <= 1.0, "filter.keep = " << keep << ": expected a fraction in (0, 1]");
-    DYDIFF_CHECK(std::isfinite(temperature), "filter.temperature = " << temperature << ": expected a finite number");
-    DYDIFF_CHECK(epsilon >= 0.0 && epsilon < 1.0, "filter.epsilon = " << epsilon << ": expected a value in [0, 1)");
+    DYDIFF_USER_CHECK(keep > 0.0 && keep <= 1.0, "filter.keep = " << keep << ": expected a fraction in (0, 1]");
+    DYDIFF_USER_CHECK(std::isfinite(temperature), "filter.temperature = " << temperature << ": expected a finite number");
+    DYDIFF_USER_CHECK(epsilon >= 0.0 && epsilon < 1.0, "filter.epsilon = " << epsilon << ": expected a value in [0, 1)");
 }
 
 double quantile_linear(std::vector<double> values, double p) {

@@ -14,15 +14,17 @@
 namespace dydiff {
 
 void GeneratorConfig::fields(ConfigFields& f) {
-    f.add("starts", &starts, "B_roll: start observations per generation, drawn from the real data (official: 2048)");
-    f.add("chunk", &chunk, "start states per Algorithm 2 call; bounds the sampler's memory");
+    f.add("starts", &starts, "B_roll: start observations per generation, drawn from the real data (official: 2048)")
+        .at_least(1);
+    f.add("chunk", &chunk, "start states per Algorithm 2 call; bounds the sampler's memory").at_least(1);
     f.add("iterations", &iterations, "M: diffusion refinements; 0 = one-step ensemble rollouts only (official: 2)");
     f.add("length", &length, "rollout length in states (<= the diffusion horizon); 0 = the horizon (official: 0)");
+    f.table("filter", "the reward filter (docs/algorithm.md §4.4)", filter);
 }
 
 void GeneratorConfig::validate() const {
-    DYDIFF_CHECK(starts >= 1, "generator.starts = " << starts << ": expected >= 1");
-    DYDIFF_CHECK(chunk >= 1, "generator.chunk = " << chunk << ": expected >= 1");
+    DYDIFF_USER_CHECK(starts >= 1, "generator.starts = " << starts << ": expected >= 1");
+    DYDIFF_USER_CHECK(chunk >= 1, "generator.chunk = " << chunk << ": expected >= 1");
     filter.validate();
 }
 
