@@ -10,10 +10,27 @@
 import argparse
 import json
 import math
+import os
+import sys
 import time
 
-import torch
-import torch.nn.functional as F
+
+def threads_flag():
+    """--threads N, read before torch is imported so that OpenBLAS's own pool gets the same count."""
+    for i, word in enumerate(sys.argv):
+        if word == '--threads' and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if word.startswith('--threads='):
+            return word.split('=', 1)[1]
+    return '1'
+
+
+# "N threads" means N for everything: ATen's OpenMP pool (torch.set_num_threads below) and the BLAS behind Linear
+# (Debian's torch calls the system libblas.so.3; with OpenBLAS, its pthread pool would otherwise take every core).
+os.environ['OPENBLAS_NUM_THREADS'] = threads_flag()
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 S, A, B = 11, 3, 256  # hopper dims, batch (§5.4.1)
 POOL = 8  # distinct batches, cycled

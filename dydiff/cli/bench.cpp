@@ -472,9 +472,12 @@ void bench_learner(const Options& options) {
     for (std::size_t i = 0; i < kLearnerPool; ++i) pool.push_back(random_transitions(kLearnerBatch, rng));
 
     const bool kept = nn::freed_memory_kept();
-    const Report report(options, "learner", std::string("algo         S    A      B  steps/s (malloc ") +
-                                                (kept ? "keeps freed memory" : "glibc defaults") +
-                                                ")     ms/step  (no GFLOP/s)  steps");
+    const Report report(options, "learner",
+                        std::string("malloc: ") +
+                            (kept ? "keeps freed memory (DYDIFF_KEEP_FREED_MEMORY=0: glibc's defaults)"
+                                  : "glibc's defaults (DYDIFF_KEEP_FREED_MEMORY=0)") +
+                            "; batches: a fixed pool of " + std::to_string(kLearnerPool) +
+                            "\nalgo        S    A      B    steps/s     ms/step  (no GFLOP/s)  steps");
     const std::size_t blocks = (options.steps + kLearnerBlock - 1) / kLearnerBlock;
     for (const auto& algo : algos) {
         const learners::LearnerConfigs configs;  // every learner's defaults (dydiff/learners/configs.hpp)
@@ -496,8 +499,8 @@ void bench_learner(const Options& options) {
                       "\"keep_freed_memory\":%s",
                       algo.c_str(), 1.0 / step.median, 1.0 / step.best, kept ? "true" : "false");
         char cols[96];
-        std::snprintf(cols, sizeof cols, "%-8s%5zu%5zu%7zu %8.1f%*s", algo.c_str(), kLearnerObsDim, kLearnerActionDim,
-                      kLearnerBatch, 1.0 / step.median, kept ? 23 : 19, "");
+        std::snprintf(cols, sizeof cols, "%-8s%5zu%5zu%7zu %10.1f ", algo.c_str(), kLearnerObsDim, kLearnerActionDim,
+                      kLearnerBatch, 1.0 / step.median);
         std::ostringstream shape;
         shape << '[' << kLearnerObsDim << ',' << kLearnerActionDim << ',' << kLearnerBatch << ']';
         report.add(shape.str(), extra, step, 0.0, cols);
