@@ -2,7 +2,7 @@
 // (and GFLOP/s from it) after a warm-up, one JSON object per line with --json, else a table.
 // A workload is a name, a one-line help and a run function over the shared options; `mlp` and later workloads add
 // one entry to kWorkloads and reuse Options, time_iterations and Report. The numbers are recorded in
-// docs/performance.md.
+// docs/performance.md, beside the PyTorch peers in docs/bench/ (`learner`: docs/bench/torch_learners.py).
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
 
@@ -12,6 +12,8 @@
 #include "dydiff/diffusion/edm.hpp"
 #include "dydiff/envs/generate.hpp"
 #include "dydiff/diffusion/temporal_unet.hpp"
+#include "dydiff/learners/registry.hpp"
+#include "nn/allocator.hpp"
 #include "nn/mlp.hpp"
 #include "nn/optim.hpp"
 #include "nn/parallel.hpp"
@@ -23,8 +25,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <sys/resource.h>
@@ -40,6 +44,8 @@ struct Options {
     double seconds = 0.5;             // timed duration per case, after the warm-up
     std::string preset = "paper";     // U-Net size for unet-train / unet-sample: paper | small | tiny
     std::vector<std::string> shapes;  // workload-specific case list (gemm: MxNxK[:op]); empty = the defaults
+    std::vector<std::string> algos;   // learner: the learners to time (--algo a,b); empty = all of the registry
+    std::size_t steps = 300;          // learner: timed gradient steps per learner, after the warm-up
 };
 
 /// Timing of one case: per-iteration seconds, median and best of `iterations` timed runs.
@@ -50,14 +56,14 @@ struct Timing {
 };
 
 /// Runs fn once to warm up (caches, packing buffers, pool threads), then times single calls until `seconds` have
-/// passed (at least 3 calls).
+/// passed (at least min_calls calls; seconds = 0 gives exactly min_calls).
 template <class Fn>
-Timing time_iterations(const Fn& fn, double seconds) {
+Timing time_iterations(const Fn& fn, double seconds, std::size_t min_calls = 3) {
     using Clock = std::chrono::steady_clock;
     fn();
     std::vector<double> samples;
     const auto start = Clock::now();
-    while (samples.size() < 3 || std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
+    while (samples.size() < min_calls || std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
         const auto t0 = Clock::now();
         fn();
         samples.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
@@ -418,6 +424,90 @@ void bench_maze2d_generate(const Options& options) {
     }
 }
 
+// ---- learner ------------------------------------------------------------------------------------------------------
+
+/// Gradient steps per second of the offline-RL learners (docs/algorithm.md §5.4), each built by
+/// learners::make_learner with its default config, at hopper's dims (S = 11, A = 3) and batch 256. One step is one
+/// Learner::update, the learner's whole per-step work (TD3+BC's actor and targets on every 2nd step, so steps are
+/// timed in blocks of an even count and reported per step). The batches come from a FIXED pool of kLearnerPool
+/// random batches made before the timing and cycled, so sampling is not timed; make_batch's normalisation (inside
+/// update) is. PyTorch peer: docs/bench/torch_learners.py, same pool rule.
+constexpr std::size_t kLearnerObsDim = 11;   // hopper S
+constexpr std::size_t kLearnerActionDim = 3; // hopper A
+constexpr std::size_t kLearnerBatch = 256;   // the batch of every learner config (§5.4.1)
+constexpr std::size_t kLearnerPool = 8;      // distinct batches, cycled
+constexpr std::size_t kLearnerBlock = 10;    // steps per timed call; even, so TD3+BC's policy delay 2 averages out
+constexpr float kLearnerDoneRate = 0.01f;    // fraction of terminal transitions in the random batches
+
+/// One random batch of B hopper-sized transitions: observations N(0, 1), actions U(−1, 1) (the spec's box), rewards
+/// N(0, 1), done with probability kLearnerDoneRate.
+data::Transitions random_transitions(std::size_t B, data::Rng& rng) {
+    data::Transitions t = data::Transitions::zeros(B, kLearnerObsDim, kLearnerActionDim);
+    rng.fill_normal(t.observations.data(), t.observations.size());
+    rng.fill_uniform(t.actions.data(), t.actions.size(), -1.0f, 1.0f);
+    rng.fill_normal(t.rewards.data(), t.rewards.size());
+    rng.fill_normal(t.next_observations.data(), t.next_observations.size());
+    for (float& d : t.dones) d = rng.uniform() < kLearnerDoneRate ? 1.0f : 0.0f;
+    return t;
+}
+
+void bench_learner(const Options& options) {
+    std::vector<std::string> algos = options.algos.empty() ? learners::learner_names() : options.algos;
+    for (const auto& algo : algos) {
+        if (!learners::is_learner(algo)) {
+            std::string known;
+            for (const auto& name : learners::learner_names()) known += (known.empty() ? "" : ", ") + name;
+            throw UsageError("dydiff bench learner: unknown --algo '" + algo + "' (known: " + known + ")");
+        }
+    }
+    // The spec of standardised data: z-scores are the identity, the box is [−1, 1]^A.
+    learners::LearnerSpec spec;
+    spec.obs_dim = kLearnerObsDim;
+    spec.action_dim = kLearnerActionDim;
+    spec.obs_mean.assign(kLearnerObsDim, 0.0f);
+    spec.obs_std.assign(kLearnerObsDim, 1.0f);
+    spec.action_low.assign(kLearnerActionDim, -1.0f);
+    spec.action_high.assign(kLearnerActionDim, 1.0f);
+    data::Rng rng(0);
+    std::vector<data::Transitions> pool;
+    for (std::size_t i = 0; i < kLearnerPool; ++i) pool.push_back(random_transitions(kLearnerBatch, rng));
+
+    const bool kept = nn::freed_memory_kept();
+    const Report report(options, "learner",
+                        std::string("malloc: ") +
+                            (kept ? "keeps freed memory (DYDIFF_KEEP_FREED_MEMORY=0: glibc's defaults)"
+                                  : "glibc's defaults (DYDIFF_KEEP_FREED_MEMORY=0)") +
+                            "; batches: a fixed pool of " + std::to_string(kLearnerPool) +
+                            "\nalgo        S    A      B    steps/s     ms/step  (no GFLOP/s)  steps");
+    const std::size_t blocks = (options.steps + kLearnerBlock - 1) / kLearnerBlock;
+    for (const auto& algo : algos) {
+        const learners::LearnerConfigs configs;  // every learner's defaults (dydiff/learners/configs.hpp)
+        const std::unique_ptr<learners::Learner> learner = learners::make_learner(algo, configs, spec);
+        std::size_t next = 0;
+        const Timing block = time_iterations(
+            [&] {
+                for (std::size_t k = 0; k < kLearnerBlock; ++k) {
+                    learner->update(pool[next]);
+                    next = (next + 1) % kLearnerPool;
+                }
+            },
+            0.0, blocks);
+        const double per = static_cast<double>(kLearnerBlock);
+        const Timing step{block.median / per, block.best / per, block.iterations * kLearnerBlock};
+        char extra[200];
+        std::snprintf(extra, sizeof extra,
+                      ",\"algo\":\"%s\",\"steps_per_second\":%.1f,\"best_steps_per_second\":%.1f,\"pool\":\"fixed\","
+                      "\"keep_freed_memory\":%s",
+                      algo.c_str(), 1.0 / step.median, 1.0 / step.best, kept ? "true" : "false");
+        char cols[96];
+        std::snprintf(cols, sizeof cols, "%-8s%5zu%5zu%7zu %10.1f ", algo.c_str(), kLearnerObsDim, kLearnerActionDim,
+                      kLearnerBatch, 1.0 / step.median);
+        std::ostringstream shape;
+        shape << '[' << kLearnerObsDim << ',' << kLearnerActionDim << ',' << kLearnerBatch << ']';
+        report.add(shape.str(), extra, step, 0.0, cols);
+    }
+}
+
 // ---- the workload table -----------------------------------------------------------------------------------------
 
 struct Workload {
@@ -440,11 +530,15 @@ const Workload kWorkloads[] = {
      bench_unet_train},
     {"unet-sample", "one sampler network call D(x; sigma) under NoGradGuard; --preset; --shapes B (default 256)",
      bench_unet_sample},
+    {"learner",
+     "Learner::update at hopper dims (S=11, A=3, batch 256, default configs, a fixed pool of 8 random batches); "
+     "--algo A,B (default all), --steps N (default 300); reports steps_per_second",
+     bench_learner},
 };
 
 CommandDoc bench_doc() {
     CommandDoc d{"bench",
-                 "WORKLOAD [--json] [--threads N] [--seconds S] [--shapes A,B,...] [--preset P]",
+                 "WORKLOAD [--json] [--threads N] [--seconds S] [--shapes A,B,...] [--preset P] [--algo A,...] [--steps N]",
                  "Times a workload: the median time per iteration after a warm-up call (and GFLOP/s from it), a table\n"
                  "or one JSON object per line. The numbers are recorded in docs/performance.md.",
                  {{"--json", "one JSON object per line (workload, shape, threads, seconds_per_iter = median, gflops)"},
@@ -452,12 +546,27 @@ CommandDoc bench_doc() {
                   {"--seconds S", "timed seconds per case after one warm-up call (default 0.5)"},
                   {"--shapes ...", "comma-separated cases, syntax per workload (default: a built-in list)"},
                   {"--preset P", "U-Net size for unet-*: paper (default, §5.1), small, tiny; JSON adds peak_rss_mib"},
+                  {"--algo A,...", "learners for `learner` (bc, td3bc, iql, cql, diffql; default all)"},
+                  {"--steps N", "timed gradient steps per learner for `learner`, after a warm-up of 10 (default 300); "
+                                "DYDIFF_KEEP_FREED_MEMORY=0 in the environment times it with glibc's malloc defaults"},
                   {"-h, --help", "this help"}},
                  {}};
     std::vector<FlagDoc> workloads;
     for (const auto& w : kWorkloads) workloads.push_back({std::string("WORKLOAD ") + w.name, w.help});
     d.flags.insert(d.flags.begin(), workloads.begin(), workloads.end());
     return d;
+}
+
+/// The items of a comma-separated --name (empty when the flag is absent); present but empty is a usage error.
+std::vector<std::string> comma_list(Args& flags, const std::string& name, const std::string& what) {
+    std::vector<std::string> out;
+    if (const auto list = flags.value(name)) {
+        std::istringstream items(*list);
+        for (std::string item; std::getline(items, item, ',');)
+            if (!item.empty()) out.push_back(item);
+        if (out.empty()) throw UsageError("dydiff bench: --" + name + " needs at least one " + what);
+    }
+    return out;
 }
 
 /// The shared flags, through the one flag parser of the CLI (dydiff/cli/args.hpp); args[0] is the workload.
@@ -470,12 +579,10 @@ Options parse_options(const std::vector<std::string>& args) {
     options.threads = static_cast<std::size_t>(flags.integer("threads", 0, 1, 1024));
     options.seconds = flags.real("seconds", options.seconds, 1e-3, 3600.0);
     options.preset = flags.value_or("preset", options.preset);
-    if (const auto list = flags.value("shapes")) {
-        std::istringstream items(*list);
-        for (std::string item; std::getline(items, item, ',');)
-            if (!item.empty()) options.shapes.push_back(item);
-        if (options.shapes.empty()) throw UsageError("dydiff bench: --shapes needs at least one case");
-    }
+    options.shapes = comma_list(flags, "shapes", "case");
+    options.algos = comma_list(flags, "algo", "learner");
+    options.steps = static_cast<std::size_t>(flags.integer("steps", static_cast<std::int64_t>(options.steps), 1,
+                                                           10000000));
     flags.finish(0);
     return options;
 }

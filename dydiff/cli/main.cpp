@@ -5,6 +5,7 @@
 #include "autograd/error.hpp"
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
+#include "nn/allocator.hpp"
 #include "nn/parallel.hpp"
 #include "nn/simd/batch.hpp"
 
@@ -35,6 +36,7 @@ void print_help(std::ostream& os) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    dydiff::nn::keep_freed_memory();  // before any thread starts (nn/allocator.hpp)
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
         if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {

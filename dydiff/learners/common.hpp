@@ -115,6 +115,8 @@ void copy_parameters(const nn::Module& source, nn::Module& target);
 /// While alive, `module`'s parameters take no gradient: a loss that backpropagates through it (the actor loss
 /// through Q(s, π(s))) reaches the inputs only, and the module's weight gradients are neither computed nor
 /// accumulated. Restores each parameter's flag on destruction.
+/// NOTE: the backward reads the flags when it runs, not when the graph was built: keep the guard alive until after
+/// backward() (the optimiser step), or the frozen module's weight gradients are computed after all.
 class FreezeGuard {
 public:
     explicit FreezeGuard(const nn::Module& module);

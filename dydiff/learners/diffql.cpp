@@ -215,21 +215,23 @@ Stats DiffQl::update(const data::Transitions& raw) {
 
     // 2. The actor, against the updated critics: BC on ε plus η times the Q loss of the one-step x̂₀. With
     //    probability ½ the roles of Q₁ and Q₂ swap; the denominator is a detached scale (§5.4.5).
+    //    The critics stay frozen through the backward too: their weights take no gradient from the actor loss (the
+    //    backward reads the flags when it runs, so the guard must outlive clipped_step).
     const DenoiseTerms d = denoise_terms(actor_, schedule_, b.obs, b.actions, rng_);
-    Tensor q_loss;
+    float loss_actor = 0.0f, loss_bc = 0.0f, loss_q = 0.0f, actor_norm = 0.0f;
     {
         const FreezeGuard freeze(critic_);
         const auto [q1_new, q2_new] = critic_.forward(b.obs, d.x0_hat);  // (B, 1) each
         const bool q1_leads = rng_.uniform() >= 0.5f;
         const Tensor& lead = q1_leads ? q1_new : q2_new;
         const Tensor& other = q1_leads ? q2_new : q1_new;
-        q_loss = diffql_q_loss(lead, other);
+        const Tensor q_loss = diffql_q_loss(lead, other);
+        const Tensor actor_loss = d.bc_loss + config_.eta * q_loss;
+        loss_actor = checked_loss(actor_loss, "diffql", "actor_loss", step_);
+        loss_bc = d.bc_loss.item();
+        loss_q = q_loss.item();
+        actor_norm = clipped_step(actor_loss, actor_opt_, actor_.parameters(), config_.grad_norm);
     }
-    const Tensor actor_loss = d.bc_loss + config_.eta * q_loss;
-    const float loss_actor = checked_loss(actor_loss, "diffql", "actor_loss", step_);
-    const float loss_bc = d.bc_loss.item();
-    const float loss_q = q_loss.item();
-    const float actor_norm = clipped_step(actor_loss, actor_opt_, actor_.parameters(), config_.grad_norm);
 
     // 3. The EMA actor on its period once step >= ema_start (the official code checks its step counter before
     //    incrementing it), then the target critics every step.

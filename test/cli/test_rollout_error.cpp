@@ -2,15 +2,13 @@
 // one message and nothing written, a model of maze2d-umaze data run against maze2d-medium, a mixture of models
 // from different datasets (naming both files), and a checkpoint of the format before model files recorded one. The
 // models are tiny (a few Adam steps, one epoch) on 3000-row generated datasets, so the suite takes seconds.
+#include "cli/run_dydiff.hpp"
 #include "nn/checkpoint.hpp"
 #include "support/errors.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include <sys/wait.h>
-
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,37 +16,11 @@
 #include <vector>
 
 using dydiff::test::contains;
+using dydiff::test::Result;
+using dydiff::test::run_dydiff;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Result {
-    int exit_code = -1;
-    std::string output;  // stdout and stderr together
-};
-
-std::string quote(const std::string& s) {
-    std::string out = "'";
-    for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-// Runs the dydiff executable with `args`, output captured in `dir`.
-Result run_dydiff(const std::vector<std::string>& args, const dydiff::test::TempDir& dir) {
-    const char* exe = std::getenv("DYDIFF_EXE");
-    BOOST_TEST_REQUIRE(exe != nullptr, "DYDIFF_EXE is not set (test/meson.build sets it to the built binary)");
-    std::string command = quote(exe);
-    for (const auto& a : args) command += " " + quote(a);
-    const std::string log = dir / "last_command.log";
-    const int status = std::system((command + " >" + quote(log) + " 2>&1").c_str());
-    Result r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::ifstream in(log);
-    std::stringstream text;
-    text << in.rdbuf();
-    r.output = text.str();
-    return r;
-}
 
 // Two generated datasets and tiny models trained on them, made once for the whole suite.
 struct Runs {

@@ -277,6 +277,24 @@ BOOST_AUTO_TEST_CASE(freeze_guard_keeps_gradients_off_the_weights_only) {
     BOOST_TEST(xt::any(xt::not_equal(a.grad(), 0.0f)));
 }
 
+// The trap FreezeGuard's NOTE names: a graph built under the guard and backpropagated after it ended does reach the
+// weights, so a learner keeps the guard alive through its optimiser step (Diffusion-QL's actor update).
+BOOST_AUTO_TEST_CASE(freeze_guard_must_outlive_the_backward) {
+    data::Rng rng(2);
+    const TwinQ critic(3, 2, 8, 1, nn::Init::torch_default, rng);
+    Tensor a(test::test_array({4, 2}, -1.0f, 1.0f, 12), true);
+    const Tensor obs(test::test_array({4, 3}, -1.0f, 1.0f, 13));
+    Tensor loss;
+    {
+        const FreezeGuard frozen(critic);
+        loss = autograd::mean(critic.q1(obs, a));
+    }
+    loss.backward();
+    bool any_weight_grad = false;
+    for (const auto& p : critic.parameters()) any_weight_grad = any_weight_grad || p.has_grad();
+    BOOST_TEST(any_weight_grad);
+}
+
 BOOST_AUTO_TEST_CASE(twin_q_min_and_copies) {
     data::Rng rng(3);
     const TwinQ critic(3, 2, 8, 2, nn::Init::torch_default, rng);
