@@ -14,6 +14,8 @@ public:
            std::size_t stride = 1, std::size_t padding = 0, Init init = Init::torch_default);
     /// x (B, C_in, H) -> (B, C_out, (H + 2 padding - kernel) / stride + 1).
     Tensor forward(const Tensor& x) const;
+    std::size_t stride() const { return stride_; }
+    std::size_t padding() const { return padding_; }
 
     Tensor weight;  // (C_out, C_in, K)
     Tensor bias;    // (C_out)
@@ -28,6 +30,8 @@ public:
                     std::size_t stride = 1, std::size_t padding = 0, Init init = Init::torch_default);
     /// x (B, C_in, H) -> (B, C_out, (H - 1) stride - 2 padding + kernel).
     Tensor forward(const Tensor& x) const;
+    std::size_t stride() const { return stride_; }
+    std::size_t padding() const { return padding_; }
 
     Tensor weight;  // (C_in, C_out, K)
     Tensor bias;    // (C_out)

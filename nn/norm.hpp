@@ -10,6 +10,8 @@ class GroupNorm : public Module {
 public:
     GroupNorm(std::size_t groups, std::size_t channels, float eps = 1e-5f);
     Tensor forward(const Tensor& x) const;
+    std::size_t groups() const { return groups_; }
+    float eps() const { return eps_; }
 
     Tensor weight;  // (C), gamma
     Tensor bias;    // (C), beta

@@ -202,6 +202,129 @@ void bias_grad(std::size_t B, std::size_t C, std::size_t H, const float* dy, flo
 
 }  // namespace
 
+// ---- rows layout ------------------------------------------------------------------------------------------------
+
+namespace {
+
+// Zeroes the P pad rows on either side of each of the B sample blocks of (H + 2 P) rows of C floats.
+void zero_pads(std::size_t B, std::size_t H, std::size_t C, std::size_t P, float* y) {
+    const std::size_t block = (H + 2 * P) * C;
+    for (std::size_t b = 0; b < B; ++b) {
+        std::fill(y + b * block, y + b * block + P * C, 0.0f);
+        std::fill(y + b * block + (P + H) * C, y + (b + 1) * block, 0.0f);
+    }
+}
+
+// y's positions (rows P .. P + H - 1 of each block of H + 2 P) += bias, channel by channel.
+void add_bias_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t P, const float* bias, float* y) {
+    for (std::size_t b = 0; b < B; ++b) {
+        float* row = y + (b * (H + 2 * P) + P) * C;
+        for (std::size_t t = 0; t < H; ++t, row += C)
+            for (std::size_t c = 0; c < C; ++c) row[c] += bias[c];
+    }
+}
+
+// y's positions of sample b (+)= the H rows at src + b src_block (+ bias), then y's pads zeroed.
+void copy_rows(std::size_t B, std::size_t H, std::size_t C, const float* src, std::size_t src_block,
+               const float* bias, std::size_t P, float* y, bool accumulate) {
+    for (std::size_t b = 0; b < B; ++b) {
+        const float* in = src + b * src_block;
+        float* out = y + (b * (H + 2 * P) + P) * C;
+        if (!accumulate && !bias) {
+            std::memcpy(out, in, H * C * sizeof(float));
+            continue;
+        }
+        for (std::size_t t = 0; t < H; ++t, in += C, out += C)
+            for (std::size_t c = 0; c < C; ++c)
+                out[c] = (accumulate ? out[c] : 0.0f) + in[c] + (bias ? bias[c] : 0.0f);
+    }
+    zero_pads(B, H, C, P, y);
+}
+
+}  // namespace
+
+void conv1d_rows_weight(const Conv1dDims& d, const float* w, float* w_rows) noexcept {
+    for (std::size_t o = 0; o < d.C_out; ++o)
+        for (std::size_t c = 0; c < d.C_in; ++c)
+            for (std::size_t k = 0; k < d.K; ++k)
+                w_rows[(k * d.C_in + c) * d.C_out + o] = w[(o * d.C_in + c) * d.K + k];
+}
+
+std::size_t conv1d_rows_scratch(const Conv1dDims& d, std::size_t P_in, std::size_t P_out) noexcept {
+    const std::size_t runs_per_sample = (d.H_in + 2 * P_in) / d.stride;
+    if (runs_per_sample == conv1d_h_out(d) + 2 * P_out) return 0;
+    return d.B * runs_per_sample * d.C_out;
+}
+
+// Run v = b (H_in + 2 P_in) / stride + t computes output t of sample b from input rows v stride + P_in - padding
+// onwards; the runs with t >= H_out straddle two samples and are dropped.
+void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
+                         const float* bias, std::size_t P_out, float* y, bool accumulate, float* scratch) noexcept {
+    if (d.B == 0) return;
+    const std::size_t H_out = conv1d_h_out(d);
+    const std::size_t runs_per_sample = (d.H_in + 2 * P_in) / d.stride;
+    const std::size_t runs = (d.B - 1) * runs_per_sample + H_out;
+    const std::size_t R = d.K * d.C_in;
+    const float* a = x + (P_in - d.padding) * d.C_in;
+    const std::size_t lda = d.stride * d.C_in;
+    if (runs_per_sample == H_out + 2 * P_out) {
+        // The runs land on y's rows P_out onwards; the dropped ones on pad rows, zeroed again below.
+        gemm(false, false, runs, d.C_out, R, 1.0f, a, lda, w_rows, d.C_out, accumulate ? 1.0f : 0.0f,
+             y + P_out * d.C_out, d.C_out);
+        if (bias) add_bias_rows(d.B, H_out, d.C_out, P_out, bias, y);
+        zero_pads(d.B, H_out, d.C_out, P_out, y);
+        return;
+    }
+    gemm(false, false, runs, d.C_out, R, 1.0f, a, lda, w_rows, d.C_out, 0.0f, scratch, d.C_out);
+    copy_rows(d.B, H_out, d.C_out, scratch, runs_per_sample * d.C_out, bias, P_out, y, accumulate);
+}
+
+void conv_transpose1d_rows_weight(const Conv1dDims& d, const float* w, float* w_rows) noexcept {
+    for (std::size_t r = 0; r < d.stride && r < d.K; ++r) {
+        const std::size_t n_r = (d.K - r + d.stride - 1) / d.stride;
+        for (std::size_t i = 0; i < n_r; ++i)
+            for (std::size_t c = 0; c < d.C_in; ++c)
+                for (std::size_t o = 0; o < d.C_out; ++o)
+                    w_rows[((n_r - 1 - i) * d.C_in + c) * d.C_out + o] =
+                        w[(c * d.C_out + o) * d.K + r + i * d.stride];
+        w_rows += n_r * d.C_in * d.C_out;
+    }
+}
+
+std::size_t conv_transpose1d_rows_scratch(const Conv1dDims& d, std::size_t P_in) noexcept {
+    return d.stride * d.B * (d.H_in + 2 * P_in) * d.C_out;
+}
+
+// Scratch row z = stride (b (H_in + 2 P_in) + q) + r holds output j = q stride + r - padding of sample b, so each
+// sample's H_out outputs are the consecutive scratch rows from stride b (H_in + 2 P_in) + padding on. Phase r is
+// one gemm over u = b (H_in + 2 P_in) + q, writing every stride-th scratch row.
+void conv_transpose1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
+                                   const float* bias, std::size_t P_out, float* y, float* scratch) noexcept {
+    if (d.B == 0) return;
+    const std::size_t H_out = conv_transpose1d_h_out(d);
+    const std::size_t block_in = d.H_in + 2 * P_in;
+    const float* w_phase = w_rows;  // phase r's matrix (n_r C_in, C_out)
+    for (std::size_t r = 0; r < d.stride; ++r) {
+        const std::size_t n_r = r < d.K ? (d.K - r + d.stride - 1) / d.stride : 0;
+        const float* w_r = w_phase;
+        w_phase += n_r * d.C_in * d.C_out;
+        // Phase r: outputs j = q stride + r - padding in [0, H_out), i.e. q in [q_lo, q_end).
+        const std::size_t q_lo = d.padding > r ? (d.padding - r + d.stride - 1) / d.stride : 0;
+        const std::size_t q_end = H_out + d.padding > r ? (H_out + d.padding - r + d.stride - 1) / d.stride : 0;
+        if (q_end <= q_lo) continue;
+        const std::size_t runs = (d.B - 1) * block_in + q_end - q_lo;
+        float* c = scratch + (d.stride * q_lo + r) * d.C_out;
+        if (n_r == 0) {  // stride > K: no tap reaches this phase
+            for (std::size_t u = 0; u < runs; ++u) std::fill_n(c + u * d.stride * d.C_out, d.C_out, 0.0f);
+            continue;
+        }
+        const float* a = x + (P_in + q_lo + 1 - n_r) * d.C_in;
+        gemm(false, false, runs, d.C_out, n_r * d.C_in, 1.0f, a, d.C_in, w_r, d.C_out, 0.0f, c, d.stride * d.C_out);
+    }
+    copy_rows(d.B, H_out, d.C_out, scratch + d.padding * d.C_out, d.stride * block_in * d.C_out, bias, P_out, y,
+              false);
+}
+
 void conv1d_forward(const Conv1dDims& d, const float* x, const float* w, const float* bias, float* y) noexcept {
     const Geometry g = conv_geometry(d);
     im2col_pass(g, x, w, y, /*accumulate=*/false, nullptr, nullptr);

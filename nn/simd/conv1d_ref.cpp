@@ -129,4 +129,71 @@ void conv_transpose1d_backward(const Conv1dDims& d, const float* x, const float*
         }
 }
 
+// ---- rows layout ------------------------------------------------------------------------------------------------
+
+namespace {
+
+// Element (b, t, c) of a rows tensor with H positions, C channels and pad P.
+std::size_t row_index(std::size_t b, std::size_t t, std::size_t c, std::size_t H, std::size_t C, std::size_t P) {
+    return (b * (H + 2 * P) + P + t) * C + c;
+}
+
+void zero_pad_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t P, float* y) {
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t p = 0; p < P; ++p)
+            for (std::size_t c = 0; c < C; ++c) {
+                y[(b * (H + 2 * P) + p) * C + c] = 0.0f;
+                y[(b * (H + 2 * P) + P + H + p) * C + c] = 0.0f;
+            }
+}
+
+// w[c, o, k] of a ConvTranspose1d read back from its phase matrices (conv1d.hpp).
+float transposed_tap(const Conv1dDims& d, const float* w_rows, std::size_t c, std::size_t o, std::size_t k) {
+    const std::size_t r = k % d.stride, i = k / d.stride;
+    for (std::size_t q = 0; q < r; ++q) w_rows += (d.K - q + d.stride - 1) / d.stride * d.C_in * d.C_out;
+    const std::size_t n_r = (d.K - r + d.stride - 1) / d.stride;
+    return w_rows[((n_r - 1 - i) * d.C_in + c) * d.C_out + o];
+}
+
+}  // namespace
+
+void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
+                         const float* bias, std::size_t P_out, float* y, bool accumulate, float*) noexcept {
+    const std::size_t H_out = conv1d_h_out(d);
+    for (std::size_t b = 0; b < d.B; ++b)
+        for (std::size_t t = 0; t < H_out; ++t)
+            for (std::size_t o = 0; o < d.C_out; ++o) {
+                double acc = bias ? bias[o] : 0.0;
+                for (std::size_t k = 0; k < d.K; ++k) {
+                    const long long i = tap(t, k, d, d.H_in);
+                    if (i < 0) continue;
+                    for (std::size_t c = 0; c < d.C_in; ++c)
+                        acc += double{w_rows[(k * d.C_in + c) * d.C_out + o]} *
+                               x[row_index(b, static_cast<std::size_t>(i), c, d.H_in, d.C_in, P_in)];
+                }
+                float& out = y[row_index(b, t, o, H_out, d.C_out, P_out)];
+                out = static_cast<float>(accumulate ? out + acc : acc);
+            }
+    zero_pad_rows(d.B, H_out, d.C_out, P_out, y);
+}
+
+void conv_transpose1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
+                                   const float* bias, std::size_t P_out, float* y, float*) noexcept {
+    const std::size_t H_out = conv_transpose1d_h_out(d);
+    for (std::size_t b = 0; b < d.B; ++b)
+        for (std::size_t j = 0; j < H_out; ++j)
+            for (std::size_t o = 0; o < d.C_out; ++o) {
+                double acc = bias ? bias[o] : 0.0;
+                for (std::size_t k = 0; k < d.K; ++k) {
+                    const long long t = source(j, k, d, d.H_in);
+                    if (t < 0) continue;
+                    for (std::size_t c = 0; c < d.C_in; ++c)
+                        acc += double{transposed_tap(d, w_rows, c, o, k)} *
+                               x[row_index(b, static_cast<std::size_t>(t), c, d.H_in, d.C_in, P_in)];
+                }
+                y[row_index(b, j, o, H_out, d.C_out, P_out)] = static_cast<float>(acc);
+            }
+    zero_pad_rows(d.B, H_out, d.C_out, P_out, y);
+}
+
 }  // namespace dydiff::nn::simd::ref

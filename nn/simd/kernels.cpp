@@ -32,6 +32,22 @@ inline Batch sigmoid(const Batch& x, const Batch& e) noexcept {
 
 inline Batch exp_neg_abs(const Batch& x) noexcept { return xsimd::exp(-xsimd::abs(x)); }
 
+// Mish through one exponential (kernels.hpp): n = e^min(x, kMishExpCap), p = n (n + 2), w = p + 2, t = p / w.
+struct MishTerms {
+    Batch n, p, w;
+};
+
+inline MishTerms mish_terms(const Batch& x) noexcept {
+    const Batch n = xsimd::exp(xsimd::min(x, Batch(kMishExpCap)));
+    const Batch p = n * (n + Batch(2.0f));
+    return {n, p, p + Batch(2.0f)};
+}
+
+inline Batch mish(const Batch& x) noexcept {
+    const MishTerms m = mish_terms(x);
+    return x * (m.p / m.w);
+}
+
 // y[i] = f(x[i]) over the whole registers of [0, n); returns where the tail starts.
 template <class F>
 std::size_t map_batches(std::size_t n, const float* x, float* y, F f) noexcept {
@@ -53,17 +69,17 @@ std::size_t map_backward_batches(std::size_t n, const float* x, const float* dou
 // ---- activations -------------------------------------------------------------------------------------------------
 
 void mish_forward(std::size_t n, const float* x, float* y) noexcept {
-    const std::size_t i = map_batches(n, x, y, [](const Batch& v) {
-        return v * xsimd::tanh(softplus(v, exp_neg_abs(v)));
-    });
+    const std::size_t i = map_batches(n, x, y, [](const Batch& v) { return mish(v); });
     ref::mish_forward(n - i, x + i, y + i);
 }
 
 void mish_backward(std::size_t n, const float* x, const float* dout, float* dx) noexcept {
     const std::size_t i = map_backward_batches(n, x, dout, dx, [](const Batch& v) {
-        const Batch e = exp_neg_abs(v);
-        const Batch t = xsimd::tanh(softplus(v, e));
-        return xsimd::fma(v * sigmoid(v, e), xsimd::fnma(t, t, Batch(1.0f)), t);
+        const MishTerms m = mish_terms(v);
+        const Batch r = Batch(1.0f) / m.w;
+        const Batch xc = xsimd::min(v, Batch(kMishExpCap));
+        // t + 4 x n (n + 1) / w^2
+        return xsimd::fma(Batch(4.0f) * xc * m.n * (m.n + Batch(1.0f)), r * r, m.p * r);
     });
     ref::mish_backward(n - i, x + i, dout + i, dx + i);
 }
@@ -235,6 +251,105 @@ void group_norm_backward(std::size_t B, std::size_t C, std::size_t H, std::size_
                 (load(dxc + h) + t).store_unaligned(dxc + h);
             }
             for (; h < H; ++h) dxc[h] += dc[h] * k1 - (xc[h] - mu) * k2 - k0;
+        }
+    }
+}
+
+// Channels-last rows: the channels of a sample are walked in blocks of up to kRowBlockVecs registers, each block
+// summed down its H rows in lane-parallel accumulators (every lane adds H terms); channels past the last whole
+// register go through scalar loops. The group statistics are then formed from the per-channel sums, mean first
+// (each channel's sum is taken relative to its first row, so a large common offset cancels), then the squared
+// deviations from the group mean.
+namespace {
+
+constexpr std::size_t kRowBlockVecs = 4;
+constexpr std::size_t kRowBlock = kRowBlockVecs * W;
+
+// sums[j] = sum_t (x[t, c0 + j] - shift[j]) for j < n over H rows of stride C (squared when `square`).
+void column_sums(std::size_t H, std::size_t C, const float* x, std::size_t c0, std::size_t n, const float* shift,
+                 bool square, float* sums) noexcept {
+    const std::size_t nv = n / W;
+    Batch acc[kRowBlockVecs], sh[kRowBlockVecs];
+    for (std::size_t v = 0; v < nv; ++v) {
+        acc[v] = Batch(0.0f);
+        sh[v] = load(shift + v * W);
+    }
+    for (std::size_t t = 0; t < H; ++t) {
+        const float* row = x + t * C + c0;
+        for (std::size_t v = 0; v < nv; ++v) {
+            const Batch d = load(row + v * W) - sh[v];
+            acc[v] = square ? xsimd::fma(d, d, acc[v]) : acc[v] + d;
+        }
+    }
+    for (std::size_t v = 0; v < nv; ++v) acc[v].store_unaligned(sums + v * W);
+    for (std::size_t j = nv * W; j < n; ++j) {
+        float sum = 0.0f;
+        for (std::size_t t = 0; t < H; ++t) {
+            const float d = x[t * C + c0 + j] - shift[j];
+            sum += square ? d * d : d;
+        }
+        sums[j] = sum;
+    }
+}
+
+}  // namespace
+
+void group_norm_mish_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t G, std::size_t ld, const float* x,
+                          const float* bias, const float* gamma, const float* beta, float eps, const float* add,
+                          std::size_t add_ld, const float* res, float* y, float* mean, float* rstd) noexcept {
+    const std::size_t cg = C / G;
+    alignas(64) float shift[kRowBlock], sums[kRowBlock], scale[kRowBlock], shift_out[kRowBlock], post[kRowBlock];
+    for (std::size_t b = 0; b < B; ++b) {
+        const float* xb = x + b * ld;
+        float* mb = mean + b * G;
+        float* rb = rstd + b * G;
+        std::fill(mb, mb + G, 0.0f);
+        std::fill(rb, rb + G, 0.0f);
+        // Pass 1: channel means relative to row 0, plus the bias; the group mean is their average.
+        for (std::size_t c0 = 0; c0 < C; c0 += kRowBlock) {
+            const std::size_t n = std::min(kRowBlock, C - c0);
+            column_sums(H, C, xb, c0, n, xb + c0, false, sums);
+            for (std::size_t j = 0; j < n; ++j)
+                mb[(c0 + j) / cg] += xb[c0 + j] + sums[j] / static_cast<float>(H) + (bias ? bias[c0 + j] : 0.0f);
+        }
+        for (std::size_t g = 0; g < G; ++g) mb[g] /= static_cast<float>(cg);
+        // Pass 2: squared deviations of v = x + bias from the group mean, i.e. of x from mean - bias.
+        for (std::size_t c0 = 0; c0 < C; c0 += kRowBlock) {
+            const std::size_t n = std::min(kRowBlock, C - c0);
+            for (std::size_t j = 0; j < n; ++j) shift[j] = mb[(c0 + j) / cg] - (bias ? bias[c0 + j] : 0.0f);
+            column_sums(H, C, xb, c0, n, shift, true, sums);
+            for (std::size_t j = 0; j < n; ++j) rb[(c0 + j) / cg] += sums[j];
+        }
+        for (std::size_t g = 0; g < G; ++g) rb[g] = 1.0f / std::sqrt(rb[g] / static_cast<float>(cg * H) + eps);
+        // Pass 3: y = mish((x - shift) * scale + beta) + post (+ res), scale = rstd gamma, post = add.
+        const float* ab = add ? add + b * add_ld : nullptr;
+        const float* resb = res ? res + b * ld : nullptr;
+        float* yb = y + b * ld;
+        for (std::size_t c0 = 0; c0 < C; c0 += kRowBlock) {
+            const std::size_t n = std::min(kRowBlock, C - c0), nv = n / W;
+            for (std::size_t j = 0; j < n; ++j) {
+                const std::size_t c = c0 + j, g = c / cg;
+                shift[j] = mb[g] - (bias ? bias[c] : 0.0f);
+                scale[j] = rb[g] * gamma[c];
+                shift_out[j] = beta[c];
+                post[j] = ab ? ab[c] : 0.0f;
+            }
+            for (std::size_t t = 0; t < H; ++t) {
+                const float* xr = xb + t * C + c0;
+                float* yr = yb + t * C + c0;
+                for (std::size_t v = 0; v < nv; ++v) {
+                    const std::size_t j = v * W;
+                    const Batch z = xsimd::fma(load(xr + j) - load(shift + j), load(scale + j), load(shift_out + j));
+                    Batch out = mish(z) + load(post + j);
+                    if (resb) out += load(resb + t * C + c0 + j);
+                    out.store_unaligned(yr + j);
+                }
+                for (std::size_t j = nv * W; j < n; ++j) {
+                    float z = (xr[j] - shift[j]) * scale[j] + shift_out[j];
+                    ref::mish_forward(1, &z, &z);
+                    yr[j] = z + post[j] + (resb ? resb[t * C + c0 + j] : 0.0f);
+                }
+            }
         }
     }
 }

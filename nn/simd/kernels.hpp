@@ -19,10 +19,19 @@ namespace dydiff::nn::simd {
 // sigmoid(x)  = 1 / (1 + e^-|x|) for x >= 0, e^-|x| / (1 + e^-|x|) for x < 0   (same e^-|x|, no overflow)
 // mish(x)     = x * tanh(softplus(x))              mish'(x) = t + x * sigmoid(x) * (1 - t^2),  t = tanh(softplus(x))
 //                                                  (d softplus / dx = sigmoid, d tanh(u) / du = 1 - tanh(u)^2)
+//   computed with one exponential: n = e^x gives e^softplus = 1 + n, so t = ((1+n)^2 - 1) / ((1+n)^2 + 1)
+//   = p / w with p = n (n + 2), w = p + 2; sigmoid = n / (n + 1) and 1 - t^2 = 4 (n + 1)^2 / w^2, so
+//   mish(x) = x (p / w) and mish'(x) = p / w + 4 x n (n + 1) / w^2. All terms are positive: no cancellation. x is
+//   capped at kMishExpCap inside the exponential (and in the x of the derivative's second term), where t and
+//   mish' are 1 to float precision and w^2 is still finite; for x -> -inf, n underflows to 0 and mish -> 0.
 // silu(x)     = x * sigmoid(x)                     silu'(x) = s * (1 + x * (1 - s)),  s = sigmoid(x)
 // relu(x)     = max(x, 0)                          relu'(x) = 1 if x > 0 else 0
 // tanh(x)                                          tanh'(x) = 1 - tanh(x)^2
 // Forward: y = f(x). Backward: dx += dout * f'(x), recomputed from x (nothing cached).
+
+/// The largest argument of Mish's exponential: at n = e^20, w^2 ~ 5.5e34 < FLT_MAX and 1 - t = 2 / w ~ 8e-18 is far
+/// below float's epsilon, so min(x, 20) changes nothing but overflow.
+inline constexpr float kMishExpCap = 20.0f;
 
 #if DYDIFF_HAVE_SIMD
 void mish_forward(std::size_t n, const float* x /*(n)*/, float* y /*(n)*/) noexcept;
@@ -64,6 +73,26 @@ void group_norm_backward(std::size_t B, std::size_t C, std::size_t H, std::size_
                          float* dx,           // (B, C, H) or nullptr
                          float* dgamma,       // (C) or nullptr
                          float* dbeta) noexcept;  // (C) or nullptr
+
+// ---- GroupNorm + Mish over channels-last rows (the U-Net's inference path) -----------------------------------------
+// Sample b's H positions are H consecutive rows of C floats starting at x + b ld (ld >= H C skips the pad rows of a
+// rows layout, nn/simd/conv1d.hpp). With v = x + bias[c] (the conv bias, nullptr = 0), per group (b, g) over its
+// H x C/G entries, biased variance as group_norm_forward:
+//   y[b,t,c] = mish((v - mean[b,g]) rstd[b,g] gamma[c] + beta[c]) + add[b,c] + res[b,t,c]
+// add (rows of C at add + b add_ld; add_ld = 0 shares one row) and res (same layout as x) may each be nullptr (0).
+// One call does both statistics passes and the output pass per sample, which stays in cache in between.
+// Preconditions: C >= G >= 1, C % G == 0, H >= 1, eps > 0. y may alias x exactly (not res or add).
+void group_norm_mish_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t G, std::size_t ld,
+                          const float* x,      // (B, H, C) rows
+                          const float* bias,   // (C) or nullptr
+                          const float* gamma,  // (C)
+                          const float* beta,   // (C)
+                          float eps,
+                          const float* add, std::size_t add_ld,  // (B, C) or nullptr
+                          const float* res,    // (B, H, C) rows or nullptr
+                          float* y,            // (B, H, C) rows
+                          float* mean,         // (B, G)
+                          float* rstd) noexcept;  // (B, G)
 
 // ---- LayerNorm over the last dimension ---------------------------------------------------------------------------
 // Each of the N rows of D floats is normalised on its own (biased variance, same two-pass statistics as GroupNorm):
@@ -141,6 +170,9 @@ void group_norm_forward(std::size_t B, std::size_t C, std::size_t H, std::size_t
 void group_norm_backward(std::size_t B, std::size_t C, std::size_t H, std::size_t G, const float* dout,
                          const float* x, const float* mean, const float* rstd, const float* gamma, float* dx,
                          float* dgamma, float* dbeta) noexcept;
+void group_norm_mish_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t G, std::size_t ld, const float* x,
+                          const float* bias, const float* gamma, const float* beta, float eps, const float* add,
+                          std::size_t add_ld, const float* res, float* y, float* mean, float* rstd) noexcept;
 void layer_norm_forward(std::size_t N, std::size_t D, const float* x, const float* gamma, const float* beta,
                         float eps, float* y, float* mean, float* rstd) noexcept;
 void layer_norm_backward(std::size_t N, std::size_t D, const float* dout, const float* x, const float* mean,
@@ -165,6 +197,7 @@ using ref::bias_add;
 using ref::bias_reduce;
 using ref::group_norm_backward;
 using ref::group_norm_forward;
+using ref::group_norm_mish_rows;
 using ref::layer_norm_backward;
 using ref::layer_norm_forward;
 using ref::mish_backward;

@@ -22,14 +22,20 @@ inline float sigmoid(float x, float e) { return (x >= 0.0f ? 1.0f : e) / (1.0f +
 // ---- activations -------------------------------------------------------------------------------------------------
 
 void mish_forward(std::size_t n, const float* x, float* y) noexcept {
-    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * std::tanh(softplus(x[i], exp_neg_abs(x[i])));
+    for (std::size_t i = 0; i < n; ++i) {
+        const float e = std::exp(std::min(x[i], kMishExpCap));
+        const float p = e * (e + 2.0f);
+        y[i] = x[i] * (p / (p + 2.0f));
+    }
 }
 
 void mish_backward(std::size_t n, const float* x, const float* dout, float* dx) noexcept {
     for (std::size_t i = 0; i < n; ++i) {
-        const float e = exp_neg_abs(x[i]);
-        const float t = std::tanh(softplus(x[i], e));
-        dx[i] += dout[i] * (t + x[i] * sigmoid(x[i], e) * (1.0f - t * t));
+        const float xc = std::min(x[i], kMishExpCap);
+        const float e = std::exp(xc);
+        const float p = e * (e + 2.0f);
+        const float r = 1.0f / (p + 2.0f);
+        dx[i] += dout[i] * (p * r + 4.0f * xc * e * (e + 1.0f) * r * r);
     }
 }
 
@@ -148,6 +154,36 @@ void group_norm_backward(std::size_t B, std::size_t C, std::size_t H, std::size_
     const std::size_t cg = C / G;
     normalize_backward(B * G, cg * H, dout, x, mean, rstd, gamma, dx, dgamma, dbeta,
                        [=](std::size_t r, std::size_t j) { return (r % G) * cg + j / H; });
+}
+
+void group_norm_mish_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t G, std::size_t ld, const float* x,
+                          const float* bias, const float* gamma, const float* beta, float eps, const float* add,
+                          std::size_t add_ld, const float* res, float* y, float* mean, float* rstd) noexcept {
+    const std::size_t cg = C / G;
+    for (std::size_t b = 0; b < B; ++b) {
+        const float* xb = x + b * ld;
+        const auto v = [&](std::size_t t, std::size_t c) { return double{xb[t * C + c]} + (bias ? bias[c] : 0.0); };
+        for (std::size_t g = 0; g < G; ++g) {
+            double sum = 0.0;
+            for (std::size_t t = 0; t < H; ++t)
+                for (std::size_t c = g * cg; c < (g + 1) * cg; ++c) sum += v(t, c);
+            const double mu = sum / static_cast<double>(H * cg);
+            double ss = 0.0;
+            for (std::size_t t = 0; t < H; ++t)
+                for (std::size_t c = g * cg; c < (g + 1) * cg; ++c) ss += (v(t, c) - mu) * (v(t, c) - mu);
+            mean[b * G + g] = static_cast<float>(mu);
+            rstd[b * G + g] = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(H * cg) + eps));
+        }
+        for (std::size_t t = 0; t < H; ++t)
+            for (std::size_t c = 0; c < C; ++c) {
+                const std::size_t g = c / cg;
+                float z = static_cast<float>((v(t, c) - mean[b * G + g]) * rstd[b * G + g] * gamma[c] + beta[c]);
+                mish_forward(1, &z, &z);
+                if (add) z += add[b * add_ld + c];
+                if (res) z += res[b * ld + t * C + c];
+                y[b * ld + t * C + c] = z;
+            }
+    }
 }
 
 void layer_norm_forward(std::size_t N, std::size_t D, const float* x, const float* gamma, const float* beta,

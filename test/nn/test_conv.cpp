@@ -13,6 +13,7 @@
 #include <cmath>
 #include <sstream>
 #include <string>
+#include <vector>
 
 using dydiff::test::error_of;
 
@@ -87,6 +88,79 @@ void check_kernels(const Conv1dDims& d, bool transposed, unsigned seed) {
     check_close(dw_only, Array(dw_ref - dw_prior), what + " dw alone");
 }
 
+// ---- rows layout ---------------------------------------------------------------------------------------------------
+
+// (B, C, H) channels-first -> rows layout with pad P (conv1d.hpp): pads zero.
+std::vector<float> to_rows(const Array& x, std::size_t P) {
+    const std::size_t B = x.shape()[0], C = x.shape()[1], H = x.shape()[2];
+    std::vector<float> rows(B * (H + 2 * P) * C, 0.0f);
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t t = 0; t < H; ++t) rows[(b * (H + 2 * P) + P + t) * C + c] = x(b, c, t);
+    return rows;
+}
+
+// Rows layouts of the same shape: entrywise within kKernelTol * (1 + max |want|), pads of `got` exactly zero.
+void check_rows(const std::vector<float>& got, const std::vector<float>& want, std::size_t H, std::size_t C,
+                std::size_t P, const std::string& what) {
+    BOOST_TEST_REQUIRE(got.size() == want.size(), what);
+    float scale = 1.0f, err = 0.0f;
+    for (float v : want) scale = std::max(scale, 1.0f + std::abs(v));
+    bool pads_zero = true;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        err = std::max(err, std::isfinite(got[i]) ? std::abs(got[i] - want[i]) : INFINITY);
+        const std::size_t row = i / C % (H + 2 * P);
+        if ((row < P || row >= P + H) && got[i] != 0.0f) pads_zero = false;
+    }
+    BOOST_TEST(err <= kKernelTol * scale, what << ": max error " << err << " (scale " << scale << ")");
+    BOOST_TEST(pads_zero, what << ": a pad row is not zero");
+}
+
+// The rows kernels of one layer against the channels-first kernel (same weight, packed) and against their twin,
+// with and without bias, assigned (y starts as NaN) and, for Conv1d, accumulated onto a prior.
+void check_rows_kernels(const Conv1dDims& d, bool transposed, std::size_t P_in, std::size_t P_out, unsigned seed) {
+    const std::size_t H_out = transposed ? simd::conv_transpose1d_h_out(d) : simd::conv1d_h_out(d);
+    const Array x = test_array({d.B, d.C_in, d.H_in}, -1, 1, seed);
+    const Array w = test_array(transposed ? Shape{d.C_in, d.C_out, d.K} : Shape{d.C_out, d.C_in, d.K}, -1, 1,
+                               seed + 1);
+    const Array bias = test_array({d.C_out}, -1, 1, seed + 2);
+    std::vector<float> w_rows(w.size());
+    (transposed ? simd::conv_transpose1d_rows_weight : simd::conv1d_rows_weight)(d, w.data(), w_rows.data());
+    const std::size_t scratch_size =
+        transposed ? simd::conv_transpose1d_rows_scratch(d, P_in) : simd::conv1d_rows_scratch(d, P_in, P_out);
+    std::vector<float> scratch(scratch_size, NAN);
+    const std::vector<float> x_rows = to_rows(x, P_in);
+    std::ostringstream what;
+    what << (transposed ? "conv_transpose1d_rows " : "conv1d_rows ") << dims_str(d) << " P_in=" << P_in
+         << " P_out=" << P_out;
+    const std::size_t n_out = d.B * (H_out + 2 * P_out) * d.C_out;
+    for (const float* b : {bias.data(), static_cast<const float*>(nullptr)}) {
+        Array y_first = xt::empty<float>({d.B, d.C_out, H_out});
+        (transposed ? simd::conv_transpose1d_forward : simd::conv1d_forward)(d, x.data(), w.data(), b,
+                                                                             y_first.data());
+        std::vector<float> y(n_out, NAN), y_ref(n_out, NAN);
+        if (transposed) {
+            simd::conv_transpose1d_rows_forward(d, P_in, x_rows.data(), w_rows.data(), b, P_out, y.data(),
+                                                scratch.data());
+            simd::ref::conv_transpose1d_rows_forward(d, P_in, x_rows.data(), w_rows.data(), b, P_out, y_ref.data(),
+                                                     nullptr);
+        } else {
+            simd::conv1d_rows_forward(d, P_in, x_rows.data(), w_rows.data(), b, P_out, y.data(), false,
+                                      scratch.data());
+            simd::ref::conv1d_rows_forward(d, P_in, x_rows.data(), w_rows.data(), b, P_out, y_ref.data(), false,
+                                           nullptr);
+        }
+        const std::string tag = what.str() + (b ? "" : " no bias");
+        check_rows(y, y_ref, H_out, d.C_out, P_out, tag + " vs twin");
+        check_rows(y, to_rows(y_first, P_out), H_out, d.C_out, P_out, tag + " vs channels-first");
+        if (transposed) continue;
+        const Array prior = test_array({d.B, d.C_out, H_out}, -1, 1, seed + 3);
+        std::vector<float> acc = to_rows(prior, P_out);
+        simd::conv1d_rows_forward(d, P_in, x_rows.data(), w_rows.data(), b, P_out, acc.data(), true, scratch.data());
+        check_rows(acc, to_rows(Array(prior + y_first), P_out), H_out, d.C_out, P_out, tag + " accumulated");
+    }
+}
+
 bool conv_valid(const Conv1dDims& d) { return d.H_in + 2 * d.padding >= d.K; }
 bool transpose_valid(const Conv1dDims& d) { return d.H_in >= 1 && (d.H_in - 1) * d.stride + d.K > 2 * d.padding; }
 
@@ -124,6 +198,37 @@ BOOST_AUTO_TEST_CASE(unet_layers_match_scalar_twin) {
     check_kernels({2, 16, 24, 16, 3, 2, 1}, false, 3);
     check_kernels({2, 16, 12, 16, 4, 2, 1}, true, 4);
     check_kernels({2, 16, 24, 12, 1, 1, 0}, true, 5);
+}
+
+BOOST_AUTO_TEST_CASE(rows_layout_matches_channels_first_and_twin) {
+    // Every (K, stride, padding) of the twin grid that the rows preconditions admit, at pads P_in from the smallest
+    // allowed up, and output pads that keep (stride 1, P_out = P_in: the in-place gemm) or change the block length.
+    const std::pair<std::size_t, std::size_t> channels[] = {{1, 1}, {3, 2}, {9, 17}, {17, 9}};
+    unsigned seed = 5000;
+    std::size_t cases = 0;
+    for (std::size_t K : {1, 3, 4, 5})
+        for (std::size_t stride : {1, 2, 3})
+            for (std::size_t padding : {0, 1, 2})
+                for (std::size_t H : {1, 4, 7, 12})
+                    for (std::size_t B : {1, 3})
+                        for (const auto& [C_in, C_out] : channels)
+                            for (std::size_t extra : {0, 1})
+                                for (std::size_t P_out : {0, 2}) {
+                                    const Conv1dDims d{B, C_in, H, C_out, K, stride, padding};
+                                    const std::size_t P_conv = padding + extra;
+                                    if (conv_valid(d) && (H + 2 * P_conv) % stride == 0)
+                                        check_rows_kernels(d, false, P_conv, P_out, seed += 10), ++cases;
+                                    const std::size_t P_transposed = (K - 1) / stride + extra;
+                                    if (transpose_valid(d) && extra == 0 && P_out == 0)
+                                        check_rows_kernels(d, true, P_transposed, padding, seed += 10), ++cases;
+                                }
+    BOOST_TEST(cases > 1000u);
+    // The U-Net's layers at pad 2: k5 pad 2 and 1x1 in place, Down (k3 stride 2 pad 1) and Up (k4 stride 2 pad 1)
+    // through the scratch.
+    check_rows_kernels({3, 16, 24, 12, 5, 1, 2}, false, 2, 2, 1);
+    check_rows_kernels({3, 16, 24, 12, 1, 1, 0}, false, 2, 2, 2);
+    check_rows_kernels({3, 16, 24, 16, 3, 2, 1}, false, 2, 2, 3);
+    check_rows_kernels({3, 16, 12, 16, 4, 2, 1}, true, 2, 2, 4);
 }
 
 BOOST_AUTO_TEST_CASE(batch_split_into_groups) {

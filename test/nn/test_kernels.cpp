@@ -133,6 +133,37 @@ BOOST_AUTO_TEST_CASE(activation_limits) {
     }
 }
 
+// Mish runs on one exponential (kernels.hpp); both the SIMD kernel and its twin must stay within a few ulp of the
+// textbook x tanh(log1p(e^x)) in double, forward and backward, from deep underflow to far past the exponent cap.
+BOOST_AUTO_TEST_CASE(mish_matches_textbook_formula) {
+    constexpr float kMishRel = 4e-6f;     // relative: an exp, a division and a few products, each ~1 ulp
+    constexpr float kMishAbs = 1e-30f;    // absolute floor where the result underflows towards 0
+    std::vector<float> x;
+    for (int i = -4000; i <= 4000; ++i) x.push_back(static_cast<float>(i) * 0.025f);  // [-100, 100], step 1/40
+    for (float v : {-1e30f, -1e6f, -87.5f, -20.0f, -1e-3f, -1e-20f, 0.0f, 1e-20f, 1e-3f, 19.99f, 20.0f, 20.01f, 1e6f,
+                    1e30f})
+        x.push_back(v);
+    const std::size_t n = x.size();
+    for (int twin = 0; twin < 2; ++twin) {
+        std::vector<float> y(n), dx(n, 0.0f), ones(n, 1.0f);
+        (twin ? simd::ref::mish_forward : simd::mish_forward)(n, x.data(), y.data());
+        (twin ? simd::ref::mish_backward : simd::mish_backward)(n, x.data(), ones.data(), dx.data());
+        for (std::size_t i = 0; i < n; ++i) {
+            const double v = x[i];
+            const double t = std::tanh(std::log1p(std::exp(v)));
+            const double sig = 1.0 / (1.0 + std::exp(-v));
+            const double want = v * t;
+            const double slope_term = v * sig * (1.0 - t * t);
+            const double want_d = t + slope_term;  // the terms cancel near x = -1.19: tolerance on their size
+            const double scale_d = std::abs(t) + std::abs(slope_term);
+            BOOST_TEST(std::abs(y[i] - want) <= kMishAbs + kMishRel * std::abs(want),
+                       (twin ? "twin" : "simd") << " mish(" << x[i] << ") = " << y[i] << ", want " << want);
+            BOOST_TEST(std::abs(dx[i] - want_d) <= kMishAbs + kMishRel * scale_d,
+                       (twin ? "twin" : "simd") << " mish'(" << x[i] << ") = " << dx[i] << ", want " << want_d);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(group_norm_matches_twin) {
     struct Case {
         std::size_t B, C, H, G;
@@ -186,6 +217,75 @@ BOOST_AUTO_TEST_CASE(group_norm_matches_twin) {
             simd::group_norm_backward(k.B, k.C, k.H, k.G, dout.data(), x.data(), mean_ref.data(), rstd_ref.data(),
                                       gamma.data(), nullptr, dgamma_only.data(), nullptr);
             check_close(dgamma_only, dgamma, 0.0f, what + " dgamma without dx");
+        }
+}
+
+// GroupNorm + Mish over channels-last rows: against the twin, and against the channels-first composition it fuses
+// (bias add, group_norm_forward, mish_forward, then the per-sample add and the residual), over channel counts below,
+// at and above the register blocks, with and without bias / add / residual, with pad rows between samples and in
+// place.
+BOOST_AUTO_TEST_CASE(group_norm_mish_rows_matches_twin_and_composition) {
+    struct Case {
+        std::size_t B, C, H, G;
+        float shift;  // added to x: a large mean tests the statistics
+    };
+    const Case cases[] = {{2, 8, 5, 4, 0.0f},         {3, 6, 1, 3, 0.0f},        {2, 16, W + 1, 8, 0.0f},
+                          {2, 4 * W + 3, 3, 1, 0.0f}, {2, 2 * W, 7, 2, 50.0f},   {1, 128, 25, 8, 0.0f},
+                          {2, 9 * W, 6, 3, 0.0f}};
+    const std::size_t pad = 2;  // pad rows between samples: the rows stride ld exceeds H C
+    for (const Case& k : cases)
+        for (int variant = 0; variant < 4; ++variant) {
+            const bool with_bias = variant != 1, with_add = variant >= 2, with_res = variant == 3 || variant == 1;
+            const std::size_t ld = (k.H + 2 * pad) * k.C, n = k.B * ld;
+            const std::string what = "group_norm_mish_rows B=" + std::to_string(k.B) + " C=" + std::to_string(k.C) +
+                                     " H=" + std::to_string(k.H) + " G=" + std::to_string(k.G) +
+                                     " variant=" + std::to_string(variant);
+            Buffer x(n, 0, -2 + k.shift, 2 + k.shift, 41), res(n, 0, -1, 1, 42);
+            Buffer bias(k.C, 0, -1, 1, 43), gamma(k.C, 0, 0.5f, 1.5f, 44), beta(k.C, 0, -1, 1, 45);
+            Buffer add(k.B * k.C, 0, -1, 1, 46);
+            const float* pb = with_bias ? bias.data() : nullptr;
+            const float* pa = with_add ? add.data() : nullptr;
+            const float* pr = with_res ? res.data() + pad * k.C : nullptr;
+            Buffer y(n, 0, 0, 0, 0), y_ref(n, 0, 0, 0, 0), y_inplace = x;
+            Buffer mean(k.B * k.G, 0, 0, 0, 0), rstd(k.B * k.G, 0, 0, 0, 0);
+            Buffer mean_ref(k.B * k.G, 0, 0, 0, 0), rstd_ref(k.B * k.G, 0, 0, 0, 0);
+            const float* px = x.data() + pad * k.C;
+            simd::group_norm_mish_rows(k.B, k.H, k.C, k.G, ld, px, pb, gamma.data(), beta.data(), 1e-5f, pa, k.C,
+                                       pr, y.data() + pad * k.C, mean.data(), rstd.data());
+            simd::ref::group_norm_mish_rows(k.B, k.H, k.C, k.G, ld, px, pb, gamma.data(), beta.data(), 1e-5f, pa,
+                                            k.C, pr, y_ref.data() + pad * k.C, mean_ref.data(), rstd_ref.data());
+            check_close(y, y_ref, kNormTol, what + " y");
+            check_close(mean, mean_ref, kNormTol, what + " mean");
+            check_close(rstd, rstd_ref, kNormTol, what + " rstd");
+            simd::group_norm_mish_rows(k.B, k.H, k.C, k.G, ld, y_inplace.data() + pad * k.C, pb, gamma.data(),
+                                       beta.data(), 1e-5f, pa, k.C, pr, y_inplace.data() + pad * k.C, mean.data(),
+                                       rstd.data());
+            for (std::size_t b = 0; b < k.B; ++b)  // the pad rows of the in-place buffer still hold x
+                for (std::size_t i = 0; i < pad * k.C; ++i) {
+                    y_inplace[b * ld + i] = 0.0f;
+                    y_inplace[b * ld + ld - 1 - i] = 0.0f;
+                }
+            check_close(y_inplace, y, 0.0f, what + " in place");
+
+            // The composition, channels-first: v = x + bias, GroupNorm, Mish, + add, + res.
+            std::vector<float> v(k.B * k.C * k.H), z(v.size()), zm(k.B * k.G), zr(k.B * k.G);
+            for (std::size_t b = 0; b < k.B; ++b)
+                for (std::size_t c = 0; c < k.C; ++c)
+                    for (std::size_t t = 0; t < k.H; ++t)
+                        v[(b * k.C + c) * k.H + t] = px[b * ld + t * k.C + c] + (pb ? pb[c] : 0.0f);
+            simd::group_norm_forward(k.B, k.C, k.H, k.G, v.data(), gamma.data(), beta.data(), 1e-5f, z.data(),
+                                     zm.data(), zr.data());
+            simd::mish_forward(z.size(), z.data(), z.data());
+            float err = 0.0f;
+            for (std::size_t b = 0; b < k.B; ++b)
+                for (std::size_t c = 0; c < k.C; ++c)
+                    for (std::size_t t = 0; t < k.H; ++t) {
+                        const float want = z[(b * k.C + c) * k.H + t] + (pa ? pa[b * k.C + c] : 0.0f) +
+                                           (pr ? pr[b * ld + t * k.C + c] : 0.0f);
+                        const float got = y[pad * k.C + b * ld + t * k.C + c];
+                        err = std::max(err, std::abs(got - want) / (1.0f + std::abs(want)));
+                    }
+            BOOST_TEST(err <= kNormTol, what << ": composition differs by " << err);
         }
 }
 
