@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -45,7 +46,9 @@ struct Options {
     std::string preset = "paper";     // U-Net size for unet-train / unet-sample: paper | small | tiny
     std::vector<std::string> shapes;  // workload-specific case list (gemm: MxNxK[:op]); empty = the defaults
     std::vector<std::string> algos;   // learner: the learners to time (--algo a,b); empty = all of the registry
-    std::size_t steps = 300;          // learner: timed gradient steps per learner, after the warm-up
+    std::size_t steps = 0;            // learner: timed gradient steps per learner after the warm-up (0 = 300);
+                                      // unet-sample: time a whole sampler pass of this many steps (0 = one call)
+    bool graph = false;               // unet-sample: the graph forward (Denoiser::forward) instead of infer()
 };
 
 /// Timing of one case: per-iteration seconds, median and best of `iterations` timed runs.
@@ -372,32 +375,85 @@ void bench_unet_train(const Options& options) {
     }
 }
 
-/// One network evaluation of the sampler (§4.3): D(x; sigma = 1) on a batch of B windows (default 256) under
-/// NoGradGuard. A full sampler pass is 67 of these. PyTorch peer: docs/bench/torch_unet.py sample.
+/// A unet-sample case, spelled B or BxHxD (batch x horizon x channels; H and D default to the hopper windows).
+struct SampleCase {
+    std::size_t B, H = kUNetHorizon, D = kUNetChannels;
+};
+
+SampleCase parse_sample_case(const std::string& spec) {
+    SampleCase c{};
+    const std::size_t x1 = spec.find('x');
+    if (x1 == std::string::npos && parse_dim(spec, c.B)) return c;
+    const std::size_t x2 = x1 == std::string::npos ? x1 : spec.find('x', x1 + 1);
+    if (x2 == std::string::npos || !parse_dim(spec.substr(0, x1), c.B) ||
+        !parse_dim(spec.substr(x1 + 1, x2 - x1 - 1), c.H) || !parse_dim(spec.substr(x2 + 1), c.D) || c.D < 2)
+        throw UsageError("dydiff bench: bad unet-sample case '" + spec +
+                         "' (want B or BxHxD: batch x horizon x channels, D >= 2)");
+    return c;
+}
+
+/// The sampler's network call (§4.3): D(x; sigma) on a batch of B windows (default 256 x 100 x 14) through
+/// sampler_denoise_fn (TemporalUNet::infer), or with --graph through Denoiser::forward under NoGradGuard (the path
+/// the sampler took before infer existed). With --steps N, a whole conditional Heun pass of N steps instead
+/// (edm_sample with in-painting, state dim D - 1, default churn: 2N - 1 calls). PyTorch peer of one call:
+/// docs/bench/torch_unet.py sample.
 void bench_unet_sample(const Options& options) {
     const UNetConfig config = bench_preset(options);
-    const Report report(options, "unet-sample", "preset      B    H    D  ms/forward    GFLOP/s    iters");
-    for (std::size_t B : batch_sizes(options, 256)) {
+    const bool pass = options.steps > 0;
+    const Report report(options, "unet-sample",
+                        std::string("path: ") + (options.graph ? "graph (Denoiser::forward)" : "infer") +
+                            (pass ? "; a whole sampler pass of " + std::to_string(options.steps) + " steps" : "") +
+                            "\npreset      B    H    D  ms/" + (pass ? "pass   " : "forward") + "    GFLOP/s    iters");
+    std::vector<SampleCase> cases;
+    for (const auto& spec : options.shapes) cases.push_back(parse_sample_case(spec));
+    if (cases.empty()) cases.push_back({256});
+    for (const SampleCase& c : cases) {
+        try {
+            config.check_horizon(c.H);
+        } catch (const Error& e) {
+            throw UsageError(std::string("dydiff bench: ") + e.what());
+        }
         data::Rng rng(0);
-        const TemporalUNet net(config, kUNetChannels, rng);
+        const TemporalUNet net(config, c.D, rng);
         const Denoiser denoiser(net);
-        autograd::Array x = xt::empty<float>({B, kUNetHorizon, kUNetChannels});
-        rng.fill_normal(x.data(), x.size());
-        const autograd::Array sigma = xt::ones<float>({B});
-        const autograd::Tensor xs(x);
-        const Timing t = time_iterations(
-            [&] {
+        const SamplerDenoiseFn denoise =
+            options.graph ? SamplerDenoiseFn([&denoiser](const SamplerState& x, double sigma) {
                 autograd::NoGradGuard no_grad;
-                const autograd::Tensor out = denoiser.forward(xs, sigma);
-                (void)out;
-            },
-            options.seconds);
-        const double flops = 2.0 * double(B) * unet_forward_macs(config, kUNetChannels, kUNetHorizon);
+                autograd::Array x32 = xt::empty<float>(x.shape());
+                std::copy(x.begin(), x.end(), x32.begin());
+                const autograd::Array sig = xt::full_like(xt::empty<float>({x.shape()[0]}), static_cast<float>(sigma));
+                const autograd::Tensor out = denoiser.forward(autograd::Tensor(std::move(x32)), sig);
+                SamplerState result = xt::empty<double>(x.shape());
+                std::copy(out.value().begin(), out.value().end(), result.begin());
+                return result;
+            })
+                          : sampler_denoise_fn(denoiser);
+        autograd::Array xi = xt::empty<float>({c.B, c.H, c.D});
+        rng.fill_normal(xi.data(), xi.size());
+        std::size_t calls = 1;
+        std::function<void()> step;
+        SamplerState x = xt::empty<double>({c.B, c.H, c.D});
+        std::copy(xi.begin(), xi.end(), x.begin());
+        autograd::Array cond_state = xt::zeros<float>({c.B, c.D - 1});
+        autograd::Array cond_actions = xt::zeros<float>({c.B, c.H, std::size_t{1}});
+        EdmConfig edm;
+        edm.num_steps = pass ? options.steps : 1;
+        if (pass) {
+            calls = 2 * options.steps - 1;
+            step = [&] { (void)edm_sample(denoise, xi, cond_state, cond_actions, edm, rng); };
+        } else {
+            step = [&] { (void)denoise(x, 1.0); };
+        }
+        const Timing t = time_iterations(step, options.seconds);
+        const double flops = double(calls) * 2.0 * double(c.B) * unet_forward_macs(config, c.D, c.H);
         std::ostringstream shape;
-        shape << '[' << B << ',' << kUNetHorizon << ',' << kUNetChannels << ']';
+        shape << '[' << c.B << ',' << c.H << ',' << c.D << ']';
         char cols[64];
-        std::snprintf(cols, sizeof cols, "%-8s%5zu%5zu%5zu ", options.preset.c_str(), B, kUNetHorizon, kUNetChannels);
-        report.add(shape.str(), unet_extra_json(options, net.num_parameters()), t, flops, cols);
+        std::snprintf(cols, sizeof cols, "%-8s%5zu%5zu%5zu ", options.preset.c_str(), c.B, c.H, c.D);
+        char extra[96];
+        std::snprintf(extra, sizeof extra, ",\"path\":\"%s\",\"sampler_steps\":%zu", options.graph ? "graph" : "infer",
+                      options.steps);
+        report.add(shape.str(), unet_extra_json(options, net.num_parameters()) + extra, t, flops, cols);
     }
 }
 
@@ -436,6 +492,7 @@ constexpr std::size_t kLearnerObsDim = 11;   // hopper S
 constexpr std::size_t kLearnerActionDim = 3; // hopper A
 constexpr std::size_t kLearnerBatch = 256;   // the batch of every learner config (§5.4.1)
 constexpr std::size_t kLearnerPool = 8;      // distinct batches, cycled
+constexpr std::size_t kLearnerDefaultSteps = 300;  // timed steps per learner without --steps
 constexpr std::size_t kLearnerBlock = 10;    // steps per timed call; even, so TD3+BC's policy delay 2 averages out
 constexpr float kLearnerDoneRate = 0.01f;    // fraction of terminal transitions in the random batches
 
@@ -479,7 +536,8 @@ void bench_learner(const Options& options) {
                                   : "glibc's defaults (DYDIFF_KEEP_FREED_MEMORY=0)") +
                             "; batches: a fixed pool of " + std::to_string(kLearnerPool) +
                             "\nalgo        S    A      B    steps/s     ms/step  (no GFLOP/s)  steps");
-    const std::size_t blocks = (options.steps + kLearnerBlock - 1) / kLearnerBlock;
+    const std::size_t steps = options.steps ? options.steps : kLearnerDefaultSteps;
+    const std::size_t blocks = (steps + kLearnerBlock - 1) / kLearnerBlock;
     for (const auto& algo : algos) {
         const learners::LearnerConfigs configs;  // every learner's defaults (dydiff/learners/configs.hpp)
         const std::unique_ptr<learners::Learner> learner = learners::make_learner(algo, configs, spec);
@@ -528,7 +586,9 @@ const Workload kWorkloads[] = {
      bench_maze2d_generate},
     {"unet-train", "diffusion training step: EDM loss (D=14, H=100), backward, Adam; --preset; --shapes B (default 8)",
      bench_unet_train},
-    {"unet-sample", "one sampler network call D(x; sigma) under NoGradGuard; --preset; --shapes B (default 256)",
+    {"unet-sample",
+     "one sampler network call D(x; sigma) (TemporalUNet::infer; --graph: the graph forward); --preset; --shapes "
+     "B or BxHxD (default 256x100x14); --steps N: a whole Heun sampler pass of N steps instead",
      bench_unet_sample},
     {"learner",
      "Learner::update at hopper dims (S=11, A=3, batch 256, default configs, a fixed pool of 8 random batches); "
@@ -538,7 +598,8 @@ const Workload kWorkloads[] = {
 
 CommandDoc bench_doc() {
     CommandDoc d{"bench",
-                 "WORKLOAD [--json] [--threads N] [--seconds S] [--shapes A,B,...] [--preset P] [--algo A,...] [--steps N]",
+                 "WORKLOAD [--json] [--threads N] [--seconds S] [--shapes A,B,...] [--preset P] [--algo A,...] [--steps N] "
+                 "[--graph]",
                  "Times a workload: the median time per iteration after a warm-up call (and GFLOP/s from it), a table\n"
                  "or one JSON object per line. The numbers are recorded in docs/performance.md.",
                  {{"--json", "one JSON object per line (workload, shape, threads, seconds_per_iter = median, gflops)"},
@@ -547,8 +608,11 @@ CommandDoc bench_doc() {
                   {"--shapes ...", "comma-separated cases, syntax per workload (default: a built-in list)"},
                   {"--preset P", "U-Net size for unet-*: paper (default, §5.1), small, tiny; JSON adds peak_rss_mib"},
                   {"--algo A,...", "learners for `learner` (bc, td3bc, iql, cql, diffql; default all)"},
-                  {"--steps N", "timed gradient steps per learner for `learner`, after a warm-up of 10 (default 300); "
-                                "DYDIFF_KEEP_FREED_MEMORY=0 in the environment times it with glibc's malloc defaults"},
+                  {"--steps N", "`learner`: timed gradient steps per learner, after a warm-up of 10 (default 300; "
+                                "DYDIFF_KEEP_FREED_MEMORY=0 in the environment times it with glibc's malloc defaults); "
+                                "`unet-sample`: a whole sampler pass of N steps per iteration"},
+                  {"--graph", "`unet-sample`: the graph forward (Denoiser::forward under NoGradGuard) instead of "
+                              "TemporalUNet::infer"},
                   {"-h, --help", "this help"}},
                  {}};
     std::vector<FlagDoc> workloads;
@@ -571,18 +635,18 @@ std::vector<std::string> comma_list(Args& flags, const std::string& name, const 
 
 /// The shared flags, through the one flag parser of the CLI (dydiff/cli/args.hpp); args[0] is the workload.
 Options parse_options(const std::vector<std::string>& args) {
-    Args flags("bench " + args[0], {args.begin() + 1, args.end()}, {"json"});
+    Args flags("bench " + args[0], {args.begin() + 1, args.end()}, {"json", "graph"});
     Options options;
     options.help = flags.help();
     if (options.help) return options;
     options.json = flags.flag("json");
+    options.graph = flags.flag("graph");
     options.threads = static_cast<std::size_t>(flags.integer("threads", 0, 1, 1024));
     options.seconds = flags.real("seconds", options.seconds, 1e-3, 3600.0);
     options.preset = flags.value_or("preset", options.preset);
     options.shapes = comma_list(flags, "shapes", "case");
     options.algos = comma_list(flags, "algo", "learner");
-    options.steps = static_cast<std::size_t>(flags.integer("steps", static_cast<std::int64_t>(options.steps), 1,
-                                                           10000000));
+    options.steps = static_cast<std::size_t>(flags.integer("steps", 0, 1, 10000000));
     flags.finish(0);
     return options;
 }

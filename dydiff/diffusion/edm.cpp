@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <mutex>
 #include <sstream>
 
 namespace dydiff {
@@ -159,17 +161,48 @@ double churn_gamma(const EdmConfig& config, double t_i) {
     return std::min(config.S_churn / static_cast<double>(config.num_steps), std::sqrt(2.0) - 1.0);
 }
 
+namespace {
+
+/// What one sampler function keeps between its calls: the U-Net's inference buffers and the float arrays around
+/// them. The mutex makes concurrent calls through copies of the function safe (they take turns).
+struct SamplerBuffers {
+    std::mutex mutex;
+    UNetWorkspace unet;
+    std::vector<float> x32, x_in, noise, F;
+};
+
+}  // namespace
+
+// The same float32 arithmetic as Denoiser::forward (sigma and the coefficients rounded to float, then x * c_in into
+// the network and x * c_skip + F * c_out out of it), with the network run by TemporalUNet::infer, not the graph.
 SamplerDenoiseFn sampler_denoise_fn(const Denoiser& denoiser) {
-    return [&denoiser](const SamplerState& x, double sigma) {
-        autograd::NoGradGuard no_grad;
-        const std::size_t B = x.shape()[0];
-        Array x32 = xt::empty<float>({B, x.shape()[1], x.shape()[2]});
-        std::transform(x.begin(), x.end(), x32.begin(), [](double v) { return static_cast<float>(v); });
-        Array sig = xt::empty<float>({B});
-        std::fill(sig.begin(), sig.end(), static_cast<float>(sigma));
-        const Tensor out = denoiser.forward(Tensor(std::move(x32)), sig);
-        SamplerState result = xt::empty<double>({B, x.shape()[1], x.shape()[2]});
-        std::copy(out.value().begin(), out.value().end(), result.begin());
+    auto buffers = std::make_shared<SamplerBuffers>();
+    return [&denoiser, buffers](const SamplerState& x, double sigma) {
+        DYDIFF_CHECK(x.dimension() == 3 && x.size() > 0 && sigma > 0.0,
+                     "sampler denoiser: state " << shape_str(x.shape()) << " must be a non-empty (B, H, D) and sigma "
+                                                << sigma << " > 0");
+        const std::size_t B = x.shape()[0], H = x.shape()[1], n = x.size();
+        const double sigma_data = denoiser.config().sigma_data;
+        const double s = static_cast<float>(sigma);  // Denoiser::forward's sigma is a float array
+        const float in = static_cast<float>(c_in(s, sigma_data));
+        const float skip = static_cast<float>(c_skip(s, sigma_data));
+        const float out = static_cast<float>(c_out(s, sigma_data));
+        std::lock_guard<std::mutex> lock(buffers->mutex);
+        SamplerBuffers& b = *buffers;
+        b.x32.resize(n);
+        b.x_in.resize(n);
+        b.F.resize(n);
+        b.noise.assign(B, static_cast<float>(c_noise(s)));
+        for (std::size_t k = 0; k < n; ++k) {
+            b.x32[k] = static_cast<float>(x.data()[k]);
+            b.x_in[k] = b.x32[k] * in;
+        }
+        denoiser.net().infer(B, H, b.x_in.data(), b.noise.data(), b.F.data(), b.unet);
+        SamplerState result = xt::empty<double>({B, H, x.shape()[2]});
+        for (std::size_t k = 0; k < n; ++k) {
+            const float scaled_x = b.x32[k] * skip, scaled_F = b.F[k] * out;
+            result.data()[k] = static_cast<double>(scaled_x + scaled_F);
+        }
         return result;
     };
 }

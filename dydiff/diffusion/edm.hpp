@@ -101,8 +101,10 @@ using SamplerDenoiseFn = std::function<SamplerState(const SamplerState& x, doubl
 /// Called after step i (0-based) with the in-painted state x_{i+1}.
 using SamplerStepFn = std::function<void(std::size_t step, const SamplerState& x)>;
 
-/// Wraps a Denoiser for the sampler: the state is cast to float32, the network runs under autograd::NoGradGuard,
-/// the result is cast back to float64.
+/// Wraps a Denoiser for the sampler: the state is cast to float32, the preconditioning is Denoiser::forward's, the
+/// network runs without the graph (TemporalUNet::infer, with a workspace the function owns and reuses), and the
+/// result is cast back to float64. Equal to Denoiser::forward up to float round-off (test_edm). Copies of the
+/// function share the workspace; concurrent calls take turns.
 SamplerDenoiseFn sampler_denoise_fn(const Denoiser& denoiser);
 
 /// Conditional stochastic Heun sampling with in-painting (Algorithm 3), batched.

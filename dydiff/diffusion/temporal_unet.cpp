@@ -4,7 +4,16 @@
 #include "autograd/error.hpp"
 #include "autograd/ops.hpp"
 #include "nn/activation_ops.hpp"
+#include "nn/parallel.hpp"
+#include "nn/simd/conv1d.hpp"
+#include "nn/simd/gemm.hpp"
+#include "nn/simd/kernels.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
 #include <sstream>
 
 namespace dydiff {
@@ -305,6 +314,421 @@ Tensor TemporalUNet::forward(const Tensor& x, const Tensor& c_noise, UNetTrace* 
     h = final_conv_.forward(final_block_.forward(h));  // (B, D, H)
     record("out", h);
     return autograd::transpose(h, 1, 2);               // (B, H, D)
+}
+
+// ---- inference without the graph --------------------------------------------------------------------------------
+// TemporalUNet::infer runs the layer list of forward() on channels-last rows (nn/simd/conv1d.hpp) with rows_pad()
+// zero rows between samples. A call first packs every convolution weight for the rows kernels and computes the time
+// projections of all ResBlocks (the "plan"), then runs the network over chunks of samples: every op is per sample
+// (GroupNorm included), so a chunk is independent of the others and the gemm results do not depend on how many
+// samples share a call. Chunks stay small enough for their activations to live in the caches between layers.
+
+namespace {
+
+namespace simd = nn::simd;
+
+/// Floats of the largest activation of one chunk (about a quarter of the 1 MiB L2): a chunk takes as many samples
+/// as fit (at least one).
+constexpr std::size_t kChunkFloats = std::size_t{1} << 16;
+
+/// A growable set of cache-line aligned float buffers, handed out as leases and taken back when a lease dies.
+/// After the first forward pass the same sequence of requests finds its buffers free again: no allocation.
+class BufferPool {
+public:
+    class Lease {
+    public:
+        Lease() = default;
+        Lease(BufferPool* pool, std::size_t slot) : pool_(pool), slot_(slot) {}
+        Lease(Lease&& other) noexcept : pool_(std::exchange(other.pool_, nullptr)), slot_(other.slot_) {}
+        Lease& operator=(Lease&& other) noexcept {
+            if (this != &other) {
+                release();
+                pool_ = std::exchange(other.pool_, nullptr);
+                slot_ = other.slot_;
+            }
+            return *this;
+        }
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        ~Lease() { release(); }
+
+        float* data() const { return pool_->buffers_[slot_].data.get(); }
+        void release() {
+            if (pool_) pool_->buffers_[slot_].busy = false;
+            pool_ = nullptr;
+        }
+
+    private:
+        BufferPool* pool_ = nullptr;
+        std::size_t slot_ = 0;
+    };
+
+    /// A buffer of at least n floats (contents unspecified): the smallest free one that fits, else the largest free
+    /// one grown to n, else a new one.
+    Lease take(std::size_t n) {
+        std::size_t best = buffers_.size(), largest = buffers_.size();
+        for (std::size_t i = 0; i < buffers_.size(); ++i) {
+            const Buffer& b = buffers_[i];
+            if (b.busy) continue;
+            if (b.size >= n && (best == buffers_.size() || b.size < buffers_[best].size)) best = i;
+            if (largest == buffers_.size() || b.size > buffers_[largest].size) largest = i;
+        }
+        if (best == buffers_.size()) {
+            if (largest == buffers_.size()) {
+                buffers_.emplace_back();
+                largest = buffers_.size() - 1;
+            }
+            Buffer& b = buffers_[largest];
+            b.data.reset(static_cast<float*>(::operator new(std::max<std::size_t>(n, 1) * sizeof(float),
+                                                            std::align_val_t{kAlign})));
+            b.size = n;
+            best = largest;
+        }
+        buffers_[best].busy = true;
+        return Lease(this, best);
+    }
+
+private:
+    static constexpr std::size_t kAlign = 64;
+    struct Free {
+        void operator()(float* p) const noexcept { ::operator delete(p, std::align_val_t{kAlign}); }
+    };
+    struct Buffer {
+        std::unique_ptr<float, Free> data;
+        std::size_t size = 0;
+        bool busy = false;
+    };
+    std::vector<Buffer> buffers_;
+};
+
+using Lease = BufferPool::Lease;
+
+/// Pad rows between samples: the block convolutions need kernel_size / 2, Down (pad 1) and Up ((K - 1) / stride = 1
+/// rows back) need 1, and Down's stride 2 needs H + P even (conv1d.hpp), so the pad is rounded up to even.
+std::size_t rows_pad(const UNetConfig& c) {
+    const std::size_t P = std::max<std::size_t>(c.kernel_size / 2, 1);
+    return P + P % 2;
+}
+
+/// Conv1dBlock: conv (weight packed, no bias in the gemm) -> GroupNorm with the conv bias folded in -> Mish.
+struct BlockPlan {
+    simd::Conv1dDims dims;  // B and H_in are set per chunk
+    const float* w_rows;    // (K C_in, C_out)
+    const float* bias;      // (C_out) conv bias
+    const float* gamma;     // (C_out)
+    const float* beta;      // (C_out)
+    std::size_t groups;
+    float eps;
+};
+
+/// ResBlock: block0, + the time projection, block1, + the residual.
+struct ResPlan {
+    BlockPlan block0, block1;
+    const float* time_add;         // (Bt, C_out): time_proj(mish(t_emb)) per sample, or one shared row
+    std::size_t time_ld;           // C_out, or 0 when the row is shared
+    simd::Conv1dDims residual;     // 1x1 convolution; unused for the identity
+    const float* residual_w;       // (C_in, C_out), nullptr for the identity
+    const float* residual_bias;    // (C_out)
+};
+
+/// Down (Conv1d), Up (ConvTranspose1d) and the final 1x1 convolution.
+struct ConvPlan {
+    simd::Conv1dDims dims;
+    const float* w_rows;
+    const float* bias;
+};
+
+struct UNetPlan {
+    std::size_t pad;                 // P of every rows tensor
+    std::vector<ResPlan> res;        // forward() order: downs (res0, res1 per level), mid (2), ups (res0, res1 per stage)
+    std::vector<ConvPlan> downs;     // one per level but the last
+    std::vector<ConvPlan> ups;       // one per up stage
+    BlockPlan final_block;
+    ConvPlan final_conv;
+};
+
+/// Copies the weight of every convolution into the rows kernels' layout, one buffer per convolution in call order
+/// (the buffers are kept from call to call).
+class WeightPacker {
+public:
+    explicit WeightPacker(std::vector<std::vector<float>>& storage) : storage_(storage) {}
+
+    const float* conv(const nn::Conv1d& c, simd::Conv1dDims& dims) {
+        const auto& w = c.weight.value();  // (C_out, C_in, K)
+        dims = {0, w.shape()[1], 0, w.shape()[0], w.shape()[2], c.stride(), c.padding()};
+        float* out = next(simd::conv1d_rows_weight_floats(dims));
+        simd::conv1d_rows_weight(dims, w.data(), out);
+        return out;
+    }
+    const float* transposed(const nn::ConvTranspose1d& c, simd::Conv1dDims& dims) {
+        const auto& w = c.weight.value();  // (C_in, C_out, K)
+        dims = {0, w.shape()[0], 0, w.shape()[1], w.shape()[2], c.stride(), c.padding()};
+        float* out = next(simd::conv_transpose1d_rows_weight_floats(dims));
+        simd::conv_transpose1d_rows_weight(dims, w.data(), out);
+        return out;
+    }
+
+private:
+    float* next(std::size_t n) {
+        if (used_ == storage_.size()) storage_.emplace_back();
+        std::vector<float>& buffer = storage_[used_++];
+        buffer.resize(n);
+        return buffer.data();
+    }
+    std::vector<std::vector<float>>& storage_;
+    std::size_t used_ = 0;
+};
+
+BlockPlan block_plan(const Conv1dBlock& block, WeightPacker& packer) {
+    BlockPlan p{};
+    p.w_rows = packer.conv(block.conv(), p.dims);
+    p.bias = block.conv().bias.value().data();
+    p.gamma = block.norm().weight.value().data();
+    p.beta = block.norm().bias.value().data();
+    p.groups = block.norm().groups();
+    p.eps = block.norm().eps();
+    return p;
+}
+
+/// y (R, O) = x (R, I) W^T + b with a Linear's weight (O, I) and bias (O): the same gemm and add as nn::linear.
+void linear_rows(const nn::Linear& layer, std::size_t R, const float* x, float* y) {
+    const std::size_t I = layer.in_features(), O = layer.out_features();
+    simd::gemm(false, true, R, O, I, 1.0f, x, I, layer.weight.value().data(), I, 0.0f, y, O);
+    simd::bias_add(R, O, 1, layer.bias.value().data(), y);
+}
+
+/// A Conv1dBlock on a chunk: x rows (n, H) of C_in -> a new rows tensor (n, H) of C_out, with add and res as in
+/// group_norm_mish_rows.
+Lease run_block(BufferPool& pool, const BlockPlan& p, std::size_t n, std::size_t H, std::size_t P, const float* x,
+                const float* add, std::size_t add_ld, const float* res) {
+    simd::Conv1dDims d = p.dims;
+    d.B = n;
+    d.H_in = H;
+    Lease y = pool.take(simd::rows_floats(n, H, d.C_out, P));
+    simd::conv1d_rows_forward(d, P, x, p.w_rows, nullptr, P, y.data(), false, nullptr);
+    Lease stats = pool.take(2 * n * p.groups);  // mean, rstd (n, G)
+    float* first = y.data() + P * d.C_out;      // position 0 of sample 0
+    simd::group_norm_mish_rows(n, H, d.C_out, p.groups, (H + P) * d.C_out, first, p.bias, p.gamma, p.beta,
+                               p.eps, add, add_ld, res, first, stats.data(), stats.data() + n * p.groups);
+    return y;
+}
+
+/// A ResBlock on a chunk whose first sample is b0 of the call (for the per-sample time projection).
+Lease run_res(BufferPool& pool, const ResPlan& r, std::size_t b0, std::size_t n, std::size_t H, std::size_t P,
+              const float* x) {
+    Lease h = run_block(pool, r.block0, n, H, P, x, r.time_add + b0 * r.time_ld, r.time_ld, nullptr);
+    if (!r.residual_w) {  // identity: C_in == C_out, so x and the output share the rows layout
+        return run_block(pool, r.block1, n, H, P, h.data(), nullptr, 0,
+                         x + P * r.block1.dims.C_out);
+    }
+    Lease y = run_block(pool, r.block1, n, H, P, h.data(), r.residual_bias, 0, nullptr);
+    simd::Conv1dDims d = r.residual;
+    d.B = n;
+    d.H_in = H;
+    simd::conv1d_rows_forward(d, P, x, r.residual_w, nullptr, P, y.data(), /*accumulate=*/true, nullptr);
+    return y;
+}
+
+/// A rows tensor of a chunk and its channel count.
+struct Rows {
+    Lease lease;
+    std::size_t C = 0;
+};
+
+/// Samples [b0, b0 + n) of x (B, H, D) through the network into the same rows of out (B, H, D).
+void run_chunk(const UNetPlan& plan, BufferPool& pool, std::size_t b0, std::size_t n, std::size_t H, std::size_t D,
+               const float* x, float* out) {
+    const std::size_t P = plan.pad;
+    Rows cur{pool.take(simd::rows_floats(n, H, D, P)), D};
+    std::fill(cur.lease.data(), cur.lease.data() + simd::rows_floats(n, H, D, P), 0.0f);
+    for (std::size_t b = 0; b < n; ++b)
+        std::memcpy(cur.lease.data() + (P + b * (H + P)) * D, x + (b0 + b) * H * D, H * D * sizeof(float));
+
+    std::size_t r = 0;   // next ResPlan
+    std::size_t Hl = H;  // current length
+    std::vector<Rows> skips;
+    const float* h = cur.lease.data();
+    for (std::size_t l = 0; l <= plan.downs.size(); ++l) {
+        const ResPlan& res0 = plan.res[r++];
+        const ResPlan& res1 = plan.res[r++];
+        {
+            Lease a = run_res(pool, res0, b0, n, Hl, P, h);
+            skips.push_back({run_res(pool, res1, b0, n, Hl, P, a.data()), res1.block1.dims.C_out});
+        }
+        cur = Rows();
+        h = skips.back().lease.data();
+        if (l == plan.downs.size()) break;  // the last level has no Down: its output goes on to mid
+        simd::Conv1dDims d = plan.downs[l].dims;
+        d.B = n;
+        d.H_in = Hl;
+        cur = {pool.take(simd::rows_floats(n, Hl / 2, d.C_out, P)), d.C_out};
+        {
+            Lease scratch = pool.take(simd::conv1d_rows_scratch(d, P, P));
+            simd::conv1d_rows_forward(d, P, h, plan.downs[l].w_rows, plan.downs[l].bias, P, cur.lease.data(), false,
+                                      scratch.data());
+        }
+        Hl /= 2;
+        h = cur.lease.data();
+    }
+    {
+        const ResPlan& mid0 = plan.res[r++];
+        const ResPlan& mid1 = plan.res[r++];
+        Lease m = run_res(pool, mid0, b0, n, Hl, P, h);
+        cur = {run_res(pool, mid1, b0, n, Hl, P, m.data()), mid1.block1.dims.C_out};
+    }
+    // NOTE: skips[0] is never concatenated, as in forward(): up stage u pairs with level L - 1 - u.
+    for (std::size_t u = 0; u < plan.ups.size(); ++u) {
+        const ResPlan& res0 = plan.res[r++];
+        const ResPlan& res1 = plan.res[r++];
+        // cat = [h, skip] along channels, row by row; the pad rows are zero in both, so in cat too.
+        Rows& skip = skips[skips.size() - 1 - u];
+        const std::size_t C_cat = cur.C + skip.C, rows = P + n * (Hl + P);
+        Lease cat = pool.take(rows * C_cat);
+        for (std::size_t i = 0; i < rows; ++i) {
+            std::memcpy(cat.data() + i * C_cat, cur.lease.data() + i * cur.C, cur.C * sizeof(float));
+            std::memcpy(cat.data() + i * C_cat + cur.C, skip.lease.data() + i * skip.C, skip.C * sizeof(float));
+        }
+        cur = Rows();
+        skip = Rows();
+        Lease y;
+        {
+            Lease a = run_res(pool, res0, b0, n, Hl, P, cat.data());
+            cat = Lease();
+            y = run_res(pool, res1, b0, n, Hl, P, a.data());
+        }
+        simd::Conv1dDims d = plan.ups[u].dims;
+        d.B = n;
+        d.H_in = Hl;
+        cur = {pool.take(simd::rows_floats(n, 2 * Hl, d.C_out, P)), d.C_out};
+        Lease scratch = pool.take(simd::conv_transpose1d_rows_scratch(d, P));
+        simd::conv_transpose1d_rows_forward(d, P, y.data(), plan.ups[u].w_rows, plan.ups[u].bias, P,
+                                            cur.lease.data(), scratch.data());
+        Hl *= 2;
+    }
+    Lease f = run_block(pool, plan.final_block, n, H, P, cur.lease.data(), nullptr, 0, nullptr);
+    cur = Rows();
+    simd::Conv1dDims d = plan.final_conv.dims;
+    d.B = n;
+    d.H_in = H;
+    Lease y = pool.take(simd::rows_floats(n, H, D, P));
+    simd::conv1d_rows_forward(d, P, f.data(), plan.final_conv.w_rows, plan.final_conv.bias, P, y.data(), false,
+                              nullptr);
+    for (std::size_t b = 0; b < n; ++b)
+        std::memcpy(out + (b0 + b) * H * D, y.data() + (P + b * (H + P)) * D, H * D * sizeof(float));
+}
+
+}  // namespace
+
+struct UNetWorkspace::Impl {
+    std::vector<std::vector<float>> weights;  // every convolution weight in the rows kernels' layout
+    std::vector<float> time;                  // the time projections of every ResBlock, (Bt, C_out) each
+    std::vector<float> time_hidden;           // the time MLP: fc0 (Bt, 4 time_dim), fc1 and its mish (Bt, time_dim)
+    std::mutex mutex;                         // guards idle
+    std::vector<std::unique_ptr<BufferPool>> idle;  // activation pools not lent to a worker
+
+    std::unique_ptr<BufferPool> lend() {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (idle.empty()) return std::make_unique<BufferPool>();
+        std::unique_ptr<BufferPool> pool = std::move(idle.back());
+        idle.pop_back();
+        return pool;
+    }
+    void give_back(std::unique_ptr<BufferPool> pool) {
+        std::lock_guard<std::mutex> lock(mutex);
+        idle.push_back(std::move(pool));
+    }
+};
+
+UNetWorkspace::UNetWorkspace() : impl_(std::make_unique<Impl>()) {}
+UNetWorkspace::~UNetWorkspace() = default;
+
+void TemporalUNet::infer(std::size_t B, std::size_t H, const float* x, const float* c_noise, float* out,
+                         UNetWorkspace& workspace) const {
+    DYDIFF_CHECK(B >= 1 && x && c_noise && out, "TemporalUNet::infer: need B >= 1 and non-null x, c_noise, out");
+    config_.check_horizon(H);
+    UNetWorkspace::Impl& ws = *workspace.impl_;
+    const std::size_t D = channels_, td = config_.time_dim;
+
+    // The time path on Bt rows: one when every sample has the same c_noise (the sampler's case), else B.
+    const bool shared = std::all_of(c_noise, c_noise + B, [&](float c) { return c == c_noise[0]; });
+    const std::size_t Bt = shared ? 1 : B;
+    autograd::Array c = xt::empty<float>({Bt});
+    std::copy(c_noise, c_noise + Bt, c.begin());
+    const autograd::Array e = time_embedding_.forward(Tensor(std::move(c))).value();  // (Bt, td)
+    ws.time_hidden.resize(Bt * (4 * td + 2 * td));
+    float* hidden = ws.time_hidden.data();        // (Bt, 4 td)
+    float* t_emb = hidden + Bt * 4 * td;          // (Bt, td)
+    float* t_mish = t_emb + Bt * td;              // (Bt, td)
+    linear_rows(time_fc0_, Bt, e.data(), hidden);
+    simd::mish_forward(Bt * 4 * td, hidden, hidden);
+    linear_rows(time_fc1_, Bt, hidden, t_emb);
+    simd::mish_forward(Bt * td, t_emb, t_mish);  // every ResBlock projects mish(t_emb)
+
+    // The plan: packed weights and the time projections, in forward()'s order.
+    std::vector<const ResBlock*> blocks;
+    for (const auto& s : downs_) blocks.insert(blocks.end(), {&s->res0, &s->res1});
+    blocks.insert(blocks.end(), {&mid0_, &mid1_});
+    for (const auto& s : ups_) blocks.insert(blocks.end(), {&s->res0, &s->res1});
+    std::size_t time_floats = 0;
+    for (const ResBlock* rb : blocks) time_floats += Bt * rb->time_proj().out_features();
+    ws.time.resize(time_floats);
+    WeightPacker packer(ws.weights);
+    UNetPlan plan;
+    plan.pad = rows_pad(config_);
+    float* time = ws.time.data();
+    for (const ResBlock* rb : blocks) {
+        ResPlan r{};
+        r.block0 = block_plan(rb->block0(), packer);
+        r.block1 = block_plan(rb->block1(), packer);
+        const std::size_t C_out = rb->time_proj().out_features();
+        linear_rows(rb->time_proj(), Bt, t_mish, time);
+        r.time_add = time;
+        r.time_ld = shared ? 0 : C_out;
+        time += Bt * C_out;
+        if (const nn::Conv1d* res = rb->residual()) {
+            r.residual_w = packer.conv(*res, r.residual);
+            r.residual_bias = res->bias.value().data();
+        }
+        plan.res.push_back(r);
+    }
+    for (const auto& s : downs_) {
+        if (!s->down) continue;
+        ConvPlan p{};
+        p.w_rows = packer.conv(*s->down, p.dims);
+        p.bias = s->down->bias.value().data();
+        plan.downs.push_back(p);
+    }
+    for (const auto& s : ups_) {
+        ConvPlan p{};
+        p.w_rows = packer.transposed(s->up, p.dims);
+        p.bias = s->up.bias.value().data();
+        plan.ups.push_back(p);
+    }
+    plan.final_block = block_plan(final_block_, packer);
+    plan.final_conv.w_rows = packer.conv(final_conv_, plan.final_conv.dims);
+    plan.final_conv.bias = final_conv_.bias.value().data();
+
+    // Chunks of equal size, each at most kChunkFloats in its widest activation (a concatenation of two levels).
+    std::size_t per_sample = (H + plan.pad) * D;
+    for (std::size_t l = 0; l < config_.dim_mults.size(); ++l)
+        per_sample = std::max(per_sample, ((H >> l) + plan.pad) * 2 * config_.dim * config_.dim_mults[l]);
+    const std::size_t budget = std::getenv("TUNE_CHUNK") ? std::stoul(std::getenv("TUNE_CHUNK")) : kChunkFloats;
+    const std::size_t fit = std::clamp<std::size_t>(budget / per_sample, 1, B);
+    const std::size_t chunks = (B + fit - 1) / fit;
+    const std::size_t chunk = (B + chunks - 1) / chunks;
+    const auto run = [&](std::size_t begin, std::size_t end) {
+        std::unique_ptr<BufferPool> pool = ws.lend();
+        for (std::size_t i = begin; i < end; ++i) {
+            const std::size_t b0 = i * chunk;
+            run_chunk(plan, *pool, b0, std::min(chunk, B - b0), H, D, x, out);
+        }
+        ws.give_back(std::move(pool));
+    };
+    // One chunk per worker at a time, or, with a single chunk, the gemms' own threads.
+    if (chunks > 1 && nn::num_threads() > 1)
+        nn::parallel_for(chunks, 1, run);
+    else
+        run(0, chunks);
 }
 
 }  // namespace dydiff

@@ -68,6 +68,8 @@ public:
                 data::Rng& rng);
     /// x (B, C_in, H) -> (B, C_out, H).
     Tensor forward(const Tensor& x) const;
+    const nn::Conv1d& conv() const { return conv_; }
+    const nn::GroupNorm& norm() const { return norm_; }
 
 private:
     nn::Conv1d conv_;
@@ -84,6 +86,11 @@ public:
              data::Rng& rng);
     /// x (B, C_in, H), t_emb (B, time_dim) -> (B, C_out, H).
     Tensor forward(const Tensor& x, const Tensor& t_emb) const;
+    const Conv1dBlock& block0() const { return block0_; }
+    const Conv1dBlock& block1() const { return block1_; }
+    const nn::Linear& time_proj() const { return time_proj_; }
+    /// The 1x1 residual convolution, or nullptr for the identity (in == out).
+    const nn::Conv1d* residual() const { return residual_.get(); }
 
 private:
     std::size_t out_channels_;
@@ -97,6 +104,22 @@ struct UNetTrace {
     std::vector<std::pair<std::string, autograd::Shape>> shapes;  // ("down0", (B, C, H)), ("skip2", ...), ...
 };
 
+/// The buffers of TemporalUNet::infer, kept from one call to the next so that the sampler's repeated calls allocate
+/// nothing after the first: the weights repacked for the channels-last kernels, the time projections, and one pool
+/// of activation buffers per worker thread. Not for concurrent calls: one workspace per calling thread.
+class UNetWorkspace {
+public:
+    UNetWorkspace();
+    ~UNetWorkspace();
+    UNetWorkspace(const UNetWorkspace&) = delete;
+    UNetWorkspace& operator=(const UNetWorkspace&) = delete;
+
+private:
+    friend class TemporalUNet;
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
 class TemporalUNet : public nn::Module {
 public:
     /// channels = D (S + A). Parameters are drawn from rng with PyTorch's default init (§5.1).
@@ -106,6 +129,14 @@ public:
     /// F(x, c_noise): x (B, H, D) model space, c_noise (B) (a constant: no gradient flows into it) -> (B, H, D).
     /// H must satisfy config.check_horizon. With a trace, the shape after each stage is appended to it.
     Tensor forward(const Tensor& x, const Tensor& c_noise, UNetTrace* trace = nullptr) const;
+    /// The same F(x, c_noise) without the graph, for sampling: raw arrays, no autograd nodes, buffers reused from
+    /// `workspace`. Activations are channels-last rows (nn/simd/conv1d.hpp): each convolution is one gemm over a
+    /// chunk of samples, and conv bias, GroupNorm, Mish, the time-embedding add and the identity residual are one
+    /// pass per block. Chunks of samples run on nn::parallel_for's threads. The parameters are read on every call.
+    /// Equals forward() up to float round-off (the sums run in another order); the result does not depend on the
+    /// thread count. x (B, H, D) model space, c_noise (B), out (B, H, D); H must satisfy config.check_horizon.
+    void infer(std::size_t B, std::size_t H, const float* x, const float* c_noise, float* out,
+               UNetWorkspace& workspace) const;
 
     const UNetConfig& config() const { return config_; }
     std::size_t channels() const { return channels_; }

@@ -206,22 +206,38 @@ void bias_grad(std::size_t B, std::size_t C, std::size_t H, const float* dy, flo
 
 namespace {
 
-// Zeroes the P pad rows on either side of each of the B sample blocks of (H + 2 P) rows of C floats.
+// Zeroes the pad rows of a rows tensor: the P before sample 0 and the P after every sample.
 void zero_pads(std::size_t B, std::size_t H, std::size_t C, std::size_t P, float* y) {
-    const std::size_t block = (H + 2 * P) * C;
+    std::fill(y, y + P * C, 0.0f);
     for (std::size_t b = 0; b < B; ++b) {
-        std::fill(y + b * block, y + b * block + P * C, 0.0f);
-        std::fill(y + b * block + (P + H) * C, y + (b + 1) * block, 0.0f);
+        float* after = y + (P + b * (H + P) + H) * C;
+        std::fill(after, after + P * C, 0.0f);
     }
 }
 
-// y's positions (rows P .. P + H - 1 of each block of H + 2 P) += bias, channel by channel.
+// y's positions (rows P + b (H + P) + t) += bias, channel by channel.
 void add_bias_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t P, const float* bias, float* y) {
     for (std::size_t b = 0; b < B; ++b) {
-        float* row = y + (b * (H + 2 * P) + P) * C;
+        float* row = y + (P + b * (H + P)) * C;
         for (std::size_t t = 0; t < H; ++t, row += C)
             for (std::size_t c = 0; c < C; ++c) row[c] += bias[c];
     }
+}
+
+// C (M, N) = A (M, K) W (K, N) + beta C, W in slivers, as gemms of at most kGemmInPlaceAMaxCols columns (a
+// multiple of the sliver width, so each group's W starts at a sliver).
+void gemm_columns(std::size_t M, std::size_t N, std::size_t K, const float* a, std::size_t lda, const float* w,
+                  float beta, float* c, std::size_t ldc) {
+    static_assert(kGemmInPlaceAMaxCols % kGemmSliverCols == 0, "column groups start at a sliver");
+    for (std::size_t j = 0; j < N; j += kGemmInPlaceAMaxCols) {
+        const std::size_t n = std::min(kGemmInPlaceAMaxCols, N - j);
+        gemm_slivered(false, M, n, K, 1.0f, a, lda, w + j * K, beta, c + j, ldc);
+    }
+}
+
+// Taps of phase r of a ConvTranspose1d: k = r, r + stride, ... < K.
+std::size_t phase_taps(const Conv1dDims& d, std::size_t r) {
+    return r < d.K ? (d.K - r + d.stride - 1) / d.stride : 0;
 }
 
 // y's positions of sample b (+)= the H rows at src + b src_block (+ bias), then y's pads zeroed.
@@ -229,7 +245,7 @@ void copy_rows(std::size_t B, std::size_t H, std::size_t C, const float* src, st
                const float* bias, std::size_t P, float* y, bool accumulate) {
     for (std::size_t b = 0; b < B; ++b) {
         const float* in = src + b * src_block;
-        float* out = y + (b * (H + 2 * P) + P) * C;
+        float* out = y + (P + b * (H + P)) * C;
         if (!accumulate && !bias) {
             std::memcpy(out, in, H * C * sizeof(float));
             continue;
@@ -244,55 +260,67 @@ void copy_rows(std::size_t B, std::size_t H, std::size_t C, const float* src, st
 }  // namespace
 
 void conv1d_rows_weight(const Conv1dDims& d, const float* w, float* w_rows) noexcept {
+    const std::size_t R = d.K * d.C_in;
+    std::fill(w_rows, w_rows + conv1d_rows_weight_floats(d), 0.0f);  // the columns past C_out
     for (std::size_t o = 0; o < d.C_out; ++o)
         for (std::size_t c = 0; c < d.C_in; ++c)
             for (std::size_t k = 0; k < d.K; ++k)
-                w_rows[(k * d.C_in + c) * d.C_out + o] = w[(o * d.C_in + c) * d.K + k];
+                w_rows[gemm_sliver_index(R, k * d.C_in + c, o)] = w[(o * d.C_in + c) * d.K + k];
+}
+
+std::size_t conv1d_rows_weight_floats(const Conv1dDims& d) noexcept {
+    return gemm_sliver_floats(d.K * d.C_in, d.C_out);
 }
 
 std::size_t conv1d_rows_scratch(const Conv1dDims& d, std::size_t P_in, std::size_t P_out) noexcept {
-    const std::size_t runs_per_sample = (d.H_in + 2 * P_in) / d.stride;
-    if (runs_per_sample == conv1d_h_out(d) + 2 * P_out) return 0;
+    const std::size_t runs_per_sample = (d.H_in + P_in) / d.stride;
+    if (runs_per_sample == conv1d_h_out(d) + P_out) return 0;
     return d.B * runs_per_sample * d.C_out;
 }
 
-// Run v = b (H_in + 2 P_in) / stride + t computes output t of sample b from input rows v stride + P_in - padding
+// Run v = b (H_in + P_in) / stride + t computes output t of sample b from input rows v stride + P_in - padding
 // onwards; the runs with t >= H_out straddle two samples and are dropped.
 void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
                          const float* bias, std::size_t P_out, float* y, bool accumulate, float* scratch) noexcept {
     if (d.B == 0) return;
     const std::size_t H_out = conv1d_h_out(d);
-    const std::size_t runs_per_sample = (d.H_in + 2 * P_in) / d.stride;
+    const std::size_t runs_per_sample = (d.H_in + P_in) / d.stride;
     const std::size_t runs = (d.B - 1) * runs_per_sample + H_out;
     const std::size_t R = d.K * d.C_in;
     const float* a = x + (P_in - d.padding) * d.C_in;
     const std::size_t lda = d.stride * d.C_in;
-    if (runs_per_sample == H_out + 2 * P_out) {
+    if (runs_per_sample == H_out + P_out) {
         // The runs land on y's rows P_out onwards; the dropped ones on pad rows, zeroed again below.
-        gemm(false, false, runs, d.C_out, R, 1.0f, a, lda, w_rows, d.C_out, accumulate ? 1.0f : 0.0f,
-             y + P_out * d.C_out, d.C_out);
+        gemm_columns(runs, d.C_out, R, a, lda, w_rows, accumulate ? 1.0f : 0.0f, y + P_out * d.C_out, d.C_out);
         if (bias) add_bias_rows(d.B, H_out, d.C_out, P_out, bias, y);
         zero_pads(d.B, H_out, d.C_out, P_out, y);
         return;
     }
-    gemm(false, false, runs, d.C_out, R, 1.0f, a, lda, w_rows, d.C_out, 0.0f, scratch, d.C_out);
+    gemm_columns(runs, d.C_out, R, a, lda, w_rows, 0.0f, scratch, d.C_out);
     copy_rows(d.B, H_out, d.C_out, scratch, runs_per_sample * d.C_out, bias, P_out, y, accumulate);
 }
 
 void conv_transpose1d_rows_weight(const Conv1dDims& d, const float* w, float* w_rows) noexcept {
-    for (std::size_t r = 0; r < d.stride && r < d.K; ++r) {
-        const std::size_t n_r = (d.K - r + d.stride - 1) / d.stride;
+    std::fill(w_rows, w_rows + conv_transpose1d_rows_weight_floats(d), 0.0f);  // the columns past C_out
+    for (std::size_t r = 0; r < d.stride; ++r) {
+        const std::size_t n_r = phase_taps(d, r), R = n_r * d.C_in;
         for (std::size_t i = 0; i < n_r; ++i)
             for (std::size_t c = 0; c < d.C_in; ++c)
                 for (std::size_t o = 0; o < d.C_out; ++o)
-                    w_rows[((n_r - 1 - i) * d.C_in + c) * d.C_out + o] =
+                    w_rows[gemm_sliver_index(R, (n_r - 1 - i) * d.C_in + c, o)] =
                         w[(c * d.C_out + o) * d.K + r + i * d.stride];
-        w_rows += n_r * d.C_in * d.C_out;
+        w_rows += gemm_sliver_floats(R, d.C_out);
     }
 }
 
+std::size_t conv_transpose1d_rows_weight_floats(const Conv1dDims& d) noexcept {
+    std::size_t n = 0;
+    for (std::size_t r = 0; r < d.stride; ++r) n += gemm_sliver_floats(phase_taps(d, r) * d.C_in, d.C_out);
+    return n;
+}
+
 std::size_t conv_transpose1d_rows_scratch(const Conv1dDims& d, std::size_t P_in) noexcept {
-    return d.stride * d.B * (d.H_in + 2 * P_in) * d.C_out;
+    return d.stride * d.B * (d.H_in + P_in) * d.C_out;
 }
 
 // Scratch row z = stride (b (H_in + 2 P_in) + q) + r holds output j = q stride + r - padding of sample b, so each
@@ -302,12 +330,12 @@ void conv_transpose1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const 
                                    const float* bias, std::size_t P_out, float* y, float* scratch) noexcept {
     if (d.B == 0) return;
     const std::size_t H_out = conv_transpose1d_h_out(d);
-    const std::size_t block_in = d.H_in + 2 * P_in;
+    const std::size_t block_in = d.H_in + P_in;
     const float* w_phase = w_rows;  // phase r's matrix (n_r C_in, C_out)
     for (std::size_t r = 0; r < d.stride; ++r) {
-        const std::size_t n_r = r < d.K ? (d.K - r + d.stride - 1) / d.stride : 0;
+        const std::size_t n_r = phase_taps(d, r);
         const float* w_r = w_phase;
-        w_phase += n_r * d.C_in * d.C_out;
+        w_phase += gemm_sliver_floats(n_r * d.C_in, d.C_out);
         // Phase r: outputs j = q stride + r - padding in [0, H_out), i.e. q in [q_lo, q_end).
         const std::size_t q_lo = d.padding > r ? (d.padding - r + d.stride - 1) / d.stride : 0;
         const std::size_t q_end = H_out + d.padding > r ? (H_out + d.padding - r + d.stride - 1) / d.stride : 0;
@@ -319,7 +347,7 @@ void conv_transpose1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const 
             continue;
         }
         const float* a = x + (P_in + q_lo + 1 - n_r) * d.C_in;
-        gemm(false, false, runs, d.C_out, n_r * d.C_in, 1.0f, a, d.C_in, w_r, d.C_out, 0.0f, c, d.stride * d.C_out);
+        gemm_columns(runs, d.C_out, n_r * d.C_in, a, d.C_in, w_r, 0.0f, c, d.stride * d.C_out);
     }
     copy_rows(d.B, H_out, d.C_out, scratch + d.padding * d.C_out, d.stride * block_in * d.C_out, bias, P_out, y,
               false);

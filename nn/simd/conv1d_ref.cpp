@@ -2,6 +2,8 @@
 // gathered in double. Independent of the im2col machinery on purpose: this is the test oracle, not a fallback.
 #include "nn/simd/conv1d.hpp"
 
+#include "nn/simd/gemm.hpp"
+
 namespace dydiff::nn::simd::ref {
 namespace {
 
@@ -135,24 +137,25 @@ namespace {
 
 // Element (b, t, c) of a rows tensor with H positions, C channels and pad P.
 std::size_t row_index(std::size_t b, std::size_t t, std::size_t c, std::size_t H, std::size_t C, std::size_t P) {
-    return (b * (H + 2 * P) + P + t) * C + c;
+    return (P + b * (H + P) + t) * C + c;
 }
 
+// The P rows before sample 0 and after every sample.
 void zero_pad_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t P, float* y) {
-    for (std::size_t b = 0; b < B; ++b)
-        for (std::size_t p = 0; p < P; ++p)
-            for (std::size_t c = 0; c < C; ++c) {
-                y[(b * (H + 2 * P) + p) * C + c] = 0.0f;
-                y[(b * (H + 2 * P) + P + H + p) * C + c] = 0.0f;
-            }
+    for (std::size_t p = 0; p < P; ++p)
+        for (std::size_t c = 0; c < C; ++c) {
+            y[p * C + c] = 0.0f;
+            for (std::size_t b = 0; b < B; ++b) y[(P + b * (H + P) + H + p) * C + c] = 0.0f;
+        }
 }
 
-// w[c, o, k] of a ConvTranspose1d read back from its phase matrices (conv1d.hpp).
+// w[c, o, k] of a ConvTranspose1d read back from its phase matrices in slivers (conv1d.hpp).
 float transposed_tap(const Conv1dDims& d, const float* w_rows, std::size_t c, std::size_t o, std::size_t k) {
+    const auto taps = [&](std::size_t r) { return r < d.K ? (d.K - r + d.stride - 1) / d.stride : 0; };
     const std::size_t r = k % d.stride, i = k / d.stride;
-    for (std::size_t q = 0; q < r; ++q) w_rows += (d.K - q + d.stride - 1) / d.stride * d.C_in * d.C_out;
-    const std::size_t n_r = (d.K - r + d.stride - 1) / d.stride;
-    return w_rows[((n_r - 1 - i) * d.C_in + c) * d.C_out + o];
+    for (std::size_t q = 0; q < r; ++q) w_rows += gemm_sliver_floats(taps(q) * d.C_in, d.C_out);
+    const std::size_t n_r = taps(r);
+    return w_rows[gemm_sliver_index(n_r * d.C_in, (n_r - 1 - i) * d.C_in + c, o)];
 }
 
 }  // namespace
@@ -168,7 +171,7 @@ void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, 
                     const long long i = tap(t, k, d, d.H_in);
                     if (i < 0) continue;
                     for (std::size_t c = 0; c < d.C_in; ++c)
-                        acc += double{w_rows[(k * d.C_in + c) * d.C_out + o]} *
+                        acc += double{w_rows[gemm_sliver_index(d.K * d.C_in, k * d.C_in + c, o)]} *
                                x[row_index(b, static_cast<std::size_t>(i), c, d.H_in, d.C_in, P_in)];
                 }
                 float& out = y[row_index(b, t, o, H_out, d.C_out, P_out)];

@@ -2,7 +2,8 @@
 // Loop nest (Goto/BLIS idea, our code): NC columns of op(B) x KC depth are packed into slivers (kc, kNr) that stay in
 // L1 while a packed MC x KC block of op(A) streams from L2; transposes are absorbed by the packing. Threads split C
 // into whole micro-tiles along M or N (never along K), so every element sees the same K blocking and the same
-// instruction sequence: results are bitwise identical for any thread count.
+// instruction sequence: results are bitwise identical for any thread count. gemm_slivered takes a B already in the
+// packed sliver layout (for the whole depth, not one KC block) and skips the packing of B.
 // NOTE: nn/simd/ includes only nn/simd headers, except for nn/parallel.hpp here: a plain function, no layer logic.
 #include "nn/simd/gemm.hpp"
 
@@ -32,7 +33,8 @@ constexpr std::size_t kNc = 128 * kNr;
 constexpr std::size_t kInPlaceBMaxRows = 4 * kMr;
 /// Regions of at most this many columns read op(A) in place instead of packing it, for the same reason (dX = dY W of
 /// a narrow output layer, N = obs dim).
-constexpr std::size_t kInPlaceAMaxCols = 4 * kNr;
+constexpr std::size_t kInPlaceAMaxCols = kGemmInPlaceAMaxCols;
+static_assert(kInPlaceAMaxCols == 4 * kNr, "gemm.hpp's kGemmInPlaceAMaxCols is four micro-tile widths");
 /// Below this many multiply-adds per thread, waking a worker costs more than it saves.
 constexpr std::size_t kMinFmasPerThread = std::size_t{1} << 18;
 /// Alignment of the packed buffers (a cache line; also enough for every batch type).
@@ -71,6 +73,7 @@ struct Problem {
     float beta;
     float* C;
     std::size_t ldc;
+    bool slivered_b = false;  // B is in slivers (gemm.hpp): read in place, never packed
 };
 
 /// Rows of the next micro-tile when `remaining` rows of a block are left: kMr, except that the last two tiles share
@@ -165,7 +168,7 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
     float* packed_b = t_pack_b.reserve(nc_max * kc_max);  // (nc / kNr, kc, kNr)
     alignas(kAlign) float edge[kMr * kNr];                 // (kMr, kNr)
 
-    const bool in_place_b = !p.trans_b && i_end - i_begin <= kInPlaceBMaxRows;
+    const bool in_place_b = !p.slivered_b && !p.trans_b && i_end - i_begin <= kInPlaceBMaxRows;
     const bool in_place_a = j_end - j_begin <= kInPlaceAMaxCols;
     // A in place: op(A)(i, k) at A[i * lda + k] (row-major walk) or, transposed, at A[k * lda + i] (k-major walk).
     const auto layout = in_place_a && !p.trans_a ? gemm_detail::ALayout::kRowMajor : gemm_detail::ALayout::kKMajor;
@@ -178,7 +181,9 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
         for (std::size_t pc = 0; pc < p.K; pc += kc_max) {
             const std::size_t kc = std::min(kc_max, p.K - pc);
             const float beta = pc == 0 ? p.beta : 1.0f;  // later K blocks accumulate onto the first
-            if (in_place_b) {
+            if (p.slivered_b) {
+                // Nothing to pack: sliver (jc + jr) / kNr from row pc on is read where it is.
+            } else if (in_place_b) {
                 // Only a partial last sliver is packed (zero padding keeps the kernel inside its rows).
                 if (nc_full < nc) pack_b(p, pc, kc, jc + nc_full, nc - nc_full, packed_b + nc_full * kc);
             } else {
@@ -191,8 +196,10 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
                     const std::size_t nr = std::min(kNr, nc - jr);
                     const std::size_t nv = (nr + kFloatWidth - 1) / kFloatWidth;  // vectors of the tile
                     const bool b_direct = in_place_b && jr < nc_full;
-                    const float* b = b_direct ? p.B + pc * p.ldb + jc + jr : packed_b + jr * kc;
-                    const std::size_t b_stride = b_direct ? p.ldb : kNr;
+                    const float* b = p.slivered_b ? p.B + ((jc + jr) / kNr * p.K + pc) * kNr
+                                     : b_direct   ? p.B + pc * p.ldb + jc + jr
+                                                  : packed_b + jr * kc;
+                    const std::size_t b_stride = b_direct && !p.slivered_b ? p.ldb : kNr;
                     const float* a_packed = packed_a;  // sliver of the current tile when packed
                     for (std::size_t ir = 0, mr = 0; ir < mc; ir += mr, a_packed += kc * kMr) {
                         mr = tile_rows(mc - ir);
@@ -222,14 +229,10 @@ void scale_c(const Problem& p) noexcept {
     }
 }
 
-}  // namespace
-
-// NOTE: noexcept like every kernel: a failed allocation of the packing buffers or of a pool thread, or an invalid
-// DYDIFF_NUM_THREADS read on the first call, terminates. Callers that want an error check num_threads() first.
-void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
-          std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) noexcept {
+/// The product described by p, split over the pool's threads.
+void run(const Problem& p) noexcept {
+    const std::size_t M = p.M, N = p.N, K = p.K;
     if (M == 0 || N == 0) return;
-    const Problem p{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
     if (K == 0) {
         scale_c(p);
         return;
@@ -246,6 +249,21 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
         else
             gemm_region(p, t_begin * kMr, std::min(M, t_end * kMr), 0, N);
     });
+}
+
+}  // namespace
+
+// NOTE: noexcept like every kernel: a failed allocation of the packing buffers or of a pool thread, or an invalid
+// DYDIFF_NUM_THREADS read on the first call, terminates. Callers that want an error check num_threads() first.
+void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
+          std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) noexcept {
+    run(Problem{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc});
+}
+
+void gemm_slivered(bool trans_a, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
+                   std::size_t lda, const float* B_slivers, float beta, float* C, std::size_t ldc) noexcept {
+    static_assert(kGemmSliverCols == kNr, "gemm.hpp's slivers are the micro-kernel's tile width");
+    run(Problem{trans_a, false, M, N, K, alpha, A, lda, B_slivers, kNr, beta, C, ldc, true});
 }
 
 }  // namespace dydiff::nn::simd

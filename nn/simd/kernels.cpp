@@ -257,38 +257,45 @@ void group_norm_backward(std::size_t B, std::size_t C, std::size_t H, std::size_
 
 // Channels-last rows: the channels of a sample are walked in blocks of up to kRowBlockVecs registers, each block
 // summed down its H rows in lane-parallel accumulators (every lane adds H terms); channels past the last whole
-// register go through scalar loops. The group statistics are then formed from the per-channel sums, mean first
-// (each channel's sum is taken relative to its first row, so a large common offset cancels), then the squared
-// deviations from the group mean.
+// register go through scalar loops. The statistics take one pass: sums of d = v - ref[g] and d^2 per group, where the
+// reference ref[g] is the group's first entry (an entry of the group, so |mean - ref| is a few standard deviations
+// at most and var = E[d^2] - E[d]^2 loses only a few bits, however large the mean).
 namespace {
 
 constexpr std::size_t kRowBlockVecs = 4;
 constexpr std::size_t kRowBlock = kRowBlockVecs * W;
 
-// sums[j] = sum_t (x[t, c0 + j] - shift[j]) for j < n over H rows of stride C (squared when `square`).
-void column_sums(std::size_t H, std::size_t C, const float* x, std::size_t c0, std::size_t n, const float* shift,
-                 bool square, float* sums) noexcept {
+// s1[j] += sum_t (x[t, c0 + j] - shift[j]), s2[j] += sum_t (x[t, c0 + j] - shift[j])^2 for j < n, over H rows of
+// stride C (s1 and s2 start at zero).
+void column_moments(std::size_t H, std::size_t C, const float* x, std::size_t c0, std::size_t n, const float* shift,
+                    float* s1, float* s2) noexcept {
     const std::size_t nv = n / W;
-    Batch acc[kRowBlockVecs], sh[kRowBlockVecs];
+    Batch acc1[kRowBlockVecs], acc2[kRowBlockVecs], sh[kRowBlockVecs];
     for (std::size_t v = 0; v < nv; ++v) {
-        acc[v] = Batch(0.0f);
+        acc1[v] = acc2[v] = Batch(0.0f);
         sh[v] = load(shift + v * W);
     }
     for (std::size_t t = 0; t < H; ++t) {
         const float* row = x + t * C + c0;
         for (std::size_t v = 0; v < nv; ++v) {
             const Batch d = load(row + v * W) - sh[v];
-            acc[v] = square ? xsimd::fma(d, d, acc[v]) : acc[v] + d;
+            acc1[v] += d;
+            acc2[v] = xsimd::fma(d, d, acc2[v]);
         }
     }
-    for (std::size_t v = 0; v < nv; ++v) acc[v].store_unaligned(sums + v * W);
+    for (std::size_t v = 0; v < nv; ++v) {
+        acc1[v].store_unaligned(s1 + v * W);
+        acc2[v].store_unaligned(s2 + v * W);
+    }
     for (std::size_t j = nv * W; j < n; ++j) {
-        float sum = 0.0f;
+        float a1 = 0.0f, a2 = 0.0f;
         for (std::size_t t = 0; t < H; ++t) {
             const float d = x[t * C + c0 + j] - shift[j];
-            sum += square ? d * d : d;
+            a1 += d;
+            a2 += d * d;
         }
-        sums[j] = sum;
+        s1[j] = a1;
+        s2[j] = a2;
     }
 }
 
@@ -298,30 +305,33 @@ void group_norm_mish_rows(std::size_t B, std::size_t H, std::size_t C, std::size
                           const float* bias, const float* gamma, const float* beta, float eps, const float* add,
                           std::size_t add_ld, const float* res, float* y, float* mean, float* rstd) noexcept {
     const std::size_t cg = C / G;
-    alignas(64) float shift[kRowBlock], sums[kRowBlock], scale[kRowBlock], shift_out[kRowBlock], post[kRowBlock];
+    const float n_group = static_cast<float>(cg * H);
+    alignas(64) float shift[kRowBlock], s1[kRowBlock], s2[kRowBlock], scale[kRowBlock], offset[kRowBlock],
+        post[kRowBlock];
     for (std::size_t b = 0; b < B; ++b) {
         const float* xb = x + b * ld;
-        float* mb = mean + b * G;
-        float* rb = rstd + b * G;
+        float* mb = mean + b * G;  // S1 of the group, then its mean
+        float* rb = rstd + b * G;  // S2 of the group, then its rstd
         std::fill(mb, mb + G, 0.0f);
         std::fill(rb, rb + G, 0.0f);
-        // Pass 1: channel means relative to row 0, plus the bias; the group mean is their average.
+        // The statistics pass: d = v - ref[g] = x - (ref[g] - bias[c]), with ref[g] = v at (t = 0, c = g cg).
+        const auto ref = [&](std::size_t g) { return xb[g * cg] + (bias ? bias[g * cg] : 0.0f); };
         for (std::size_t c0 = 0; c0 < C; c0 += kRowBlock) {
             const std::size_t n = std::min(kRowBlock, C - c0);
-            column_sums(H, C, xb, c0, n, xb + c0, false, sums);
-            for (std::size_t j = 0; j < n; ++j)
-                mb[(c0 + j) / cg] += xb[c0 + j] + sums[j] / static_cast<float>(H) + (bias ? bias[c0 + j] : 0.0f);
+            for (std::size_t j = 0; j < n; ++j) shift[j] = ref((c0 + j) / cg) - (bias ? bias[c0 + j] : 0.0f);
+            column_moments(H, C, xb, c0, n, shift, s1, s2);
+            for (std::size_t j = 0; j < n; ++j) {
+                mb[(c0 + j) / cg] += s1[j];
+                rb[(c0 + j) / cg] += s2[j];
+            }
         }
-        for (std::size_t g = 0; g < G; ++g) mb[g] /= static_cast<float>(cg);
-        // Pass 2: squared deviations of v = x + bias from the group mean, i.e. of x from mean - bias.
-        for (std::size_t c0 = 0; c0 < C; c0 += kRowBlock) {
-            const std::size_t n = std::min(kRowBlock, C - c0);
-            for (std::size_t j = 0; j < n; ++j) shift[j] = mb[(c0 + j) / cg] - (bias ? bias[c0 + j] : 0.0f);
-            column_sums(H, C, xb, c0, n, shift, true, sums);
-            for (std::size_t j = 0; j < n; ++j) rb[(c0 + j) / cg] += sums[j];
+        for (std::size_t g = 0; g < G; ++g) {
+            const float m1 = mb[g] / n_group, m2 = rb[g] / n_group;
+            mb[g] = ref(g) + m1;
+            rb[g] = 1.0f / std::sqrt(std::max(m2 - m1 * m1, 0.0f) + eps);
         }
-        for (std::size_t g = 0; g < G; ++g) rb[g] = 1.0f / std::sqrt(rb[g] / static_cast<float>(cg * H) + eps);
-        // Pass 3: y = mish((x - shift) * scale + beta) + post (+ res), scale = rstd gamma, post = add.
+        // The output pass: y = mish((x - shift) * scale + offset) + post (+ res), with shift = mean - bias,
+        // scale = rstd gamma, offset = beta, post = add.
         const float* ab = add ? add + b * add_ld : nullptr;
         const float* resb = res ? res + b * ld : nullptr;
         float* yb = y + b * ld;
@@ -331,25 +341,30 @@ void group_norm_mish_rows(std::size_t B, std::size_t H, std::size_t C, std::size
                 const std::size_t c = c0 + j, g = c / cg;
                 shift[j] = mb[g] - (bias ? bias[c] : 0.0f);
                 scale[j] = rb[g] * gamma[c];
-                shift_out[j] = beta[c];
+                offset[j] = beta[c];
                 post[j] = ab ? ab[c] : 0.0f;
             }
-            for (std::size_t t = 0; t < H; ++t) {
-                const float* xr = xb + t * C + c0;
-                float* yr = yb + t * C + c0;
-                for (std::size_t v = 0; v < nv; ++v) {
-                    const std::size_t j = v * W;
-                    const Batch z = xsimd::fma(load(xr + j) - load(shift + j), load(scale + j), load(shift_out + j));
-                    Batch out = mish(z) + load(post + j);
-                    if (resb) out += load(resb + t * C + c0 + j);
-                    out.store_unaligned(yr + j);
-                }
-                for (std::size_t j = nv * W; j < n; ++j) {
-                    float z = (xr[j] - shift[j]) * scale[j] + shift_out[j];
-                    ref::mish_forward(1, &z, &z);
-                    yr[j] = z + post[j] + (resb ? resb[t * C + c0 + j] : 0.0f);
+            // One register of channels at a time down the H rows, its four parameter vectors held in registers.
+            for (std::size_t j = 0; j < nv * W; j += W) {
+                const Batch vs = load(shift + j), va = load(scale + j), vo = load(offset + j), vp = load(post + j);
+                const float* xc = xb + c0 + j;
+                float* yc = yb + c0 + j;
+                if (resb) {
+                    const float* rc = resb + c0 + j;
+                    for (std::size_t t = 0; t < H; ++t)
+                        (mish(xsimd::fma(load(xc + t * C) - vs, va, vo)) + vp + load(rc + t * C))
+                            .store_unaligned(yc + t * C);
+                } else {
+                    for (std::size_t t = 0; t < H; ++t)
+                        (mish(xsimd::fma(load(xc + t * C) - vs, va, vo)) + vp).store_unaligned(yc + t * C);
                 }
             }
+            for (std::size_t j = nv * W; j < n; ++j)
+                for (std::size_t t = 0; t < H; ++t) {
+                    float z = (xb[t * C + c0 + j] - shift[j]) * scale[j] + offset[j];
+                    ref::mish_forward(1, &z, &z);
+                    yb[t * C + c0 + j] = z + post[j] + (resb ? resb[t * C + c0 + j] : 0.0f);
+                }
         }
     }
 }

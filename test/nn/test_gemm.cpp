@@ -272,6 +272,47 @@ BOOST_AUTO_TEST_CASE(bitwise_identical_for_any_thread_count) {
     }
 }
 
+// gemm_slivered reads B from its sliver layout instead of packing it: bitwise the same C as gemm, over edge shapes,
+// several K blocks, both op(A), column ranges starting at a sliver (a product over part of a slivered B), and
+// 1 or 2 threads.
+BOOST_AUTO_TEST_CASE(slivered_b_equals_gemm_bitwise) {
+    const std::size_t w = simd::kGemmSliverCols;
+    const std::size_t shapes[][3] = {{1, 1, 1},     {7, w - 1, 5},   {13, w, 3},  {37, w + 1, 71},
+                                     {300, 3 * w + 5, 300}, {121, 64, 257}, {600, 128, 640}, {6, 2049, 7}};
+    std::uint64_t seed = 500;
+    for (const auto& s : shapes)
+        for (bool ta : kBools)
+            for (std::size_t threads : {1, 2}) {
+                const std::size_t M = s[0], N = s[1], K = s[2];
+                Uniform rng(seed++);
+                std::vector<float> a(M * K), b(K * N), c0(M * N);
+                for (float& x : a) x = rng();
+                for (float& x : b) x = rng();
+                for (float& x : c0) x = rng();
+                std::vector<float> slivers(simd::gemm_sliver_floats(K, N), NAN);
+                for (std::size_t k = 0; k < K; ++k)
+                    for (std::size_t n = 0; n < slivers.size() / K; ++n)
+                        slivers[simd::gemm_sliver_index(K, k, n)] = n < N ? b[k * N + n] : 0.0f;
+                dydiff::nn::set_num_threads(threads);
+                std::vector<float> want = c0, got = c0;
+                simd::gemm(ta, false, M, N, K, 0.75f, a.data(), ta ? M : K, b.data(), N, 0.5f, want.data(), N);
+                simd::gemm_slivered(ta, M, N, K, 0.75f, a.data(), ta ? M : K, slivers.data(), 0.5f, got.data(), N);
+                BOOST_TEST((got == want), "M " << M << " N " << N << " K " << K << " trans_a " << ta << " threads "
+                                               << threads);
+                // Columns from the second sliver on: the slivers from index 1, a product with N - w columns.
+                if (N > w) {
+                    std::vector<float> part = c0;
+                    simd::gemm_slivered(ta, M, N - w, K, 0.75f, a.data(), ta ? M : K, slivers.data() + K * w, 0.5f,
+                                        part.data() + w, N);
+                    bool same = true;
+                    for (std::size_t i = 0; i < M; ++i)
+                        for (std::size_t j = w; j < N; ++j) same = same && part[i * N + j] == want[i * N + j];
+                    BOOST_TEST(same, "column range from sliver 1, M " << M << " N " << N << " K " << K);
+                }
+                dydiff::nn::set_num_threads(0);
+            }
+}
+
 BOOST_AUTO_TEST_CASE(callable_from_inside_parallel_for) {
     // Nested use (e.g. one gemm per ensemble member inside a parallel loop) runs serially and stays exact.
     constexpr std::size_t kJobs = 4, M = 40, N = 50, K = 60;

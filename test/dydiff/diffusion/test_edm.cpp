@@ -2,7 +2,8 @@
 // loss weight at the §12 test points, the Denoiser's composition, the loss (zero for a perfect denoiser, closed
 // form for a zero denoiser, in-painted training input), and the sampler's invariants: in-painted entries pinned
 // after every step, churn noise on the in-painted channels before the network call, a perfect denoiser returning
-// its target, 67 network calls, determinism with a fixed seed.
+// its target, 67 network calls, determinism with a fixed seed, and the sampler's network call (no graph) equal to the
+// graph denoiser.
 #include "autograd/ops.hpp"
 #include "dydiff/diffusion/edm.hpp"
 #include "support/gradcheck.hpp"
@@ -251,6 +252,40 @@ BOOST_AUTO_TEST_CASE(sampler_with_the_unet_is_deterministic) {
     BOOST_TEST(xt::amax(xt::abs(a - c))() > 0.0);
     BOOST_TEST(p.pinned(a));
     BOOST_TEST(std::isfinite(static_cast<double>(xt::sum(a)())));
+}
+
+// The sampler calls the network through sampler_denoise_fn (TemporalUNet::infer); it must give Denoiser::forward's
+// values (the training path) up to float round-off at noise levels across the sampler's range, and a whole sampler
+// pass through it must follow the one through the graph denoiser with the same random draws.
+BOOST_AUTO_TEST_CASE(sampler_network_call_equals_the_graph_denoiser) {
+    constexpr double kCallTol = 1e-5;  // relative to the output scale: one network call, sums in another order
+    constexpr double kPassTol = 2e-5;  // a pass of 11 calls, each feeding the next
+    data::Rng init(13);
+    const TemporalUNet net(unet_tiny(), 4, init);
+    const Denoiser denoiser(net);
+    const SamplerDenoiseFn fast = sampler_denoise_fn(denoiser);
+    const SamplerDenoiseFn graph = [&denoiser](const SamplerState& x, double sigma) {
+        autograd::NoGradGuard no_grad;
+        Array x32 = xt::empty<float>({x.shape()[0], x.shape()[1], x.shape()[2]});
+        std::copy(x.begin(), x.end(), x32.begin());
+        const Array sig = xt::full_like(xt::empty<float>({x.shape()[0]}), static_cast<float>(sigma));
+        return to_double(denoiser.forward(Tensor(std::move(x32)), sig).value());
+    };
+    const Problem p;
+    for (double sigma : {0.002, 0.5, 3.0, 80.0}) {
+        const SamplerState x = to_double(p.xi) * sigma;
+        const SamplerState want = graph(x, sigma), got = fast(x, sigma);
+        const double err = xt::amax(xt::abs(got - want))() / (1.0 + xt::amax(xt::abs(want))());
+        BOOST_TEST(err <= kCallTol, "sigma " << sigma << ": sampler call differs from the graph by " << err);
+    }
+    EdmConfig config;
+    config.num_steps = 6;
+    data::Rng rng_fast(14), rng_graph(14);
+    const SamplerState a = edm_sample(fast, p.xi, p.x0, p.actions, config, rng_fast);
+    const SamplerState b = edm_sample(graph, p.xi, p.x0, p.actions, config, rng_graph);
+    const double err = xt::amax(xt::abs(a - b))() / (1.0 + xt::amax(xt::abs(b))());
+    BOOST_TEST(err <= kPassTol, "a sampler pass differs from the graph's by " << err);
+    BOOST_TEST(p.pinned(a));
 }
 
 BOOST_AUTO_TEST_CASE(sampler_shape_errors) {

@@ -1,8 +1,10 @@
 // TemporalUNet (docs/algorithm.md §5.1): presets and their errors, parameter counts of the paper preset (§12),
 // the dry-run counter against the module, parameter names, the shapes along the U-Net (100 -> 50 -> 25, skips h2
-// and h1), the horizon check, and gradient checks of a tiny U-Net end to end (input and parameters).
+// and h1), the horizon check, gradient checks of a tiny U-Net end to end (input and parameters), and the inference
+// forward (no graph, channels-last) against the graph forward.
 #include "autograd/ops.hpp"
 #include "dydiff/diffusion/temporal_unet.hpp"
+#include "nn/parallel.hpp"
 #include "support/gradcheck.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -47,6 +49,34 @@ Tensor find_param(const nn::Module& m, const std::string& name) {
         if (n == name) return t;
     BOOST_FAIL("no parameter named " << name);
     return {};
+}
+
+// infer() against forward(): the same sums in another order (channels-last gemms, the conv bias folded into
+// GroupNorm) through about 30 normalised layers; relative to the output's scale.
+constexpr float kInferTol = 1e-5f;
+
+// Moves the GroupNorm affine parameters off their init (1 and 0), so that a mix-up of gamma, beta or channels shows.
+void randomise_norms(nn::Module& net, unsigned seed) {
+    data::Rng rng(seed);
+    for (auto& [name, p] : net.named_parameters()) {
+        const bool gamma = name.size() > 11 && name.compare(name.size() - 11, 11, "norm.weight") == 0;
+        const bool beta = name.size() > 9 && name.compare(name.size() - 9, 9, "norm.bias") == 0;
+        if (gamma) rng.fill_uniform(p.mutable_value().data(), p.numel(), 0.5f, 1.5f);
+        if (beta) rng.fill_uniform(p.mutable_value().data(), p.numel(), -0.5f, 0.5f);
+    }
+}
+
+// max |infer - forward| / (1 + max |forward|) for x (B, H, D) and c_noise (B).
+float infer_error(const TemporalUNet& net, const Array& x, const Array& c_noise, UNetWorkspace& ws, Array* got) {
+    const std::size_t B = x.shape()[0], H = x.shape()[1];
+    Array want;
+    {
+        autograd::NoGradGuard no_grad;
+        want = net.forward(Tensor(x), Tensor(c_noise)).value();
+    }
+    *got = xt::full_like(want, NAN);
+    net.infer(B, H, x.data(), c_noise.data(), got->data(), ws);
+    return xt::amax(xt::abs(*got - want))() / (1.0f + xt::amax(xt::abs(want))());
 }
 
 }  // namespace
@@ -235,6 +265,46 @@ BOOST_AUTO_TEST_CASE(deterministic_init_and_forward) {
     const TemporalUNet a(micro_config(), 3, rng_a), b(micro_config(), 3, rng_b);
     const Tensor x = constant({2, 8, 3}, -1.0f, 1.0f, 31), c = constant({2}, -1.0f, 1.0f, 32);
     BOOST_TEST(xt::amax(xt::abs(a.forward(x, c).value() - b.forward(x, c).value()))() == 0.0f);
+}
+
+// The sampler's network calls go through infer(): it must equal the graph forward of the same parameters for the CPU
+// presets and the micro net (groups of 2 channels, an identity residual at the bottom), with c_noise per sample and
+// shared by all samples (the sampler's case, where the time path runs once), over batches split into several chunks
+// (tiny: 64 samples per chunk at H = 16; small: 32), with 1 and 2 threads (bitwise equal), and with one workspace
+// reused across calls and shapes.
+BOOST_AUTO_TEST_CASE(inference_forward_equals_graph_forward) {
+    struct Case {
+        const char* name;
+        UNetConfig config;
+        std::size_t B, H, D;
+    };
+    const Case cases[] = {{"tiny", unet_tiny(), 150, 16, 14},
+                          {"small", unet_small(), 40, 16, 4},
+                          {"micro", micro_config(), 5, 8, 3},
+                          {"tiny B=1", unet_tiny(), 1, 32, 4}};
+    unsigned seed = 40;
+    for (const Case& k : cases) {
+        data::Rng rng(seed++);
+        TemporalUNet net(k.config, k.D, rng);
+        randomise_norms(net, seed++);
+        UNetWorkspace ws;
+        const Array x = test_array({k.B, k.H, k.D}, -2.0f, 2.0f, seed++);
+        const Array c_each = test_array({k.B}, -1.5f, 1.5f, seed++);
+        const Array c_shared = xt::full_like(c_each, 0.3f);
+        for (const Array* c : {&c_each, &c_shared}) {
+            const std::string what = std::string(k.name) + (c == &c_each ? ", c_noise per sample" : ", shared c_noise");
+            Array one, two, again;
+            nn::set_num_threads(1);
+            const float err = infer_error(net, x, *c, ws, &one);
+            BOOST_TEST(err <= kInferTol, what << ": infer differs from forward by " << err);
+            nn::set_num_threads(2);
+            infer_error(net, x, *c, ws, &two);
+            BOOST_TEST(xt::amax(xt::abs(two - one))() == 0.0f, what << ": 2 threads differ from 1");
+            nn::set_num_threads(0);
+            infer_error(net, x, *c, ws, &again);
+            BOOST_TEST(xt::amax(xt::abs(again - one))() == 0.0f, what << ": a reused workspace changes the result");
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
