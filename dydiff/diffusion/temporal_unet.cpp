@@ -10,7 +10,6 @@
 #include "nn/simd/kernels.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -327,9 +326,10 @@ namespace {
 
 namespace simd = nn::simd;
 
-/// Floats of the largest activation of one chunk (about a quarter of the 1 MiB L2): a chunk takes as many samples
-/// as fit (at least one).
-constexpr std::size_t kChunkFloats = std::size_t{1} << 16;
+/// Floats of the largest activation of one chunk (128 KiB, an eighth of the 1 MiB L2): a chunk takes as many samples
+/// as fit (at least one). Measured flat within noise from 2^14 to 2^18 for the tiny and small presets at H = 32 and
+/// 100 (docs/performance.md); the smaller end keeps the memory low.
+constexpr std::size_t kChunkFloats = std::size_t{1} << 15;
 
 /// A growable set of cache-line aligned float buffers, handed out as leases and taken back when a lease dies.
 /// After the first forward pass the same sequence of requests finds its buffers free again: no allocation.
@@ -712,8 +712,7 @@ void TemporalUNet::infer(std::size_t B, std::size_t H, const float* x, const flo
     std::size_t per_sample = (H + plan.pad) * D;
     for (std::size_t l = 0; l < config_.dim_mults.size(); ++l)
         per_sample = std::max(per_sample, ((H >> l) + plan.pad) * 2 * config_.dim * config_.dim_mults[l]);
-    const std::size_t budget = std::getenv("TUNE_CHUNK") ? std::stoul(std::getenv("TUNE_CHUNK")) : kChunkFloats;
-    const std::size_t fit = std::clamp<std::size_t>(budget / per_sample, 1, B);
+    const std::size_t fit = std::clamp<std::size_t>(kChunkFloats / per_sample, 1, B);
     const std::size_t chunks = (B + fit - 1) / fit;
     const std::size_t chunk = (B + chunks - 1) / chunks;
     const auto run = [&](std::size_t begin, std::size_t end) {
