@@ -330,6 +330,10 @@ namespace simd = nn::simd;
 /// as fit (at least one). Measured flat within noise from 2^14 to 2^18 for the tiny and small presets at H = 32 and
 /// 100 (docs/performance.md); the smaller end keeps the memory low.
 constexpr std::size_t kChunkFloats = std::size_t{1} << 15;
+/// The least rows of a chunk's gemms at the last level (the widest channels). Every chunk streams all the weights
+/// once, so wide networks need chunks long enough to reuse them: the paper preset (235 MB of weights) ran 1.5x
+/// slower than the graph forward with one-sample chunks and on par with 512 rows; tiny and small are flat.
+constexpr std::size_t kChunkMinRows = 512;
 
 /// A growable set of cache-line aligned float buffers, handed out as leases and taken back when a lease dies.
 /// After the first forward pass the same sequence of requests finds its buffers free again: no allocation.
@@ -413,7 +417,7 @@ std::size_t rows_pad(const UNetConfig& c) {
 /// Conv1dBlock: conv (weight packed, no bias in the gemm) -> GroupNorm with the conv bias folded in -> Mish.
 struct BlockPlan {
     simd::Conv1dDims dims;  // B and H_in are set per chunk
-    const float* w_rows;    // (K C_in, C_out)
+    const float* w_rows;    // (K C_in, C_out) in slivers (conv1d_rows_weight)
     const float* bias;      // (C_out) conv bias
     const float* gamma;     // (C_out)
     const float* beta;      // (C_out)
@@ -427,7 +431,7 @@ struct ResPlan {
     const float* time_add;         // (Bt, C_out): time_proj(mish(t_emb)) per sample, or one shared row
     std::size_t time_ld;           // C_out, or 0 when the row is shared
     simd::Conv1dDims residual;     // 1x1 convolution; unused for the identity
-    const float* residual_w;       // (C_in, C_out), nullptr for the identity
+    const float* residual_w;       // (C_in, C_out) in slivers, nullptr for the identity
     const float* residual_bias;    // (C_out)
 };
 
@@ -517,10 +521,8 @@ Lease run_block(BufferPool& pool, const BlockPlan& p, std::size_t n, std::size_t
 Lease run_res(BufferPool& pool, const ResPlan& r, std::size_t b0, std::size_t n, std::size_t H, std::size_t P,
               const float* x) {
     Lease h = run_block(pool, r.block0, n, H, P, x, r.time_add + b0 * r.time_ld, r.time_ld, nullptr);
-    if (!r.residual_w) {  // identity: C_in == C_out, so x and the output share the rows layout
-        return run_block(pool, r.block1, n, H, P, h.data(), nullptr, 0,
-                         x + P * r.block1.dims.C_out);
-    }
+    if (!r.residual_w)  // identity: C_in == C_out, so x and the output share the rows layout
+        return run_block(pool, r.block1, n, H, P, h.data(), nullptr, 0, x + P * r.block1.dims.C_out);
     Lease y = run_block(pool, r.block1, n, H, P, h.data(), r.residual_bias, 0, nullptr);
     simd::Conv1dDims d = r.residual;
     d.B = n;
@@ -708,11 +710,14 @@ void TemporalUNet::infer(std::size_t B, std::size_t H, const float* x, const flo
     plan.final_conv.w_rows = packer.conv(final_conv_, plan.final_conv.dims);
     plan.final_conv.bias = final_conv_.bias.value().data();
 
-    // Chunks of equal size, each at most kChunkFloats in its widest activation (a concatenation of two levels).
+    // Chunks of equal size: as many samples as fit kChunkFloats in the widest activation (a concatenation of two
+    // levels), but at least kChunkMinRows rows at the last level.
     std::size_t per_sample = (H + plan.pad) * D;
     for (std::size_t l = 0; l < config_.dim_mults.size(); ++l)
         per_sample = std::max(per_sample, ((H >> l) + plan.pad) * 2 * config_.dim * config_.dim_mults[l]);
-    const std::size_t fit = std::clamp<std::size_t>(kChunkFloats / per_sample, 1, B);
+    const std::size_t bottom = (H >> config_.num_downsamples()) + plan.pad;  // rows per sample at the last level
+    const std::size_t fit = std::clamp<std::size_t>(
+        std::max(kChunkFloats / per_sample, (kChunkMinRows + bottom - 1) / bottom), 1, B);
     const std::size_t chunks = (B + fit - 1) / fit;
     const std::size_t chunk = (B + chunks - 1) / chunks;
     const auto run = [&](std::size_t begin, std::size_t end) {

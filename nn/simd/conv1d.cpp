@@ -9,6 +9,9 @@
 // work and stay serial: splitting them over channels made no measurable difference at the U-Net's sizes.
 // K = 1, stride 1, pad 0 takes the same path, where im2col is a row copy: one gemm per sample straight on x (no
 // copy) measured 1.3-3x slower, since N = H (25..100) is too narrow for the gemm's tiles and threads.
+// The rows forwards (inference, conv1d.hpp) need none of the copies: one gemm over the whole batch reads the
+// channels-last input in place, with M = positions (hundreds to thousands) and N = C_out; a Down's or Up's outputs
+// go through a scratch because their sample blocks do not line up with the input's.
 #include "nn/simd/conv1d.hpp"
 
 #include "nn/simd/gemm.hpp"

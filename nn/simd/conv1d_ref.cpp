@@ -1,5 +1,6 @@
 // Scalar twins of the conv1d / conv_transpose1d kernels: the defining sums as direct loops, each output entry
-// gathered in double. Independent of the im2col machinery on purpose: this is the test oracle, not a fallback.
+// gathered in double. Independent of the im2col machinery on purpose: this is the test oracle, not a fallback. The
+// rows twins read the weight entry by entry through gemm_sliver_index and the input through the rows layout.
 #include "nn/simd/conv1d.hpp"
 
 #include "nn/simd/gemm.hpp"

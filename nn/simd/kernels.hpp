@@ -80,7 +80,8 @@ void group_norm_backward(std::size_t B, std::size_t C, std::size_t H, std::size_
 // H x C/G entries, biased variance as group_norm_forward:
 //   y[b,t,c] = mish((v - mean[b,g]) rstd[b,g] gamma[c] + beta[c]) + add[b,c] + res[b,t,c]
 // add (rows of C at add + b add_ld; add_ld = 0 shares one row) and res (same layout as x) may each be nullptr (0).
-// One call does both statistics passes and the output pass per sample, which stays in cache in between.
+// One call does the statistics pass (one pass, relative to an entry of each group: kernels.cpp) and the output pass
+// per sample, which stays in cache in between.
 // Preconditions: C >= G >= 1, C % G == 0, H >= 1, eps > 0. y may alias x exactly (not res or add).
 void group_norm_mish_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t G, std::size_t ld,
                           const float* x,      // (B, H, C) rows
