@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <vector>
 
 namespace dydiff {
 
@@ -178,9 +179,10 @@ struct SamplerBuffers {
 SamplerDenoiseFn sampler_denoise_fn(const Denoiser& denoiser) {
     auto buffers = std::make_shared<SamplerBuffers>();
     return [&denoiser, buffers](const SamplerState& x, double sigma) {
-        DYDIFF_CHECK(x.dimension() == 3 && x.size() > 0 && sigma > 0.0,
-                     "sampler denoiser: state " << shape_str(x.shape()) << " must be a non-empty (B, H, D) and sigma "
-                                                << sigma << " > 0");
+        const std::size_t D = denoiser.net().channels();
+        DYDIFF_CHECK(x.dimension() == 3 && x.size() > 0 && x.shape()[2] == D && sigma > 0.0,
+                     "sampler denoiser: state " << shape_str(x.shape()) << " must be a non-empty (B, H, " << D
+                                                << ") and sigma " << sigma << " > 0");
         const std::size_t B = x.shape()[0], H = x.shape()[1], n = x.size();
         const double sigma_data = denoiser.config().sigma_data;
         const double s = static_cast<float>(sigma);  // Denoiser::forward's sigma is a float array
@@ -198,7 +200,7 @@ SamplerDenoiseFn sampler_denoise_fn(const Denoiser& denoiser) {
             b.x_in[k] = b.x32[k] * in;
         }
         denoiser.net().infer(B, H, b.x_in.data(), b.noise.data(), b.F.data(), b.unet);
-        SamplerState result = xt::empty<double>({B, H, x.shape()[2]});
+        SamplerState result = xt::empty<double>({B, H, D});
         for (std::size_t k = 0; k < n; ++k) {
             const float scaled_x = b.x32[k] * skip, scaled_F = b.F[k] * out;
             result.data()[k] = static_cast<double>(scaled_x + scaled_F);

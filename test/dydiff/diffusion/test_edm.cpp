@@ -286,6 +286,9 @@ BOOST_AUTO_TEST_CASE(sampler_network_call_equals_the_graph_denoiser) {
     const double err = xt::amax(xt::abs(a - b))() / (1.0 + xt::amax(xt::abs(b))());
     BOOST_TEST(err <= kPassTol, "a sampler pass differs from the graph's by " << err);
     BOOST_TEST(p.pinned(a));
+    // A state with the wrong channel count, or sigma <= 0, is refused before the network runs.
+    BOOST_CHECK_THROW(fast(to_double(test_array({2, 8, 5}, -1.0f, 1.0f, 15)), 1.0), Error);
+    BOOST_CHECK_THROW(fast(to_double(p.xi), 0.0), Error);
 }
 
 BOOST_AUTO_TEST_CASE(sampler_shape_errors) {
