@@ -408,11 +408,8 @@ private:
 using Lease = BufferPool::Lease;
 
 /// Pad rows between samples: the block convolutions need kernel_size / 2, Down (pad 1) and Up ((K - 1) / stride = 1
-/// rows back) need 1, and Down's stride 2 needs H + P even (conv1d.hpp), so the pad is rounded up to even.
-std::size_t rows_pad(const UNetConfig& c) {
-    const std::size_t P = std::max<std::size_t>(c.kernel_size / 2, 1);
-    return P + P % 2;
-}
+/// rows back) need 1.
+std::size_t rows_pad(const UNetConfig& c) { return std::max<std::size_t>(c.kernel_size / 2, 1); }
 
 /// Conv1dBlock: conv (weight packed, no bias in the gemm) -> GroupNorm with the conv bias folded in -> Mish.
 struct BlockPlan {
@@ -509,7 +506,7 @@ Lease run_block(BufferPool& pool, const BlockPlan& p, std::size_t n, std::size_t
     d.B = n;
     d.H_in = H;
     Lease y = pool.take(simd::rows_floats(n, H, d.C_out, P));
-    simd::conv1d_rows_forward(d, P, x, p.w_rows, nullptr, P, y.data(), false, nullptr);
+    simd::conv1d_rows_forward(d, P, x, p.w_rows, nullptr, P, y.data(), false);
     Lease stats = pool.take(2 * n * p.groups);  // mean, rstd (n, G)
     float* first = y.data() + P * d.C_out;      // position 0 of sample 0
     simd::group_norm_mish_rows(n, H, d.C_out, p.groups, (H + P) * d.C_out, first, p.bias, p.gamma, p.beta,
@@ -527,7 +524,7 @@ Lease run_res(BufferPool& pool, const ResPlan& r, std::size_t b0, std::size_t n,
     simd::Conv1dDims d = r.residual;
     d.B = n;
     d.H_in = H;
-    simd::conv1d_rows_forward(d, P, x, r.residual_w, nullptr, P, y.data(), /*accumulate=*/true, nullptr);
+    simd::conv1d_rows_forward(d, P, x, r.residual_w, nullptr, P, y.data(), /*accumulate=*/true);
     return y;
 }
 
@@ -564,11 +561,7 @@ void run_chunk(const UNetPlan& plan, BufferPool& pool, std::size_t b0, std::size
         d.B = n;
         d.H_in = Hl;
         cur = {pool.take(simd::rows_floats(n, Hl / 2, d.C_out, P)), d.C_out};
-        {
-            Lease scratch = pool.take(simd::conv1d_rows_scratch(d, P, P));
-            simd::conv1d_rows_forward(d, P, h, plan.downs[l].w_rows, plan.downs[l].bias, P, cur.lease.data(), false,
-                                      scratch.data());
-        }
+        simd::conv1d_rows_forward(d, P, h, plan.downs[l].w_rows, plan.downs[l].bias, P, cur.lease.data(), false);
         Hl /= 2;
         h = cur.lease.data();
     }
@@ -602,9 +595,8 @@ void run_chunk(const UNetPlan& plan, BufferPool& pool, std::size_t b0, std::size
         d.B = n;
         d.H_in = Hl;
         cur = {pool.take(simd::rows_floats(n, 2 * Hl, d.C_out, P)), d.C_out};
-        Lease scratch = pool.take(simd::conv_transpose1d_rows_scratch(d, P));
         simd::conv_transpose1d_rows_forward(d, P, y.data(), plan.ups[u].w_rows, plan.ups[u].bias, P,
-                                            cur.lease.data(), scratch.data());
+                                            cur.lease.data());
         Hl *= 2;
     }
     Lease f = run_block(pool, plan.final_block, n, H, P, cur.lease.data(), nullptr, 0, nullptr);
@@ -613,8 +605,7 @@ void run_chunk(const UNetPlan& plan, BufferPool& pool, std::size_t b0, std::size
     d.B = n;
     d.H_in = H;
     Lease y = pool.take(simd::rows_floats(n, H, D, P));
-    simd::conv1d_rows_forward(d, P, f.data(), plan.final_conv.w_rows, plan.final_conv.bias, P, y.data(), false,
-                              nullptr);
+    simd::conv1d_rows_forward(d, P, f.data(), plan.final_conv.w_rows, plan.final_conv.bias, P, y.data(), false);
     for (std::size_t b = 0; b < n; ++b)
         std::memcpy(out + (b0 + b) * H * D, y.data() + (P + b * (H + P)) * D, H * D * sizeof(float));
 }

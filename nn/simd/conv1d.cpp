@@ -10,8 +10,8 @@
 // K = 1, stride 1, pad 0 takes the same path, where im2col is a row copy: one gemm per sample straight on x (no
 // copy) measured 1.3-3x slower, since N = H (25..100) is too narrow for the gemm's tiles and threads.
 // The rows forwards (inference, conv1d.hpp) need none of the copies: one gemm over the whole batch reads the
-// channels-last input in place, with M = positions (hundreds to thousands) and N = C_out; a Down's or Up's outputs
-// go through a scratch because their sample blocks do not line up with the input's.
+// channels-last input in place and writes the output in place (gemm_slivered_rows), with M = positions (hundreds to
+// thousands) and N = C_out.
 #include "nn/simd/conv1d.hpp"
 
 #include "nn/simd/gemm.hpp"
@@ -227,37 +227,18 @@ void add_bias_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t P, c
     }
 }
 
-// C (M, N) = A (M, K) W (K, N) + beta C, W in slivers, as gemms of at most kGemmInPlaceAMaxCols columns (a
-// multiple of the sliver width, so each group's W starts at a sliver).
-void gemm_columns(std::size_t M, std::size_t N, std::size_t K, const float* a, std::size_t lda, const float* w,
-                  float beta, float* c, std::size_t ldc) {
+// C = A W + beta C for M rows placed as a_rows / c_rows, W (K, N) in slivers, as products of at most
+// kGemmInPlaceAMaxCols columns (a multiple of the sliver width, so each group's W starts at a sliver).
+void gemm_columns(std::size_t M, std::size_t N, std::size_t K, const float* a, GemmRows a_rows,
+                  const float* w, float beta, float* c, GemmRows c_rows) {
     static_assert(kGemmInPlaceAMaxCols % kGemmSliverCols == 0, "column groups start at a sliver");
-    for (std::size_t j = 0; j < N; j += kGemmInPlaceAMaxCols) {
-        const std::size_t n = std::min(kGemmInPlaceAMaxCols, N - j);
-        gemm_slivered(false, M, n, K, 1.0f, a, lda, w + j * K, beta, c + j, ldc);
-    }
+    for (std::size_t j = 0; j < N; j += kGemmInPlaceAMaxCols)
+        gemm_slivered_rows(M, std::min(kGemmInPlaceAMaxCols, N - j), K, a, a_rows, w + j * K, beta, c + j, c_rows);
 }
 
 // Taps of phase r of a ConvTranspose1d: k = r, r + stride, ... < K.
 std::size_t phase_taps(const Conv1dDims& d, std::size_t r) {
     return r < d.K ? (d.K - r + d.stride - 1) / d.stride : 0;
-}
-
-// y's positions of sample b (+)= the H rows at src + b src_block (+ bias), then y's pads zeroed.
-void copy_rows(std::size_t B, std::size_t H, std::size_t C, const float* src, std::size_t src_block,
-               const float* bias, std::size_t P, float* y, bool accumulate) {
-    for (std::size_t b = 0; b < B; ++b) {
-        const float* in = src + b * src_block;
-        float* out = y + (P + b * (H + P)) * C;
-        if (!accumulate && !bias) {
-            std::memcpy(out, in, H * C * sizeof(float));
-            continue;
-        }
-        for (std::size_t t = 0; t < H; ++t, in += C, out += C)
-            for (std::size_t c = 0; c < C; ++c)
-                out[c] = (accumulate ? out[c] : 0.0f) + in[c] + (bias ? bias[c] : 0.0f);
-    }
-    zero_pads(B, H, C, P, y);
 }
 
 }  // namespace
@@ -275,32 +256,18 @@ std::size_t conv1d_rows_weight_floats(const Conv1dDims& d) noexcept {
     return gemm_sliver_floats(d.K * d.C_in, d.C_out);
 }
 
-std::size_t conv1d_rows_scratch(const Conv1dDims& d, std::size_t P_in, std::size_t P_out) noexcept {
-    const std::size_t runs_per_sample = (d.H_in + P_in) / d.stride;
-    if (runs_per_sample == conv1d_h_out(d) + P_out) return 0;
-    return d.B * runs_per_sample * d.C_out;
-}
-
-// Run v = b (H_in + P_in) / stride + t computes output t of sample b from input rows v stride + P_in - padding
-// onwards; the runs with t >= H_out straddle two samples and are dropped.
+// Output t of sample b (row i = b H_out + t of the product) reads the K C_in floats from input row
+// P_in + b (H_in + P_in) + t stride - padding on and lands on output row P_out + b (H_out + P_out) + t.
 void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
-                         const float* bias, std::size_t P_out, float* y, bool accumulate, float* scratch) noexcept {
+                         const float* bias, std::size_t P_out, float* y, bool accumulate) noexcept {
     if (d.B == 0) return;
     const std::size_t H_out = conv1d_h_out(d);
-    const std::size_t runs_per_sample = (d.H_in + P_in) / d.stride;
-    const std::size_t runs = (d.B - 1) * runs_per_sample + H_out;
-    const std::size_t R = d.K * d.C_in;
-    const float* a = x + (P_in - d.padding) * d.C_in;
-    const std::size_t lda = d.stride * d.C_in;
-    if (runs_per_sample == H_out + P_out) {
-        // The runs land on y's rows P_out onwards; the dropped ones on pad rows, zeroed again below.
-        gemm_columns(runs, d.C_out, R, a, lda, w_rows, accumulate ? 1.0f : 0.0f, y + P_out * d.C_out, d.C_out);
-        if (bias) add_bias_rows(d.B, H_out, d.C_out, P_out, bias, y);
-        zero_pads(d.B, H_out, d.C_out, P_out, y);
-        return;
-    }
-    gemm_columns(runs, d.C_out, R, a, lda, w_rows, 0.0f, scratch, d.C_out);
-    copy_rows(d.B, H_out, d.C_out, scratch, runs_per_sample * d.C_out, bias, P_out, y, accumulate);
+    const GemmRows in{H_out, (d.H_in + P_in) * d.C_in, d.stride * d.C_in};
+    const GemmRows out{H_out, (H_out + P_out) * d.C_out, d.C_out};
+    gemm_columns(d.B * H_out, d.C_out, d.K * d.C_in, x + (P_in - d.padding) * d.C_in, in, w_rows,
+                 accumulate ? 1.0f : 0.0f, y + P_out * d.C_out, out);
+    if (bias) add_bias_rows(d.B, H_out, d.C_out, P_out, bias, y);
+    zero_pads(d.B, H_out, d.C_out, P_out, y);
 }
 
 void conv_transpose1d_rows_weight(const Conv1dDims& d, const float* w, float* w_rows) noexcept {
@@ -322,38 +289,34 @@ std::size_t conv_transpose1d_rows_weight_floats(const Conv1dDims& d) noexcept {
     return n;
 }
 
-std::size_t conv_transpose1d_rows_scratch(const Conv1dDims& d, std::size_t P_in) noexcept {
-    return d.stride * d.B * (d.H_in + P_in) * d.C_out;
-}
-
-// Scratch row z = stride (b (H_in + 2 P_in) + q) + r holds output j = q stride + r - padding of sample b, so each
-// sample's H_out outputs are the consecutive scratch rows from stride b (H_in + 2 P_in) + padding on. Phase r is
-// one gemm over u = b (H_in + 2 P_in) + q, writing every stride-th scratch row.
+// Phase r is one product over the (sample, q) pairs with output j = q stride + r - padding in [0, H_out): row
+// i = b n_q + (q - q_lo) reads input rows P_in + b (H_in + P_in) + q - n_r + 1 .. + q and lands on output row
+// P_out + b (H_out + P_out) + j, every stride-th row of the sample.
 void conv_transpose1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
-                                   const float* bias, std::size_t P_out, float* y, float* scratch) noexcept {
+                                   const float* bias, std::size_t P_out, float* y) noexcept {
     if (d.B == 0) return;
     const std::size_t H_out = conv_transpose1d_h_out(d);
-    const std::size_t block_in = d.H_in + P_in;
-    const float* w_phase = w_rows;  // phase r's matrix (n_r C_in, C_out)
     for (std::size_t r = 0; r < d.stride; ++r) {
         const std::size_t n_r = phase_taps(d, r);
-        const float* w_r = w_phase;
-        w_phase += gemm_sliver_floats(n_r * d.C_in, d.C_out);
-        // Phase r: outputs j = q stride + r - padding in [0, H_out), i.e. q in [q_lo, q_end).
+        const float* w_r = w_rows;  // phase r's matrix (n_r C_in, C_out)
+        w_rows += gemm_sliver_floats(n_r * d.C_in, d.C_out);
         const std::size_t q_lo = d.padding > r ? (d.padding - r + d.stride - 1) / d.stride : 0;
         const std::size_t q_end = H_out + d.padding > r ? (H_out + d.padding - r + d.stride - 1) / d.stride : 0;
         if (q_end <= q_lo) continue;
-        const std::size_t runs = (d.B - 1) * block_in + q_end - q_lo;
-        float* c = scratch + (d.stride * q_lo + r) * d.C_out;
+        const std::size_t n_q = q_end - q_lo;
+        float* c = y + (P_out + q_lo * d.stride + r - d.padding) * d.C_out;
+        const GemmRows out{n_q, (H_out + P_out) * d.C_out, d.stride * d.C_out};
         if (n_r == 0) {  // stride > K: no tap reaches this phase
-            for (std::size_t u = 0; u < runs; ++u) std::fill_n(c + u * d.stride * d.C_out, d.C_out, 0.0f);
+            for (std::size_t b = 0; b < d.B; ++b)
+                for (std::size_t q = 0; q < n_q; ++q)
+                    std::fill_n(c + b * out.run_stride + q * out.row_stride, d.C_out, 0.0f);
             continue;
         }
-        const float* a = x + (P_in + q_lo + 1 - n_r) * d.C_in;
-        gemm_columns(runs, d.C_out, n_r * d.C_in, a, d.C_in, w_r, 0.0f, c, d.stride * d.C_out);
+        const GemmRows in{n_q, (d.H_in + P_in) * d.C_in, d.C_in};
+        gemm_columns(d.B * n_q, d.C_out, n_r * d.C_in, x + (P_in + q_lo + 1 - n_r) * d.C_in, in, w_r, 0.0f, c, out);
     }
-    copy_rows(d.B, H_out, d.C_out, scratch + d.padding * d.C_out, d.stride * block_in * d.C_out, bias, P_out, y,
-              false);
+    if (bias) add_bias_rows(d.B, H_out, d.C_out, P_out, bias, y);
+    zero_pads(d.B, H_out, d.C_out, P_out, y);
 }
 
 void conv1d_forward(const Conv1dDims& d, const float* x, const float* w, const float* bias, float* y) noexcept {

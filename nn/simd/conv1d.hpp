@@ -75,31 +75,28 @@ void conv_transpose1d_backward(const Conv1dDims& d,
 // position t of sample b is row P + b (H + P) + t, and the P rows before the first sample and after every sample
 // are zero, so neighbouring samples share their padding. A convolution with padding <= P then finds the K taps of
 // an output position as K consecutive rows of the input, one contiguous run of K C_in floats; with the weight
-// arranged as a (K C_in, C_out) matrix in the gemm's slivers (gemm.hpp), the whole batch is one gemm whose op(A) rows
-// are read in place at a row stride of stride * C_in (overlapping runs, no im2col copy) and whose B is not packed
-// either. The runs between two samples are computed too and dropped (P rows per sample). ConvTranspose1d splits into
-// `stride` such gemms, one per output phase. C_out is split into groups of at most kGemmInPlaceAMaxCols columns so
-// that the gemm never packs op(A). Threads: those of simd::gemm.
-// Preconditions of the rows kernels, beyond those of the channels-first ones: for Conv1d padding <= P_in,
-// (H_in + P_in) % stride == 0 and 2 padding + stride <= K + P_in (a sample's outputs fit in its block of H_in + P_in
-// rows); for ConvTranspose1d P_in >= (K - 1) / stride (the taps reach that far back). x and y do not overlap.
+// arranged as a (K C_in, C_out) matrix in the gemm's slivers (gemm.hpp), the whole batch is one gemm_slivered_rows
+// whose A rows are read in place (overlapping runs, no im2col copy), whose output rows are written in place (the pad
+// rows are skipped, not computed) and whose B is not packed. ConvTranspose1d is `stride` such products, one per
+// output phase. C_out is split into groups of at most kGemmInPlaceAMaxCols columns, the width up to which the gemm's
+// micro-kernel runs at full speed on unpacked A rows. Threads: those of simd::gemm.
+// Preconditions of the rows kernels, beyond those of the channels-first ones: for Conv1d padding <= P_in; for
+// ConvTranspose1d P_in >= (K - 1) / stride (the taps reach that far back). x and y do not overlap.
+
+/// Floats of a rows tensor: (P + B (H + P)) C.
+inline std::size_t rows_floats(std::size_t B, std::size_t H, std::size_t C, std::size_t P) noexcept {
+    return (P + B * (H + P)) * C;
+}
 
 /// w_rows: the matrix (K C_in, C_out) with entry (k C_in + c, o) = w[o, c, k], in slivers (gemm_sliver_index), from
 /// a Conv1d weight (C_out, C_in, K); conv1d_rows_weight_floats(d) floats.
 void conv1d_rows_weight(const Conv1dDims& d, const float* w /*(C_out, C_in, K)*/, float* w_rows) noexcept;
 std::size_t conv1d_rows_weight_floats(const Conv1dDims& d) noexcept;
-/// Floats of a rows tensor: (P + B (H + P)) C.
-inline std::size_t rows_floats(std::size_t B, std::size_t H, std::size_t C, std::size_t P) noexcept {
-    return (P + B * (H + P)) * C;
-}
-/// Floats of scratch conv1d_rows_forward needs: 0 when the output blocks are the input blocks' rows divided by
-/// the stride (stride 1 with P_out = P_in: the gemm writes y in place), else one row of C_out per computed run.
-std::size_t conv1d_rows_scratch(const Conv1dDims& d, std::size_t P_in, std::size_t P_out) noexcept;
 /// y = conv1d(x) + bias in rows layouts: x (B, H_in) rows of C_in with pad P_in, y (B, H_out) rows of C_out with pad
 /// P_out. accumulate: y's positions += the convolution (else assigned). y's pad rows are zero on return.
-/// bias may be nullptr; scratch holds conv1d_rows_scratch() floats (nullptr when that is 0).
+/// bias may be nullptr.
 void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
-                         const float* bias, std::size_t P_out, float* y, bool accumulate, float* scratch) noexcept;
+                         const float* bias, std::size_t P_out, float* y, bool accumulate) noexcept;
 
 /// The weight of a ConvTranspose1d (C_in, C_out, K) as `stride` stacked phase matrices: output j with
 /// j + padding = q stride + r reads input rows q - n_r + 1 .. q (n_r = taps k = r, r + stride, ... < K), and row
@@ -108,18 +105,16 @@ void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, 
 /// floats in all.
 void conv_transpose1d_rows_weight(const Conv1dDims& d, const float* w /*(C_in, C_out, K)*/, float* w_rows) noexcept;
 std::size_t conv_transpose1d_rows_weight_floats(const Conv1dDims& d) noexcept;
-/// Floats of scratch conv_transpose1d_rows_forward needs: stride B (H_in + P_in) C_out.
-std::size_t conv_transpose1d_rows_scratch(const Conv1dDims& d, std::size_t P_in) noexcept;
 /// y = conv_transpose1d(x) + bias in rows layouts: x (B, H_in) rows of C_in with pad P_in, y (B, H_out) rows of
 /// C_out with pad P_out, assigned, pads zero on return. bias may be nullptr.
 void conv_transpose1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
-                                   const float* bias, std::size_t P_out, float* y, float* scratch) noexcept;
+                                   const float* bias, std::size_t P_out, float* y) noexcept;
 
 namespace ref {
 void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
-                         const float* bias, std::size_t P_out, float* y, bool accumulate, float* scratch) noexcept;
+                         const float* bias, std::size_t P_out, float* y, bool accumulate) noexcept;
 void conv_transpose1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
-                                   const float* bias, std::size_t P_out, float* y, float* scratch) noexcept;
+                                   const float* bias, std::size_t P_out, float* y) noexcept;
 void conv1d_forward(const Conv1dDims& d, const float* x, const float* w, const float* bias, float* y) noexcept;
 void conv1d_backward(const Conv1dDims& d, const float* x, const float* w, const float* dy, float* dx, float* dw,
                      float* dbias) noexcept;

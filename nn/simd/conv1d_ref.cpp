@@ -162,7 +162,7 @@ float transposed_tap(const Conv1dDims& d, const float* w_rows, std::size_t c, st
 }  // namespace
 
 void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
-                         const float* bias, std::size_t P_out, float* y, bool accumulate, float*) noexcept {
+                         const float* bias, std::size_t P_out, float* y, bool accumulate) noexcept {
     const std::size_t H_out = conv1d_h_out(d);
     for (std::size_t b = 0; b < d.B; ++b)
         for (std::size_t t = 0; t < H_out; ++t)
@@ -182,7 +182,7 @@ void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, 
 }
 
 void conv_transpose1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
-                                   const float* bias, std::size_t P_out, float* y, float*) noexcept {
+                                   const float* bias, std::size_t P_out, float* y) noexcept {
     const std::size_t H_out = conv_transpose1d_h_out(d);
     for (std::size_t b = 0; b < d.B; ++b)
         for (std::size_t j = 0; j < H_out; ++j)

@@ -2,8 +2,8 @@
 // Loop nest (Goto/BLIS idea, our code): NC columns of op(B) x KC depth are packed into slivers (kc, kNr) that stay in
 // L1 while a packed MC x KC block of op(A) streams from L2; transposes are absorbed by the packing. Threads split C
 // into whole micro-tiles along M or N (never along K), so every element sees the same K blocking and the same
-// instruction sequence: results are bitwise identical for any thread count. gemm_slivered takes a B already in the
-// packed sliver layout (for the whole depth, not one KC block) and skips the packing of B.
+// instruction sequence: results are bitwise identical for any thread count. gemm_slivered_rows is the same product
+// with B already in the sliver layout (never packed) and the rows of A and C gathered from runs (never copied).
 // NOTE: nn/simd/ includes only nn/simd headers, except for nn/parallel.hpp here: a plain function, no layer logic.
 #include "nn/simd/gemm.hpp"
 
@@ -73,7 +73,6 @@ struct Problem {
     float beta;
     float* C;
     std::size_t ldc;
-    bool slivered_b = false;  // B is in slivers (gemm.hpp): read in place, never packed
 };
 
 /// Rows of the next micro-tile when `remaining` rows of a block are left: kMr, except that the last two tiles share
@@ -168,7 +167,7 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
     float* packed_b = t_pack_b.reserve(nc_max * kc_max);  // (nc / kNr, kc, kNr)
     alignas(kAlign) float edge[kMr * kNr];                 // (kMr, kNr)
 
-    const bool in_place_b = !p.slivered_b && !p.trans_b && i_end - i_begin <= kInPlaceBMaxRows;
+    const bool in_place_b = !p.trans_b && i_end - i_begin <= kInPlaceBMaxRows;
     const bool in_place_a = j_end - j_begin <= kInPlaceAMaxCols;
     // A in place: op(A)(i, k) at A[i * lda + k] (row-major walk) or, transposed, at A[k * lda + i] (k-major walk).
     const auto layout = in_place_a && !p.trans_a ? gemm_detail::ALayout::kRowMajor : gemm_detail::ALayout::kKMajor;
@@ -181,9 +180,7 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
         for (std::size_t pc = 0; pc < p.K; pc += kc_max) {
             const std::size_t kc = std::min(kc_max, p.K - pc);
             const float beta = pc == 0 ? p.beta : 1.0f;  // later K blocks accumulate onto the first
-            if (p.slivered_b) {
-                // Nothing to pack: sliver (jc + jr) / kNr from row pc on is read where it is.
-            } else if (in_place_b) {
+            if (in_place_b) {
                 // Only a partial last sliver is packed (zero padding keeps the kernel inside its rows).
                 if (nc_full < nc) pack_b(p, pc, kc, jc + nc_full, nc - nc_full, packed_b + nc_full * kc);
             } else {
@@ -196,10 +193,8 @@ void gemm_region(const Problem& p, std::size_t i_begin, std::size_t i_end, std::
                     const std::size_t nr = std::min(kNr, nc - jr);
                     const std::size_t nv = (nr + kFloatWidth - 1) / kFloatWidth;  // vectors of the tile
                     const bool b_direct = in_place_b && jr < nc_full;
-                    const float* b = p.slivered_b ? p.B + ((jc + jr) / kNr * p.K + pc) * kNr
-                                     : b_direct   ? p.B + pc * p.ldb + jc + jr
-                                                  : packed_b + jr * kc;
-                    const std::size_t b_stride = b_direct && !p.slivered_b ? p.ldb : kNr;
+                    const float* b = b_direct ? p.B + pc * p.ldb + jc + jr : packed_b + jr * kc;
+                    const std::size_t b_stride = b_direct ? p.ldb : kNr;
                     const float* a_packed = packed_a;  // sliver of the current tile when packed
                     for (std::size_t ir = 0, mr = 0; ir < mc; ir += mr, a_packed += kc * kMr) {
                         mr = tile_rows(mc - ir);
@@ -229,6 +224,14 @@ void scale_c(const Problem& p) noexcept {
     }
 }
 
+/// Splits [0, tiles) into runs of tiles of at least kMinFmasPerThread multiply-adds, one per thread, and calls
+/// fn(begin, end) on each.
+template <class Fn>
+void split_tiles(std::size_t tiles, std::size_t fmas_per_tile, const Fn& fn) {
+    const std::size_t grain = std::max<std::size_t>(1, kMinFmasPerThread / std::max<std::size_t>(fmas_per_tile, 1));
+    parallel_for(tiles, grain, fn);
+}
+
 /// The product described by p, split over the pool's threads.
 void run(const Problem& p) noexcept {
     const std::size_t M = p.M, N = p.N, K = p.K;
@@ -241,14 +244,74 @@ void run(const Problem& p) noexcept {
     const bool split_n = N >= M;
     const std::size_t tile = split_n ? kNr : kMr;
     const std::size_t tiles = (split_n ? N + kNr - 1 : M + kMr - 1) / tile;
-    const std::size_t fmas_per_tile = tile * (split_n ? M : N) * K;
-    const std::size_t grain = std::max<std::size_t>(1, kMinFmasPerThread / fmas_per_tile);
-    parallel_for(tiles, grain, [&](std::size_t t_begin, std::size_t t_end) {
+    split_tiles(tiles, tile * (split_n ? M : N) * K, [&](std::size_t t_begin, std::size_t t_end) {
         if (split_n)
             gemm_region(p, 0, M, t_begin * kNr, std::min(N, t_end * kNr));
         else
             gemm_region(p, t_begin * kMr, std::min(M, t_end * kMr), 0, N);
     });
+}
+
+/// gemm_slivered_rows's product.
+struct RowsProblem {
+    std::size_t M, N, K;
+    const float* A;
+    GemmRows a_rows;
+    const float* B;  // slivers
+    float beta;
+    float* C;
+    GemmRows c_rows;
+};
+
+/// Offsets of rows first .. first + n - 1 of `rows` into out, without a division per row.
+void row_offsets(const GemmRows& rows, std::size_t first, std::size_t n, std::size_t* out) noexcept {
+    std::size_t run = first / rows.run, in_run = first % rows.run;
+    for (std::size_t i = 0; i < n; ++i) {
+        out[i] = run * rows.run_stride + in_run * rows.row_stride;
+        if (++in_run == rows.run) {
+            in_run = 0;
+            ++run;
+        }
+    }
+}
+
+/// Rows [i_begin, i_end) of gemm_slivered_rows's C on the calling thread: for each block of kMc rows, their
+/// offsets once, then the loop nest of gemm_region with A read in place and B never packed.
+void rows_region(const RowsProblem& p, std::size_t i_begin, std::size_t i_end) noexcept {
+    const std::size_t kc_max = depth_block(p.K);
+    std::size_t a_off[kMc], c_off[kMc];
+    alignas(kAlign) float edge[kMr * kNr];  // (kMr, kNr)
+    const float* a[kMr];
+    float* c[kMr];
+    for (std::size_t ic = i_begin; ic < i_end; ic += kMc) {
+        const std::size_t mc = std::min(kMc, i_end - ic);
+        row_offsets(p.a_rows, ic, mc, a_off);
+        row_offsets(p.c_rows, ic, mc, c_off);
+        for (std::size_t pc = 0; pc < p.K; pc += kc_max) {
+            const std::size_t kc = std::min(kc_max, p.K - pc);
+            const float beta = pc == 0 ? p.beta : 1.0f;  // later K blocks accumulate onto the first
+            for (std::size_t jr = 0; jr < p.N; jr += kNr) {
+                const std::size_t nr = std::min(kNr, p.N - jr);
+                const std::size_t nv = (nr + kFloatWidth - 1) / kFloatWidth;
+                const bool full = nr == nv * kFloatWidth;
+                const float* b = p.B + (jr / kNr * p.K + pc) * kNr;
+                for (std::size_t ir = 0, mr = 0; ir < mc; ir += mr) {
+                    mr = tile_rows(mc - ir);
+                    for (std::size_t i = 0; i < mr; ++i) {
+                        a[i] = p.A + a_off[ir + i] + pc;
+                        c[i] = full ? p.C + c_off[ir + i] + jr : edge + i * kNr;
+                    }
+                    gemm_detail::kRowsMicroKernels[nv - 1][mr - 1](kc, a, b, full ? beta : 0.0f, c);
+                    if (full) continue;
+                    for (std::size_t i = 0; i < mr; ++i) {
+                        float* out = p.C + c_off[ir + i] + jr;
+                        for (std::size_t j = 0; j < nr; ++j)
+                            out[j] = beta == 0.0f ? 1.0f * edge[i * kNr + j] : 1.0f * edge[i * kNr + j] + beta * out[j];
+                    }
+                }
+            }
+        }
+    }
 }
 
 }  // namespace
@@ -260,10 +323,23 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
     run(Problem{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc});
 }
 
-void gemm_slivered(bool trans_a, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
-                   std::size_t lda, const float* B_slivers, float beta, float* C, std::size_t ldc) noexcept {
+void gemm_slivered_rows(std::size_t M, std::size_t N, std::size_t K, const float* A, GemmRows a_rows,
+                        const float* B_slivers, float beta, float* C, GemmRows c_rows) noexcept {
     static_assert(kGemmSliverCols == kNr, "gemm.hpp's slivers are the micro-kernel's tile width");
-    run(Problem{trans_a, false, M, N, K, alpha, A, lda, B_slivers, kNr, beta, C, ldc, true});
+    if (M == 0 || N == 0) return;
+    const RowsProblem p{M, N, K, A, a_rows, B_slivers, beta, C, c_rows};
+    if (K == 0) {
+        std::size_t off[kMc];
+        for (std::size_t i0 = 0; i0 < M; i0 += kMc) {
+            row_offsets(c_rows, i0, std::min(kMc, M - i0), off);
+            for (std::size_t i = 0; i < std::min(kMc, M - i0); ++i)
+                for (std::size_t j = 0; j < N; ++j) C[off[i] + j] = beta == 0.0f ? 0.0f : beta * C[off[i] + j];
+        }
+        return;
+    }
+    split_tiles((M + kMr - 1) / kMr, kMr * N * K, [&](std::size_t t_begin, std::size_t t_end) {
+        rows_region(p, t_begin * kMr, std::min(M, t_end * kMr));
+    });
 }
 
 }  // namespace dydiff::nn::simd

@@ -144,4 +144,76 @@ inline constexpr std::array<KernelTable, 2> kMicroKernels = {
     all_variants<ALayout::kRowMajor>(std::make_index_sequence<kNrVecs>{}),
 };
 
+/// The same tile with its rows anywhere: row i of A starts at a[i] (this K block's first entry, read in place) and
+/// row i of C at c[i]; b is a sliver (kc, NV * kFloatWidth) with row stride kNr; alpha is 1. The chain of fused
+/// multiply-adds per element is micro_kernel's, so a product through it equals gemm's bitwise.
+/// Preconditions: as micro_kernel's, each c[i] with NV * kFloatWidth writable floats.
+template <std::size_t MR, std::size_t NV>
+void micro_kernel_rows(std::size_t kc, const float* const* a, const float* b, float beta, float* const* c) noexcept {
+    for (std::size_t i = 0; i < MR; ++i) {
+        __builtin_prefetch(c[i], 1);
+        __builtin_prefetch(c[i] + NV * kFloatWidth - 1, 1);
+    }
+#if DYDIFF_HAVE_SIMD
+    FloatBatch acc[MR][NV];
+    for (std::size_t i = 0; i < MR; ++i)
+        for (std::size_t v = 0; v < NV; ++v) acc[i][v] = FloatBatch(0.0f);
+    std::size_t k = 0;  // NOTE: a do-while keeps acc in registers (see micro_kernel)
+    do {
+        FloatBatch bk[NV];
+        for (std::size_t v = 0; v < NV; ++v) {
+            bk[v] = FloatBatch::load_unaligned(b + v * kFloatWidth);
+            pin_in_register(bk[v]);
+        }
+        for (std::size_t i = 0; i < MR; ++i) {
+            const FloatBatch ai(a[i][k]);
+            for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(ai, bk[v], acc[i][v]);
+        }
+        b += kNr;
+    } while (++k != kc);
+    const FloatBatch one(1.0f);
+    for (std::size_t i = 0; i < MR; ++i) {
+        for (std::size_t v = 0; v < NV; ++v) {
+            float* p = c[i] + v * kFloatWidth;
+            if (beta == 0.0f)
+                (one * acc[i][v]).store_unaligned(p);
+            else
+                xsimd::fma(one, acc[i][v], FloatBatch(beta) * FloatBatch::load_unaligned(p)).store_unaligned(p);
+        }
+    }
+#else
+    constexpr std::size_t kCols = NV * kFloatWidth;
+    float acc[MR][kCols] = {};
+    const float* a0 = a[0];
+    for (std::size_t k = 0; k < kc; ++k) {
+        for (std::size_t i = 0; i < MR; ++i)
+            for (std::size_t j = 0; j < kCols; ++j) acc[i][j] += a[i][k] * b[j];
+        b += kNr;
+        hide_from_vectorizer(a0, b);
+    }
+    for (std::size_t i = 0; i < MR; ++i) {
+        for (std::size_t j = 0; j < kCols; ++j) {
+            float& out = c[i][j];
+            out = beta == 0.0f ? 1.0f * acc[i][j] : 1.0f * acc[i][j] + beta * out;
+        }
+    }
+#endif
+}
+
+using RowsMicroKernel = void (*)(std::size_t, const float* const*, const float*, float, float* const*) noexcept;
+using RowsKernelTable = std::array<std::array<RowsMicroKernel, kMr>, kNrVecs>;
+
+template <std::size_t NV, std::size_t... R>
+constexpr std::array<RowsMicroKernel, kMr> rows_row_variants(std::index_sequence<R...>) noexcept {
+    return {&micro_kernel_rows<R + 1, NV>...};
+}
+
+template <std::size_t... V>
+constexpr RowsKernelTable rows_all_variants(std::index_sequence<V...>) noexcept {
+    return {rows_row_variants<V + 1>(std::make_index_sequence<kMr>{})...};
+}
+
+/// kRowsMicroKernels[nv - 1][mr - 1] is micro_kernel_rows<mr, nv>.
+inline constexpr RowsKernelTable kRowsMicroKernels = rows_all_variants(std::make_index_sequence<kNrVecs>{});
+
 }  // namespace dydiff::nn::simd::gemm_detail

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -272,42 +273,63 @@ BOOST_AUTO_TEST_CASE(bitwise_identical_for_any_thread_count) {
     }
 }
 
-// gemm_slivered reads B from its sliver layout instead of packing it: bitwise the same C as gemm, over edge shapes,
-// several K blocks, both op(A), column ranges starting at a sliver (a product over part of a slivered B), and
-// 1 or 2 threads.
-BOOST_AUTO_TEST_CASE(slivered_b_equals_gemm_bitwise) {
+// gemm_slivered_rows reads B from its sliver layout and the rows of A and C from runs: bitwise the same rows of C as
+// gemm on the gathered rows, with every float between C's rows untouched, over edge shapes, runs of several lengths
+// (overlapping A rows, as the convolutions read them), several K blocks, beta 0 and 0.5, K = 0, a column range
+// starting at sliver 1, and 1 or 2 threads.
+BOOST_AUTO_TEST_CASE(slivered_rows_equal_gemm_bitwise) {
     const std::size_t w = simd::kGemmSliverCols;
-    const std::size_t shapes[][3] = {{1, 1, 1},     {7, w - 1, 5},   {13, w, 3},  {37, w + 1, 71},
-                                     {300, 3 * w + 5, 300}, {121, 64, 257}, {600, 128, 640}, {6, 2049, 7}};
+    struct Case {
+        std::size_t M, N, K, run;
+    };
+    const Case cases[] = {{1, 1, 1, 1},           {7, w - 1, 5, 3},     {13, w, 3, 13},  {37, w + 1, 71, 8},
+                          {300, 3 * w + 5, 300, 25}, {121, 64, 257, 10}, {600, 128, 640, 27}, {6, 2049, 7, 2},
+                          {50, w, 0, 5}};
     std::uint64_t seed = 500;
-    for (const auto& s : shapes)
-        for (bool ta : kBools)
+    for (const Case& k : cases)
+        for (float beta : {0.0f, 0.5f})
             for (std::size_t threads : {1, 2}) {
-                const std::size_t M = s[0], N = s[1], K = s[2];
+                // A: runs of `run` rows K floats apart (overlapping when K > lda), a gap of 3 rows between runs;
+                // C: runs of rows with a gap of 2 rows, rows N + 3 floats apart.
+                const std::size_t lda = std::max<std::size_t>(k.K / 2, 1), ldc = k.N + 3;
+                const simd::GemmRows a_rows{k.run, (k.run + 3) * lda, lda};
+                const simd::GemmRows c_rows{k.run, (k.run + 2) * ldc, ldc};
+                const std::size_t runs = (k.M + k.run - 1) / k.run;
                 Uniform rng(seed++);
-                std::vector<float> a(M * K), b(K * N), c0(M * N);
+                std::vector<float> a(runs * a_rows.run_stride + k.K), b(k.K * k.N), c(runs * c_rows.run_stride);
                 for (float& x : a) x = rng();
                 for (float& x : b) x = rng();
-                for (float& x : c0) x = rng();
-                std::vector<float> slivers(simd::gemm_sliver_floats(K, N), NAN);
-                for (std::size_t k = 0; k < K; ++k)
-                    for (std::size_t n = 0; n < slivers.size() / K; ++n)
-                        slivers[simd::gemm_sliver_index(K, k, n)] = n < N ? b[k * N + n] : 0.0f;
+                for (float& x : c) x = rng();
+                const auto a_at = [&](std::size_t i) { return (i / k.run) * a_rows.run_stride + (i % k.run) * lda; };
+                const auto c_at = [&](std::size_t i) { return (i / k.run) * c_rows.run_stride + (i % k.run) * ldc; };
+                std::vector<float> dense_a(k.M * k.K), dense_c(k.M * k.N);
+                for (std::size_t i = 0; i < k.M; ++i) {
+                    std::copy_n(a.begin() + a_at(i), k.K, dense_a.begin() + i * k.K);
+                    std::copy_n(c.begin() + c_at(i), k.N, dense_c.begin() + i * k.N);
+                }
+                std::vector<float> slivers(simd::gemm_sliver_floats(k.K, k.N), NAN);
+                for (std::size_t kk = 0; kk < k.K; ++kk)
+                    for (std::size_t n = 0; n < slivers.size() / std::max<std::size_t>(k.K, 1); ++n)
+                        slivers[simd::gemm_sliver_index(k.K, kk, n)] = n < k.N ? b[kk * k.N + n] : 0.0f;
                 dydiff::nn::set_num_threads(threads);
-                std::vector<float> want = c0, got = c0;
-                simd::gemm(ta, false, M, N, K, 0.75f, a.data(), ta ? M : K, b.data(), N, 0.5f, want.data(), N);
-                simd::gemm_slivered(ta, M, N, K, 0.75f, a.data(), ta ? M : K, slivers.data(), 0.5f, got.data(), N);
-                BOOST_TEST((got == want), "M " << M << " N " << N << " K " << K << " trans_a " << ta << " threads "
-                                               << threads);
+                simd::gemm(false, false, k.M, k.N, k.K, 1.0f, dense_a.data(), k.K, b.data(), k.N, beta,
+                           dense_c.data(), k.N);
+                std::vector<float> got = c;
+                simd::gemm_slivered_rows(k.M, k.N, k.K, a.data(), a_rows, slivers.data(), beta, got.data(), c_rows);
+                std::vector<float> want = c;  // the dense result scattered back, everything else as before
+                for (std::size_t i = 0; i < k.M; ++i)
+                    std::copy_n(dense_c.begin() + i * k.N, k.N, want.begin() + c_at(i));
+                BOOST_TEST((got == want), "M " << k.M << " N " << k.N << " K " << k.K << " run " << k.run << " beta "
+                                                << beta << " threads " << threads);
                 // Columns from the second sliver on: the slivers from index 1, a product with N - w columns.
-                if (N > w) {
-                    std::vector<float> part = c0;
-                    simd::gemm_slivered(ta, M, N - w, K, 0.75f, a.data(), ta ? M : K, slivers.data() + K * w, 0.5f,
-                                        part.data() + w, N);
+                if (k.N > w && k.K > 0) {
+                    std::vector<float> part = c;
+                    simd::gemm_slivered_rows(k.M, k.N - w, k.K, a.data(), a_rows, slivers.data() + k.K * w, beta,
+                                             part.data() + w, c_rows);
                     bool same = true;
-                    for (std::size_t i = 0; i < M; ++i)
-                        for (std::size_t j = w; j < N; ++j) same = same && part[i * N + j] == want[i * N + j];
-                    BOOST_TEST(same, "column range from sliver 1, M " << M << " N " << N << " K " << K);
+                    for (std::size_t i = 0; i < k.M; ++i)
+                        for (std::size_t j = w; j < k.N; ++j) same = same && part[c_at(i) + j] == want[c_at(i) + j];
+                    BOOST_TEST(same, "column range from sliver 1, M " << k.M << " N " << k.N << " K " << k.K);
                 }
                 dydiff::nn::set_num_threads(0);
             }
