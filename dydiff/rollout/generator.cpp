@@ -21,8 +21,8 @@ void GeneratorConfig::fields(ConfigFields& f) {
     f.add("iterations", &iterations, "M: diffusion refinements; 0 = one-step ensemble rollouts only (official: 2)");
     f.add("length", &length, "rollout length in states (<= the diffusion horizon); 0 = the horizon (official: 0)");
     f.add("actions", &actions,
-          "policy: Algorithm 2, the learning policy's actions (official); behaviour: the control of docs/algorithm.md "
-          "§9.1, one sampler pass on a dataset window's start state and recorded actions, no ensemble, no relabel")
+          "policy: Algorithm 2 (official); behaviour: the control of docs/algorithm.md §9.1 (a dataset window's s0 and "
+          "recorded actions, one sampler pass, no ensemble, no policy)")
         .one_of({"policy", "behaviour"});
     f.table("filter", "the reward filter (docs/algorithm.md §4.4)", filter);
 }

@@ -10,7 +10,7 @@
 #include "data/transitions.hpp"
 #include "dydiff/agent/agent.hpp"
 #include "dydiff/envs/generate.hpp"
-#include "dydiff/eval/svg_check.hpp"
+#include "../eval/svg_check.hpp"
 #include "dydiff/run/run_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
