@@ -1,8 +1,10 @@
 // Policy evaluation: batched episodes equal the one-at-a-time runner, seeded determinism, the scripted expert's
 // score, a zero policy's scores, trajectories, the maze trajectory picture, and the imagined-vs-true picture with its
 // true paths (the point mass set to given start states, stepped like the env).
+#include "data/episodes.hpp"
 #include "dydiff/envs/controllers.hpp"
 #include "dydiff/envs/env.hpp"
+#include "dydiff/envs/generate.hpp"
 #include "dydiff/envs/maze2d.hpp"
 #include "dydiff/envs/scores.hpp"
 #include "dydiff/eval/maze_plot.hpp"
@@ -213,7 +215,7 @@ BOOST_AUTO_TEST_CASE(expert_trajectories_svg) {
 // maze_true_paths from a reset observation follows the env itself under the same closed-loop policy (a pull towards
 // the goal, through the walls' contacts), up to the float32 rounding of the start state.
 BOOST_AUTO_TEST_CASE(true_paths_follow_the_env_from_a_set_state) {
-    constexpr std::size_t kStarts = 3, kSteps = 60;
+    constexpr std::size_t start_rows = 3, kSteps = 60;
     constexpr float kTol = 1e-4f;  // the env keeps its state in double, the paths start from float observations
     auto env = envs::make_env("maze2d-medium");
     const auto& maze_env = dynamic_cast<const envs::Maze2dEnv&>(*env);
@@ -221,9 +223,9 @@ BOOST_AUTO_TEST_CASE(true_paths_follow_the_env_from_a_set_state) {
         a[0] = std::clamp(static_cast<float>(maze_env.target_x()) - o[0] - 0.3f * o[2], -1.0f, 1.0f);
         a[1] = std::clamp(static_cast<float>(maze_env.target_y()) - o[1] - 0.3f * o[3], -1.0f, 1.0f);
     };
-    xt::xtensor<float, 2> starts = xt::empty<float>({kStarts, std::size_t{4}});
-    std::vector<std::vector<std::vector<float>>> expected(kStarts);
-    for (std::size_t b = 0; b < kStarts; ++b) {
+    xt::xtensor<float, 2> starts = xt::empty<float>({start_rows, std::size_t{4}});
+    std::vector<std::vector<std::vector<float>>> expected(start_rows);
+    for (std::size_t b = 0; b < start_rows; ++b) {
         std::vector<float> o = env->reset(100 + b);
         std::copy(o.begin(), o.end(), &starts(b, 0));
         expected[b].push_back(o);
@@ -240,7 +242,7 @@ BOOST_AUTO_TEST_CASE(true_paths_follow_the_env_from_a_set_state) {
         return a;
     });
     BOOST_TEST_REQUIRE(paths.shape()[1] == kSteps);
-    for (std::size_t b = 0; b < kStarts; ++b)
+    for (std::size_t b = 0; b < start_rows; ++b)
         for (std::size_t t = 0; t < kSteps; ++t)
             for (std::size_t k = 0; k < 4; ++k)
                 BOOST_TEST(std::abs(paths(b, t, k) - expected[b][t][k]) < kTol, "start " << b << " step " << t);
@@ -248,6 +250,31 @@ BOOST_AUTO_TEST_CASE(true_paths_follow_the_env_from_a_set_state) {
     in_wall(1, 0) = 0.0f;  // cell (0, ...) is the border wall
     BOOST_CHECK(contains(error_of([&] { maze_true_paths(maze_env.maze(), in_wall, 2, {}); }),
                          "start 1 (0, "));
+}
+
+// The true path of a recorded maze2d window, replayed open loop from its first observation, is the dataset's own
+// (our recipe runs the same physics), up to the float32 start: what imagined.svg draws for behaviour rollouts.
+BOOST_AUTO_TEST_CASE(true_paths_replay_a_recorded_window) {
+    constexpr std::size_t kSteps = 40;
+    constexpr float kTol = 1e-4f;
+    envs::GenerateConfig gen;
+    gen.env = "maze2d-umaze";
+    gen.steps = 1000;
+    const data::Dataset d = envs::generate_dataset(gen);
+    std::size_t start_row = d.size();  // the second row of the first episode with kSteps + 1 rows
+    for (const auto& e : data::split_episodes(d))
+        if (e.length() > kSteps) {
+            start_row = e.start + 1;
+            break;
+        }
+    BOOST_REQUIRE(start_row < d.size());
+    const xt::xtensor<float, 2> start = xt::view(d.observations, xt::range(start_row, start_row + 1), xt::all());
+    const auto paths = maze_true_paths(envs::maze_by_name("umaze"), start, kSteps, [&](const Obs&, std::size_t t) {
+        return Actions(xt::view(d.actions, xt::range(start_row + t, start_row + t + 1), xt::all()));
+    });
+    for (std::size_t t = 0; t < kSteps; ++t)
+        for (std::size_t k = 0; k < 4; ++k)
+            BOOST_TEST(std::abs(paths(0, t, k) - d.observations(start_row + t, k)) < kTol, "step " << t);
 }
 
 BOOST_AUTO_TEST_CASE(imagined_vs_true_svg) {
