@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(expert_trajectories_svg) {
 // maze_true_paths from a reset observation follows the env itself under the same closed-loop policy (a pull towards
 // the goal, through the walls' contacts), up to the float32 rounding of the start state.
 BOOST_AUTO_TEST_CASE(true_paths_follow_the_env_from_a_set_state) {
-    constexpr std::size_t start_rows = 3, kSteps = 60;
+    constexpr std::size_t kStarts = 3, kSteps = 60;
     constexpr float kTol = 1e-4f;  // the env keeps its state in double, the paths start from float observations
     auto env = envs::make_env("maze2d-medium");
     const auto& maze_env = dynamic_cast<const envs::Maze2dEnv&>(*env);
@@ -223,9 +223,9 @@ BOOST_AUTO_TEST_CASE(true_paths_follow_the_env_from_a_set_state) {
         a[0] = std::clamp(static_cast<float>(maze_env.target_x()) - o[0] - 0.3f * o[2], -1.0f, 1.0f);
         a[1] = std::clamp(static_cast<float>(maze_env.target_y()) - o[1] - 0.3f * o[3], -1.0f, 1.0f);
     };
-    xt::xtensor<float, 2> starts = xt::empty<float>({start_rows, std::size_t{4}});
-    std::vector<std::vector<std::vector<float>>> expected(start_rows);
-    for (std::size_t b = 0; b < start_rows; ++b) {
+    xt::xtensor<float, 2> starts = xt::empty<float>({kStarts, std::size_t{4}});
+    std::vector<std::vector<std::vector<float>>> expected(kStarts);
+    for (std::size_t b = 0; b < kStarts; ++b) {
         std::vector<float> o = env->reset(100 + b);
         std::copy(o.begin(), o.end(), &starts(b, 0));
         expected[b].push_back(o);
@@ -242,7 +242,7 @@ BOOST_AUTO_TEST_CASE(true_paths_follow_the_env_from_a_set_state) {
         return a;
     });
     BOOST_TEST_REQUIRE(paths.shape()[1] == kSteps);
-    for (std::size_t b = 0; b < start_rows; ++b)
+    for (std::size_t b = 0; b < kStarts; ++b)
         for (std::size_t t = 0; t < kSteps; ++t)
             for (std::size_t k = 0; k < 4; ++k)
                 BOOST_TEST(std::abs(paths(b, t, k) - expected[b][t][k]) < kTol, "start " << b << " step " << t);
