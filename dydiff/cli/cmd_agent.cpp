@@ -60,6 +60,8 @@ private:
     std::int64_t resume_step_ = -1;
 };
 
+}  // namespace
+
 const JobCommand& train_agent_command() {
     static const JobCommand command = [] {
         JobCommand c;
@@ -103,6 +105,8 @@ const JobCommand& train_agent_command() {
     }();
     return command;
 }
+
+namespace {
 
 // ---- a saved agent: its config and its learner ------------------------------------------------------------------
 
