@@ -26,6 +26,7 @@ constexpr const char* kCheckpointFile = "checkpoint.npz";
 class TrainAgentJob : public DatasetJob {
 public:
     void fields(ConfigFields& f) override { config_.fields(f); }
+    void apply_preset(const std::string& name) override { config_.apply_preset(name); }
     bool complete() const override { return loop_ && loop_->steps() >= config_.steps; }
     void run(RunDir& run) override { agent::train_agent(*loop_, config_, config_.env, run, resume_step_); }
 
@@ -100,6 +101,7 @@ const JobCommand& train_agent_command() {
                         {"dynamics", "dydiff.dynamics"},
                         {"reward", "dydiff.reward"}};
         c.switches = {{"dydiff", "dydiff.enabled=true"}};
+        c.presets = agent::AgentConfig::presets();
         c.make = [] { return std::make_unique<TrainAgentJob>(); };
         return c;
     }();

@@ -34,10 +34,11 @@ CommandDoc sweep_doc() {
             "models) and the [grid] axes (algo, seed, dydiff.enabled, any train-agent key), with the fixed keys of\n"
             "[set] (docs/sweeps.md; examples/sweep_umaze.toml). Every run's config is checked before anything runs.\n"
             "The runs go to OUT/DATASET/NAME, named by their axis values (umaze/td3bc-dydiff-s0), as independent\n"
-            "processes, --jobs at a time, with [sweep] threads each (default 1). A run whose directory exists is\n"
-            "continued (--resume): a finished run does nothing, so a stopped sweep is resumed by running it again.\n"
-            "Afterwards the table over seeds of every run with evaluations (as dydiff stats) goes to OUT/stats.md\n"
-            "and OUT/stats.csv and is printed. --slurm and --parallel write the same runs for a cluster instead.",
+            "processes, --jobs at a time, each with [sweep] threads (default 1) and preset. A run whose directory\n"
+            "exists is continued (--resume): a finished run does nothing, so a stopped sweep is resumed by running\n"
+            "it again. Afterwards the table over seeds of every run with evaluations (as dydiff stats) goes to\n"
+            "OUT/stats.md and OUT/stats.csv and is printed. --slurm and --parallel write the same runs for a\n"
+            "cluster instead.",
             {{"GRID.toml", "the grid file"},
              {"--jobs N", "runs at once on this machine (default: the number of cores)"},
              {"--only PATTERN", "only the runs whose name matches the shell pattern, e.g. 'umaze/td3bc-*' (the stats "
@@ -72,12 +73,7 @@ std::string key_value(const SweepRun& run, const std::string& key) {
 
 bool has_run(const SweepRun& run) { return fs::exists(fs::path(run.dir) / RunDir::kConfig); }
 
-/// The words of a run as the sweep starts it: --resume when its directory holds a run.
-std::vector<std::string> start_args(const SweepRun& run) {
-    std::vector<std::string> args = run.args;
-    if (has_run(run)) args.push_back("--resume");
-    return args;
-}
+std::vector<std::string> start_args(const SweepRun& run) { return start_words(run, has_run(run)); }
 
 /// Before anything starts: every dataset and, for runs with DyDiff, every model path exists.
 void check_inputs(const Sweep& sweep, const std::vector<SweepRun>& runs) {

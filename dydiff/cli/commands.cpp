@@ -8,6 +8,8 @@ namespace dydiff::cli {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table{
+        {"quickstart", "the whole pipeline on a built-in env: models, a learner without and with DyDiff, comparison",
+         &run_quickstart, &quickstart_pages},
         {"dataset", "datasets: info, convert, generate", &run_dataset, &dataset_pages},
         {"evaluate-controller", "scripted expert and random policies on a built-in env", &run_evaluate_controller,
          &evaluate_controller_pages},

@@ -66,6 +66,7 @@ int run_evaluate(const Words& args);             // cmd_agent.cpp
 int run_evaluate_controller(const Words& args);  // cmd_evaluate.cpp
 int run_export(const Words& args);               // cmd_agent.cpp
 int run_plot(const Words& args);                 // cmd_plot.cpp
+int run_quickstart(const Words& args);           // cmd_quickstart.cpp
 int run_rollout_error(const Words& args);        // cmd_rollout_error.cpp
 int run_stats(const Words& args);                // cmd_stats.cpp
 int run_sweep(const Words& args);                // cmd_sweep.cpp
@@ -82,6 +83,7 @@ std::vector<Page> evaluate_controller_pages();  // cmd_evaluate.cpp
 std::vector<Page> evaluate_pages();             // cmd_agent.cpp
 std::vector<Page> export_pages();               // cmd_agent.cpp
 std::vector<Page> plot_pages();                 // cmd_plot.cpp
+std::vector<Page> quickstart_pages();           // cmd_quickstart.cpp
 std::vector<Page> rollout_error_pages();        // cmd_rollout_error.cpp
 std::vector<Page> stats_pages();                // cmd_stats.cpp
 std::vector<Page> sweep_pages();                // cmd_sweep.cpp

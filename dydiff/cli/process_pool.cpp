@@ -89,6 +89,9 @@ std::string self_executable() {
     return std::string(buf.data(), static_cast<std::size_t>(n));
 }
 
+// A line of a TOML config echoed at a run's start ("key = value  # doc"): not progress.
+bool is_config_line(const std::string& line) { return line.find(" = ") != std::string::npos && line.find("  # ") != std::string::npos; }
+
 std::string last_log_line(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return "";
@@ -207,7 +210,7 @@ std::vector<TaskResult> run_tasks(const std::vector<Task>& tasks, const PoolOpti
             for (std::size_t i = 0; i < tasks.size(); ++i)
                 if (results[i].state == TaskState::running) {
                     const std::string last = last_log_line(tasks[i].log_path);
-                    if (!last.empty())
+                    if (!last.empty() && !is_config_line(last))
                         progress << "[" << clock_text(since_start()) << "] " << tasks[i].name << ": " << last << "\n";
                 }
             progress << std::flush;

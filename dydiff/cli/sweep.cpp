@@ -73,15 +73,15 @@ struct Setting {
     std::string where;
 };
 
-/// A fresh train-agent config with the settings applied in order (later ones win).
+/// A fresh train-agent config, from `preset` ("" = the default), with the settings applied in order (later ones win).
 struct Resolved {
     std::unique_ptr<Job> job;
     ConfigFields fields;
 };
 
-std::unique_ptr<Resolved> resolve(const std::vector<Setting>& settings) {
+std::unique_ptr<Resolved> resolve(const std::vector<Setting>& settings, const std::string& preset) {
     auto r = std::make_unique<Resolved>();
-    r->job = train_agent_command().make();
+    r->job = train_agent_command().make_with_preset(preset);
     r->job->fields(r->fields);
     for (const Setting& s : settings) r->fields.set(s.key, s.text, s.where);
     return r;
@@ -162,6 +162,15 @@ void read_tables(const toml::Document& doc, Sweep& s, std::map<std::string, std:
                                   where << ": sweep." << rest << " wants a non-empty string, got " << e.value.text);
                 (rest == "out" ? s.out : s.executable) = e.value.string;
                 has_out = has_out || rest == "out";
+            } else if (rest == "preset") {
+                const std::vector<std::string>& presets = train_agent_command().presets;
+                std::string valid;
+                for (const std::string& p : presets) valid += (valid.empty() ? "" : ", ") + p;
+                DYDIFF_USER_CHECK(e.value.type == toml::Value::Type::string &&
+                                      std::find(presets.begin(), presets.end(), e.value.string) != presets.end(),
+                                  where << ": sweep.preset wants a train-agent preset (one of: " << valid << "), got "
+                                        << e.value.text);
+                s.preset = e.value.string;
             } else if (rest == "threads") {
                 DYDIFF_USER_CHECK(e.value.type == toml::Value::Type::integer && e.value.integer >= 1 &&
                                       e.value.integer <= kMaxThreads,
@@ -169,7 +178,7 @@ void read_tables(const toml::Document& doc, Sweep& s, std::map<std::string, std:
                                         << e.value.text);
                 s.threads = e.value.integer;
             } else {
-                DYDIFF_USER_FAIL(where << ": unknown key '" << rest << "' in [sweep] (valid: out, threads, executable)");
+                DYDIFF_USER_FAIL(where << ": unknown key '" << rest << "' in [sweep] (valid: out, threads, preset, executable)");
             }
         } else if (top == "set") {
             require_key(rest, "[set]", e.line);
@@ -272,7 +281,7 @@ Sweep parse_sweep(const toml::Document& doc) {
     for (const SweepAxis& a : s.axes) {
         std::set<std::string> seen;
         for (const toml::Value& v : a.values) {
-            const auto r = resolve({{a.key, v.text, at(file, a.line)}});
+            const auto r = resolve({{a.key, v.text, at(file, a.line)}}, s.preset);
             DYDIFF_USER_CHECK(seen.insert(r->fields.get(a.key)).second,
                               at(file, a.line) << ": grid." << a.key << " lists " << v.text << " twice");
         }
@@ -329,7 +338,7 @@ Sweep parse_sweep(const toml::Document& doc) {
         std::vector<bool> active(s.axes.size(), true);
         std::vector<Setting> settings;
         {
-            const auto r = resolve(all);
+            const auto r = resolve(all, s.preset);
             const std::string algo = toml::parse_value(r->fields.get("algo"), "algo").string;
             const bool enabled = r->fields.get(kEnabled) == "true";
             for (std::size_t j = 0; j < all.size(); ++j) {
@@ -351,7 +360,7 @@ Sweep parse_sweep(const toml::Document& doc) {
                 parts += (parts.empty() ? "" : "-") + name_part(s.axes[i], s.axes[i].values[pick[i]]);
             }
         run.name = data.name + "/" + (parts.empty() ? "run" : parts);
-        const auto r = resolve(settings);
+        const auto r = resolve(settings, s.preset);
         try {
             r->fields.validate();
         } catch (const UserError& e) {
@@ -359,6 +368,7 @@ Sweep parse_sweep(const toml::Document& doc) {
         }
         run.dir = (std::filesystem::path(s.out) / data.name / (parts.empty() ? "run" : parts)).string();
         run.dataset = data.path;
+        run.preset = s.preset;
         for (const Setting& setting : settings)
             if (std::none_of(run.keys.begin(), run.keys.end(), [&](const auto& k) { return k.first == setting.key; }))
                 run.keys.emplace_back(setting.key, r->fields.get(setting.key));
@@ -420,11 +430,23 @@ std::string shell_word(const std::string& word) {
     return out + "'";
 }
 
+std::vector<std::string> start_words(const SweepRun& run, bool resume) {
+    std::vector<std::string> words = run.args;
+    if (resume) {
+        words.push_back("--resume");
+    } else if (!run.preset.empty()) {
+        words.push_back("--preset");
+        words.push_back(run.preset);
+    }
+    return words;
+}
+
 std::string run_shell_command(const std::string& executable, const SweepRun& run) {
     std::string line = shell_word(executable);
     for (const std::string& w : run.args) line += " " + shell_word(w);
     const std::string config = (std::filesystem::path(run.dir) / RunDir::kConfig).string();
-    return line + " $(test -f " + shell_word(config) + " && echo --resume)";
+    return line + " $(test -f " + shell_word(config) + " && echo --resume" +
+           (run.preset.empty() ? "" : " || echo --preset " + shell_word(run.preset)) + ")";
 }
 
 std::string parallel_commands(const std::vector<SweepRun>& runs, const std::string& executable) {

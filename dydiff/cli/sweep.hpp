@@ -1,6 +1,6 @@
 // A sweep (issue 9): a grid of `dydiff train-agent` runs read from a TOML file (docs/sweeps.md) and expanded into
 // one command per run, with a deterministic, readable name and run directory (OUT/umaze/td3bc-dydiff-s0). The file
-// has a [sweep] table (out, threads, executable), fixed train-agent keys in [set], the axes in [grid] (each an array
+// has a [sweep] table (out, threads, preset, executable), fixed train-agent keys in [set], the axes in [grid] (each an array
 // of values; every combination is a run), one [data.NAME] table per dataset (its path and keys of its own, such as
 // the DyDiff model paths), and optional short [label]s for run names. Every combination's config is resolved
 // through train-agent's own ConfigFields and validated before anything runs. A key of a learner's table
@@ -40,13 +40,15 @@ struct SweepRun {
     std::string dir;      // OUT/name
     std::string dataset;  // the dataset path
     std::vector<std::pair<std::string, std::string>> keys;  // every key the sweep sets for it, value as TOML
-    std::vector<std::string> args;  // the words after `dydiff`: train-agent DATA --out DIR ... (no --resume)
+    std::vector<std::string> args;  // the words after `dydiff`: train-agent DATA --out DIR ... (see start_words)
+    std::string preset;             // train-agent's --preset for a new run ("" = its default)
 };
 
 struct Sweep {
     std::string file;                  // the grid file
     std::string out;                   // [sweep] out: the runs' parent directory
     std::int64_t threads = 1;          // [sweep] threads: --threads of each run
+    std::string preset;                // [sweep] preset: train-agent's --preset of a new run; "" = its default
     std::string executable;            // [sweep] executable: the dydiff the runs use; "" = the one running
     std::vector<toml::Entry> fixed;    // [set]
     std::vector<SweepAxis> axes;       // [grid], in file order
@@ -63,10 +65,14 @@ Sweep read_sweep(const std::string& path);
 /// UserError showing a few names.
 std::vector<SweepRun> select_runs(const Sweep& sweep, const std::string& pattern);
 
+/// The words after `dydiff` that start the run: its args, then --resume when its directory already holds a run
+/// (`resume`; the saved config then stands for the preset), else --preset P when the sweep names one.
+std::vector<std::string> start_words(const SweepRun& run, bool resume);
+
 /// `word` quoted for a POSIX shell when it needs it.
 std::string shell_word(const std::string& word);
 /// One run as a shell command line that continues the run when its directory already holds one:
-/// `EXE train-agent ... $(test -f DIR/config.toml && echo --resume)`.
+/// `EXE train-agent ... $(test -f DIR/config.toml && echo --resume)` (with a preset: `... || echo --preset P)`).
 std::string run_shell_command(const std::string& executable, const SweepRun& run);
 /// The GNU parallel command list: one run_shell_command per line (`parallel -j N < FILE`, or `bash FILE`).
 std::string parallel_commands(const std::vector<SweepRun>& runs, const std::string& executable);

@@ -167,8 +167,10 @@ BOOST_AUTO_TEST_CASE(every_mistake_names_the_file_line_and_key) {
         {"[sweep]\nout = \"o\"\n[data.a]\npath = \"a.npz\"\n", "grid.toml: [grid] has no axis"},
         {grid("") + "[sweeps]\nx = 1\n", "grid.toml:8: unknown table [sweeps] (a sweep has [sweep], [set], [grid], "
                                          "[label] and [data.NAME]"},
-        {grid("", "jobs = 2\n"), "grid.toml:3: unknown key 'jobs' in [sweep] (valid: out, threads, executable)"},
+        {grid("", "jobs = 2\n"), "grid.toml:3: unknown key 'jobs' in [sweep] (valid: out, threads, preset, executable)"},
         {grid("", "threads = 0\n"), "grid.toml:3: sweep.threads wants an integer in [1, 1024]"},
+        {grid("", "preset = \"fast\"\n"), "grid.toml:3: sweep.preset wants a train-agent preset (one of: official, "
+                                           "cpu), got \"fast\""},
         {"seed = 1\n" + grid(""), "grid.toml:1: 'seed' is outside the sweep's tables"},
         {grid("") + "[set]\nseed = 1\n", "grid.toml:9: 'seed' is fixed in [set] and an axis of [grid] (line 4)"},
         {grid("algo = [\"bc\", \"bc\"]"), "grid.toml:5: grid.algo lists \"bc\" twice"},
@@ -238,6 +240,16 @@ BOOST_AUTO_TEST_CASE(parallel_list_and_slurm_script) {
     BOOST_TEST(!contains(script, "a/s0"));
     // The #SBATCH lines come before the first command (sbatch reads no further).
     BOOST_TEST(script.find("#SBATCH --array") < script.find("case "));
+
+    // With a preset: a new run gets --preset, a resumed one its saved config.
+    const Sweep cpu = parse(grid("", "preset = \"cpu\"\n"));
+    const std::vector<std::string> words{"train-agent", "a.npz", "--out", "out/a/s0", "--seed", "0", "--threads", "1"};
+    BOOST_TEST(cpu.runs[0].args == words);
+    BOOST_TEST(dydiff::cli::start_words(cpu.runs[0], true).back() == "--resume");
+    const auto fresh = dydiff::cli::start_words(cpu.runs[0], false);
+    BOOST_TEST((std::vector<std::string>(fresh.end() - 2, fresh.end()) == std::vector<std::string>{"--preset", "cpu"}));
+    BOOST_TEST(contains(dydiff::cli::run_shell_command("dydiff", cpu.runs[0]),
+                        " --threads 1 $(test -f out/a/s0/config.toml && echo --resume || echo --preset cpu)"));
 
     TempDir dir;
     write(dir / "s.sbatch", script);
@@ -309,7 +321,7 @@ BOOST_AUTO_TEST_CASE(runs_resumes_extends_and_writes_stats) {
     BOOST_TEST(contains(stats, "| bc "), stats);
     BOOST_TEST(contains(r.out, stats));  // printed too
     BOOST_TEST(contains(r.out, "(4 of 4 runs have evaluations; wrote sweep/stats.md and stats.csv)"));
-    BOOST_TEST(read_text(dir / "sweep/stats.csv").rfind("algo,env,dataset,", 0) == 0);
+    BOOST_TEST(read_text(dir / "sweep/stats.csv").rfind("algo,", 0) == 0);
 
     // Again: every run is complete, so nothing is trained and no file of a run changes.
     std::vector<std::string> before;
