@@ -41,12 +41,14 @@ CommandDoc sweep_doc() {
             "cluster instead.",
             {{"GRID.toml", "the grid file"},
              {"--jobs N", "runs at once on this machine (default: the number of cores)"},
-             {"--only PATTERN", "only the runs whose name matches the shell pattern, e.g. 'umaze/td3bc-*' (the stats "
-                                "still cover every run of the grid)"},
+             {"--only PATTERN",
+              "only the runs whose name matches the shell pattern, e.g. 'umaze/td3bc-*' (the stats "
+              "still cover every run of the grid)"},
              {"--dry-run", "print each run's name, state (new or resume) and command; run nothing"},
              {"--slurm FILE", "write an sbatch array script, one array index per run; run nothing"},
-             {"--parallel FILE", "write a GNU parallel command list, one run per line (parallel -j N < FILE); run "
-                                 "nothing"},
+             {"--parallel FILE",
+              "write a GNU parallel command list, one run per line (parallel -j N < FILE); run "
+              "nothing"},
              {"--stats-only", "run nothing; write the stats of the runs that have evaluations (after a cluster run)"},
              {"-h, --help", "this help"}},
             {{"OUT/DATASET/NAME/", "each run's directory (see train-agent)"},
@@ -78,8 +80,9 @@ std::vector<std::string> start_args(const SweepRun& run) { return start_words(ru
 /// Before anything starts: every dataset and, for runs with DyDiff, every model path exists.
 void check_inputs(const Sweep& sweep, const std::vector<SweepRun>& runs) {
     for (const SweepRun& r : runs) {
-        DYDIFF_USER_CHECK(fs::exists(r.dataset), r.dataset << ": no such dataset (the path of [data." << r.name.substr(
-                                                     0, r.name.find('/')) << "] in " << sweep.file << ")");
+        DYDIFF_USER_CHECK(fs::exists(r.dataset), r.dataset << ": no such dataset (the path of [data."
+                                                           << r.name.substr(0, r.name.find('/')) << "] in "
+                                                           << sweep.file << ")");
         if (key_value(r, "dydiff.enabled") != "true") continue;
         for (const char* key : {"dydiff.diffusion", "dydiff.dynamics", "dydiff.reward"}) {
             const std::string path = toml::parse_value(key_value(r, key), key).string;
@@ -141,14 +144,13 @@ int run_sweep(const Words& words) {
 
     if (stats_only) {
         if (!write_stats(sweep))
-            DYDIFF_FAIL("no run of " << sweep.file << " has evaluations yet (no " << kEvalFile << " under "
-                                     << sweep.out << ")");
+            DYDIFF_USER_FAIL("no run of " << sweep.file << " has evaluations yet (no " << kEvalFile << " under "
+                                          << sweep.out << ")");
         return 0;
     }
     std::cout << "sweep " << sweep.file << ": " << runs.size() << " runs"
-              << (runs.size() == sweep.runs.size() ? "" : " of " + std::to_string(sweep.runs.size()))
-              << " under " << sweep.out << ", " << sweep.threads << " thread" << (sweep.threads > 1 ? "s" : "")
-              << " each\n";
+              << (runs.size() == sweep.runs.size() ? "" : " of " + std::to_string(sweep.runs.size())) << " under "
+              << sweep.out << ", " << sweep.threads << " thread" << (sweep.threads > 1 ? "s" : "") << " each\n";
     if (slurm) {
         data::write_file_atomic(*slurm, slurm_script(sweep, runs, executable));
         std::cout << "wrote " << *slurm << ": an array job of " << runs.size() << " runs; submit it with: sbatch "
@@ -199,8 +201,8 @@ int run_sweep(const Words& words) {
     std::cout << "sweep " << sweep.file << ": " << runs.size() - failed << " of " << runs.size() << " runs succeeded\n";
     write_stats(sweep);
     if (failed > 0)
-        DYDIFF_FAIL(failed << " of " << runs.size() << " runs of " << sweep.file << " failed:" << failures
-                           << "\nrun the sweep again to continue them");
+        DYDIFF_USER_FAIL(failed << " of " << runs.size() << " runs of " << sweep.file << " failed:" << failures
+                                << "\nrun the sweep again to continue them");
     return 0;
 }
 

@@ -93,7 +93,8 @@ std::string flag_word(const std::string& toml_text) {
     const toml::Value v = toml::parse_value(toml_text, "flag_word");
     if (v.type != toml::Value::Type::string) return toml_text;
     const std::string& s = v.string;
-    const bool bare = !s.empty() && s.front() != '"' && s.front() != '\'' && !std::isspace(static_cast<unsigned char>(s.front())) &&
+    const bool bare = !s.empty() && s.front() != '"' && s.front() != '\'' &&
+                      !std::isspace(static_cast<unsigned char>(s.front())) &&
                       !std::isspace(static_cast<unsigned char>(s.back()));
     return bare ? s : toml_text;
 }
@@ -134,7 +135,8 @@ std::string learner_of(const std::string& key) {
 }
 
 /// Reads the tables into `s` (no expansion yet); checks the file's shape and that every key is train-agent's.
-void read_tables(const toml::Document& doc, Sweep& s, std::map<std::string, std::pair<std::string, std::size_t>>& labels) {
+void read_tables(const toml::Document& doc, Sweep& s,
+                 std::map<std::string, std::pair<std::string, std::size_t>>& labels) {
     const std::string& file = doc.source;
     for (const toml::Table& t : doc.tables) {
         const bool known = t.name == "sweep" || t.name == "data" || t.name == "label" || t.name == "set" ||
@@ -172,13 +174,14 @@ void read_tables(const toml::Document& doc, Sweep& s, std::map<std::string, std:
                                         << e.value.text);
                 s.preset = e.value.string;
             } else if (rest == "threads") {
-                DYDIFF_USER_CHECK(e.value.type == toml::Value::Type::integer && e.value.integer >= 1 &&
-                                      e.value.integer <= kMaxThreads,
-                                  where << ": sweep.threads wants an integer in [1, " << kMaxThreads << "], got "
-                                        << e.value.text);
+                DYDIFF_USER_CHECK(
+                    e.value.type == toml::Value::Type::integer && e.value.integer >= 1 &&
+                        e.value.integer <= kMaxThreads,
+                    where << ": sweep.threads wants an integer in [1, " << kMaxThreads << "], got " << e.value.text);
                 s.threads = e.value.integer;
             } else {
-                DYDIFF_USER_FAIL(where << ": unknown key '" << rest << "' in [sweep] (valid: out, threads, preset, executable)");
+                DYDIFF_USER_FAIL(where << ": unknown key '" << rest
+                                       << "' in [sweep] (valid: out, threads, preset, executable)");
             }
         } else if (top == "set") {
             require_key(rest, "[set]", e.line);
@@ -209,9 +212,9 @@ void read_tables(const toml::Document& doc, Sweep& s, std::map<std::string, std:
                 it = s.datasets.end() - 1;
             }
             if (key == "path") {
-                DYDIFF_USER_CHECK(e.value.type == toml::Value::Type::string && !e.value.string.empty(),
-                                  where << ": data." << name << ".path wants the dataset file as a string, got "
-                                        << e.value.text);
+                DYDIFF_USER_CHECK(
+                    e.value.type == toml::Value::Type::string && !e.value.string.empty(),
+                    where << ": data." << name << ".path wants the dataset file as a string, got " << e.value.text);
                 it->path = e.value.string;
             } else {
                 require_key(key, "[data." + name + "]", e.line);
@@ -225,9 +228,9 @@ void read_tables(const toml::Document& doc, Sweep& s, std::map<std::string, std:
     DYDIFF_USER_CHECK(has_out, file << ": [sweep] needs out = \"DIR\", the directory the runs go under");
     DYDIFF_USER_CHECK(!s.datasets.empty(), file << ": no dataset; add a table [data.NAME] with path = \"FILE.npz\"");
     for (const SweepDataset& d : s.datasets)
-        DYDIFF_USER_CHECK(!d.path.empty(), at(file, d.line) << ": [data." << d.name
-                                                            << "] has no path = \"FILE.npz\"");
-    DYDIFF_USER_CHECK(!s.axes.empty(), file << ": [grid] has no axis; a sweep needs at least one, e.g. seed = [0, 1, 2]");
+        DYDIFF_USER_CHECK(!d.path.empty(), at(file, d.line) << ": [data." << d.name << "] has no path = \"FILE.npz\"");
+    DYDIFF_USER_CHECK(!s.axes.empty(),
+                      file << ": [grid] has no axis; a sweep needs at least one, e.g. seed = [0, 1, 2]");
 }
 
 /// Labels: [label] first, else algo -> "", seed -> "s", dydiff.enabled -> "dydiff" (dydiff/base), else the key's
@@ -268,13 +271,14 @@ Sweep parse_sweep(const toml::Document& doc) {
     // An axis may not also be fixed: which value would win is not obvious.
     for (const SweepAxis& a : s.axes) {
         for (const toml::Entry& e : s.fixed)
-            DYDIFF_USER_CHECK(e.key != a.key, at(file, e.line) << ": '" << a.key << "' is fixed in [set] and an axis of "
-                                                               << "[grid] (line " << a.line << "); keep one");
+            DYDIFF_USER_CHECK(e.key != a.key, at(file, e.line)
+                                                  << ": '" << a.key << "' is fixed in [set] and an axis of "
+                                                  << "[grid] (line " << a.line << "); keep one");
         for (const SweepDataset& d : s.datasets)
             for (const toml::Entry& e : d.keys)
-                DYDIFF_USER_CHECK(e.key != a.key, at(file, e.line) << ": '" << a.key << "' is set in [data." << d.name
-                                                                   << "] and an axis of [grid] (line " << a.line
-                                                                   << "); keep one");
+                DYDIFF_USER_CHECK(e.key != a.key, at(file, e.line)
+                                                      << ": '" << a.key << "' is set in [data." << d.name
+                                                      << "] and an axis of [grid] (line " << a.line << "); keep one");
     }
     // Every value of every axis is read through train-agent's field (type and range checks, file:line), and no
     // value is listed twice (as train-agent reads them: 1e-3 and 0.001 are the same value).
@@ -300,7 +304,8 @@ Sweep parse_sweep(const toml::Document& doc) {
         else
             others.push_back(i);
     }
-    std::sort(others.begin(), others.end(), [&](std::size_t a, std::size_t b) { return s.axes[a].key < s.axes[b].key; });
+    std::sort(others.begin(), others.end(),
+              [&](std::size_t a, std::size_t b) { return s.axes[a].key < s.axes[b].key; });
     std::vector<std::size_t> name_order;
     if (algo_axis) name_order.push_back(*algo_axis);
     name_order.insert(name_order.end(), others.begin(), others.end());
@@ -319,7 +324,7 @@ Sweep parse_sweep(const toml::Document& doc) {
     std::vector<std::size_t> pick(s.axes.size() + 1, 0);  // value index per axis, dataset index at kDataset
     for (bool more = true; more;) {
         const SweepDataset& data = s.datasets[pick[kDataset]];
-        std::vector<Setting> all;  // [set], then the dataset's keys, then the axes: later ones win
+        std::vector<Setting> all;          // [set], then the dataset's keys, then the axes: later ones win
         std::vector<std::size_t> axis_of;  // per setting: its axis, or kDataset for a fixed one
         for (const toml::Entry& e : s.fixed) {
             all.push_back({e.key, e.value.text, at(file, e.line)});

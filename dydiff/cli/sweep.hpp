@@ -1,12 +1,12 @@
 // A sweep (issue 9): a grid of `dydiff train-agent` runs read from a TOML file (docs/sweeps.md) and expanded into
 // one command per run, with a deterministic, readable name and run directory (OUT/umaze/td3bc-dydiff-s0). The file
-// has a [sweep] table (out, threads, preset, executable), fixed train-agent keys in [set], the axes in [grid] (each an array
-// of values; every combination is a run), one [data.NAME] table per dataset (its path and keys of its own, such as
-// the DyDiff model paths), and optional short [label]s for run names. Every combination's config is resolved
-// through train-agent's own ConfigFields and validated before anything runs. A key of a learner's table
-// (td3bc.alpha) applies only to that learner's runs and a key under [dydiff] only to the runs with DyDiff on,
-// wherever it is given: an axis of such a key varies only those runs, and a run without DyDiff is the plain one.
-// Here: parsing, expansion, and the Slurm array script and GNU parallel list; `dydiff sweep` (cmd_sweep.cpp) runs it.
+// has a [sweep] table (out, threads, preset, executable), fixed train-agent keys in [set], the axes in [grid] (each an
+// array of values; every combination is a run), one [data.NAME] table per dataset (its path and keys of its own, such
+// as the DyDiff model paths), and optional short [label]s for run names. Every combination's config is resolved through
+// train-agent's own ConfigFields and validated before anything runs. A key of a learner's table (td3bc.alpha) applies
+// only to that learner's runs and a key under [dydiff] only to the runs with DyDiff on, wherever it is given: an axis
+// of such a key varies only those runs, and a run without DyDiff is the plain one. Here: parsing, expansion, and the
+// Slurm array script and GNU parallel list; `dydiff sweep` (cmd_sweep.cpp) runs it.
 #pragma once
 
 #include "dydiff/run/toml.hpp"
@@ -28,9 +28,9 @@ struct SweepAxis {
 
 /// One [data.NAME] table: a dataset and the keys its runs get (the models trained on it).
 struct SweepDataset {
-    std::string name;                // NAME: the first directory level of its runs' names
-    std::string path;                // its `path`: the DATA of train-agent
-    std::vector<toml::Entry> keys;   // its other entries, as train-agent keys ("dydiff.diffusion")
+    std::string name;               // NAME: the first directory level of its runs' names
+    std::string path;               // its `path`: the DATA of train-agent
+    std::vector<toml::Entry> keys;  // its other entries, as train-agent keys ("dydiff.diffusion")
     std::size_t line = 0;
 };
 
@@ -45,15 +45,15 @@ struct SweepRun {
 };
 
 struct Sweep {
-    std::string file;                  // the grid file
-    std::string out;                   // [sweep] out: the runs' parent directory
-    std::int64_t threads = 1;          // [sweep] threads: --threads of each run
-    std::string preset;                // [sweep] preset: train-agent's --preset of a new run; "" = its default
-    std::string executable;            // [sweep] executable: the dydiff the runs use; "" = the one running
-    std::vector<toml::Entry> fixed;    // [set]
-    std::vector<SweepAxis> axes;       // [grid], in file order
+    std::string file;                    // the grid file
+    std::string out;                     // [sweep] out: the runs' parent directory
+    std::int64_t threads = 1;            // [sweep] threads: --threads of each run
+    std::string preset;                  // [sweep] preset: train-agent's --preset of a new run; "" = its default
+    std::string executable;              // [sweep] executable: the dydiff the runs use; "" = the one running
+    std::vector<toml::Entry> fixed;      // [set]
+    std::vector<SweepAxis> axes;         // [grid], in file order
     std::vector<SweepDataset> datasets;  // [data.NAME], in file order
-    std::vector<SweepRun> runs;        // every run, seeds outermost (a sweep stopped early has whole seeds)
+    std::vector<SweepRun> runs;          // every run, seeds outermost (a sweep stopped early has whole seeds)
 };
 
 /// Parses, expands and validates a grid; every mistake is one UserError naming the file, the line and the key.
