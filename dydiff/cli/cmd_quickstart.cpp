@@ -223,7 +223,7 @@ int run_quickstart(const Words& words) {
            << ": its stages, in order.\nset -e\n";
     for (const Task& t : tasks) script << join_words(t.args) << "\n";
     std::cout << "quickstart: " << env << ", " << algo << " without and with DyDiff, seeds 0.." << seeds - 1 << ", "
-              << preset.agent_steps << " steps each, " << jobs << " jobs, in " << out << "/\n";
+              << preset.agent_steps << " steps each, " << jobs << (jobs == 1 ? " job" : " jobs") << ", in " << out << "/\n";
     if (dry) {
         std::cout << script.str();
         return 0;
