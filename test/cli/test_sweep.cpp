@@ -268,6 +268,27 @@ BOOST_AUTO_TEST_CASE(parallel_list_and_slurm_script) {
 
 // ---- end to end -------------------------------------------------------------------------------------------------
 
+BOOST_AUTO_TEST_CASE(help_and_usage_errors) {
+    TempDir dir;
+    CliResult r = run_dydiff(dir, {"sweep", "--help"});
+    BOOST_TEST(r.code == 0);
+    BOOST_TEST(r.out.rfind("usage: dydiff sweep GRID.toml", 0) == 0, r.out);
+    BOOST_TEST(contains(r.out, "--slurm FILE"));
+    BOOST_TEST(contains(run_dydiff(dir, {"sweep"}).err, "dydiff sweep: give the grid file GRID.toml"));
+    r = run_dydiff(dir, {"sweep", "g.toml", "--stats-only", "--dry-run"});
+    BOOST_TEST(r.code == 2);
+    BOOST_TEST(contains(r.err, "--stats-only runs nothing and covers every run"), r.err);
+    BOOST_TEST(run_dydiff(dir, {"sweep", "g.toml", "--jobs", "0"}).code == 2);
+    BOOST_TEST(run_dydiff(dir, {"sweep", "g.toml", "--job", "2"}).code == 2);
+    // A mistake in the grid file: exit code 2, the file, line and key, no source location, nothing written.
+    write(dir / "g.toml", grid("algo = [\"bc\", \"dqn\"]"));
+    r = run_dydiff(dir, {"sweep", "g.toml", "--parallel", "list.txt"});
+    BOOST_TEST(r.code == 2);
+    BOOST_TEST(contains(r.err, "dydiff sweep: g.toml: run a/dqn-s0: g.toml:5: config key 'algo' = \"dqn\""), r.err);
+    BOOST_TEST(!contains(r.err, ".cpp:"));
+    BOOST_TEST(!fs::exists(dir / "list.txt"));
+}
+
 namespace {
 
 const char* const kGrid = R"([sweep]
