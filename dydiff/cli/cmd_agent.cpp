@@ -61,6 +61,8 @@ private:
     std::int64_t resume_step_ = -1;
 };
 
+}  // namespace
+
 const JobCommand& train_agent_command() {
     static const JobCommand command = [] {
         JobCommand c;
@@ -105,6 +107,8 @@ const JobCommand& train_agent_command() {
     }();
     return command;
 }
+
+namespace {
 
 // ---- a saved agent: its config and its learner ------------------------------------------------------------------
 
