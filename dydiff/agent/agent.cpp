@@ -54,6 +54,19 @@ void DyDiffConfig::fields(ConfigFields& f) {
     });
 }
 
+const std::vector<std::string>& AgentConfig::presets() {
+    static const std::vector<std::string> names{"official", "cpu"};
+    return names;
+}
+
+void AgentConfig::apply_preset(const std::string& name) {
+    if (name == "official") return;
+    DYDIFF_CHECK(name == "cpu", "unknown train-agent preset '" << name << "'");
+    dydiff.generator.starts = 256;
+    dydiff.rollout_every = 2;
+    dydiff.sampler.num_steps = 18;
+}
+
 void AgentConfig::fields(ConfigFields& f) {
     f.add("algo", &algo, "the offline-RL learner").one_of(learners::learner_names()).fixed_on_resume();
     f.add("env", &env, "evaluation env; empty = the env the dataset records (dataset generate writes it)")

@@ -67,6 +67,11 @@ struct AgentConfig {
     DyDiffConfig dydiff;           // [dydiff]
 
     void fields(ConfigFields& f);
+    /// --preset names: "official" (the defaults above: the official code's DyDiff settings) and "cpu" (DyDiff's
+    /// generation sized for a 2-core machine: fewer start states, generation every other epoch, 18 sampler steps;
+    /// docs/dydiff.md gives the values and the measured generation share).
+    static const std::vector<std::string>& presets();
+    void apply_preset(const std::string& name);
 };
 
 /// The frozen models of DyDiff, loaded through their one load() and checked to come from `dataset`'s data and env.

@@ -26,6 +26,7 @@ constexpr const char* kCheckpointFile = "checkpoint.npz";
 class TrainAgentJob : public DatasetJob {
 public:
     void fields(ConfigFields& f) override { config_.fields(f); }
+    void apply_preset(const std::string& name) override { config_.apply_preset(name); }
     bool complete() const override { return loop_ && loop_->steps() >= config_.steps; }
     void run(RunDir& run) override { agent::train_agent(*loop_, config_, config_.env, run, resume_step_); }
 
@@ -59,6 +60,8 @@ private:
     std::unique_ptr<agent::AgentLoop> loop_;
     std::int64_t resume_step_ = -1;
 };
+
+}  // namespace
 
 const JobCommand& train_agent_command() {
     static const JobCommand command = [] {
@@ -103,11 +106,14 @@ const JobCommand& train_agent_command() {
                         {"dynamics", "dydiff.dynamics"},
                         {"reward", "dydiff.reward"}};
         c.switches = {{"dydiff", "dydiff.enabled=true"}};
+        c.presets = agent::AgentConfig::presets();
         c.make = [] { return std::make_unique<TrainAgentJob>(); };
         return c;
     }();
     return command;
 }
+
+namespace {
 
 // ---- a saved agent: its config and its learner ------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-// `dydiff plot RUN... --out F.svg`: learning curves of training runs, one line per algo / env / dataset group, the
+// `dydiff plot RUN... --out F.svg`: learning curves of training runs, one line per algo / env / dataset / settings group, the
 // mean normalised score over the group's runs (seeds) with a +- std band (issue 8; dydiff/eval/run_stats.hpp).
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"

@@ -1,5 +1,5 @@
 // `dydiff stats RUN...`: the last and best normalised score of training runs, mean +- std over the runs (seeds) of
-// each algo / env / dataset group, as a Markdown table or CSV (issue 8; dydiff/eval/run_stats.hpp).
+// each algo / env / dataset / settings group, as a Markdown table or CSV (issue 8; dydiff/eval/run_stats.hpp).
 #include "data/atomic_file.hpp"
 #include "dydiff/cli/args.hpp"
 #include "dydiff/cli/commands.hpp"
@@ -11,11 +11,14 @@ namespace dydiff::cli {
 CommandDoc stats_doc() {
     return {"stats",
             "RUN... [--csv] [--out FILE]",
-            "Reads each run directory's config (algo, env, dataset, seed) and eval.csv, groups the runs by algo, env\n"
-            "and dataset (its SHA-256 when recorded), and prints per group: the runs, their seeds, the step of the\n"
-            "last evaluation, and the last and the best normalised score (0 = random policy, 100 = expert), each as\n"
-            "mean +- std over the runs (population std). 'best' is each run's highest evaluation, 'last' its final\n"
-            "one.",
+            "Reads each run directory's config.toml and eval.csv, groups the runs by algo, env, dataset (its SHA-256\n"
+            "when recorded) and settings (every key but seed, the step budget, logging, provenance and model paths),\n"
+            "and prints per group: the variant (the settings that tell it from the other groups of the same algo,\n"
+            "env and dataset: base / +dydiff, key=value), the runs, their seeds, the step of the last evaluation, and\n"
+            "the last and the best normalised score (0 = random policy, 100 = expert), each as mean +- std over the\n"
+            "runs (population std). 'best' is each run's highest evaluation, 'last' its final one. When a +dydiff\n"
+            "group has a base group with the same learner settings, a second table gives the difference of their\n"
+            "last scores with a 95% percentile bootstrap interval over runs (10,000 resamples, fixed seed).",
             {{"RUN...", "train-agent run directories (e.g. runs/td3bc-umaze-*)"},
              {"--csv", "CSV with full precision instead of a Markdown table"},
              {"--out FILE", "write the table to FILE (atomically) instead of standard output"},

@@ -72,10 +72,13 @@ void make_run(const TempDir& root, const std::string& name, const std::string& c
     write_eval_csv(root / (name + "/eval.csv"), rows_of(points));
 }
 
-std::string toml(const std::string& algo, const std::string& env, const std::string& dataset, int seed) {
+// A train-agent config.toml as the run writes it (the keys run_stats reads): `extra` goes into the top level
+// (e.g. "[dydiff]\nenabled = true\n" must come last).
+std::string toml(const std::string& algo, const std::string& env, const std::string& dataset, int seed,
+                 const std::string& extra = "") {
     return "# written by the test\nalgo = \"" + algo + "\"\nenv = \"" + env + "\"\nseed = " + std::to_string(seed) +
-           "\n\n[dataset]\npath = \"" + dataset + "\"  # the data\nsha256 = \"" + dataset + "-sha\"\n\n[learner]\n"
-           "hidden = [256, 256]\ndiscount = 0.99\n";
+           "\nsteps = 300\n\n[td3bc]\nalpha = 2.5\n\n[bc]\nhidden = 256\n\n[run]  # provenance\ndataset = \"" + dataset +
+           "\"  # the data\ndataset_sha256 = \"" + dataset + "-sha\"\n" + extra;
 }
 
 }  // namespace
@@ -190,6 +193,59 @@ BOOST_AUTO_TEST_CASE(svg_band_checks) {
     BOOST_CHECK_EQUAL(dydiff::test::count_of(dot, "<circle "), 1u);
 }
 
+// Base and +DyDiff runs of one learner form two groups named by the switch; DyDiff's own keys name +dydiff groups
+// only when they differ between them; the difference table pairs each +dydiff group with its base.
+BOOST_AUTO_TEST_CASE(dydiff_variants_and_differences) {
+    TempDir root;
+    const std::string on2 = "\n[dydiff]\nenabled = true\ndiffusion = \"m/d\"\n[dydiff.generator]\niterations = 2\n";
+    const std::string on0 = "\n[dydiff]\nenabled = true\ndiffusion = \"m/d\"\n[dydiff.generator]\niterations = 0\n";
+    const std::string off = "\n[dydiff]\nenabled = false\n[dydiff.generator]\niterations = 2\n";
+    std::vector<RunRecord> runs;
+    // base: last 10, 20, 30; +dydiff M=2: 30, 40, 50 (every resample pair differs by 20 on average; the interval is
+    // [0, 40] at most and excludes 0 unless a resample takes three 30s from each side); M=0: 10, 20, 30.
+    const double base[] = {10, 20, 30}, with2[] = {30, 40, 50};
+    for (int s = 0; s < 3; ++s) {
+        const std::string k = std::to_string(s);
+        make_run(root, "b" + k, toml("td3bc", "maze2d-umaze", "u.npz", s, off), {{100, base[s]}});
+        make_run(root, "m2-" + k, toml("td3bc", "maze2d-umaze", "u.npz", s, on2), {{100, with2[s]}});
+        make_run(root, "m0-" + k, toml("td3bc", "maze2d-umaze", "u.npz", s, on0), {{100, base[s]}});
+        for (const char* p : {"b", "m2-", "m0-"}) runs.push_back(read_run(root / (p + k)));
+    }
+    const auto groups = aggregate_runs(runs);
+    BOOST_REQUIRE_EQUAL(groups.size(), 3u);
+    std::map<std::string, const GroupStats*> by_variant;
+    for (const auto& g : groups) by_variant[g.variant] = &g;
+    BOOST_REQUIRE(by_variant.count("base"));
+    BOOST_REQUIRE(by_variant.count("+dydiff, dydiff.generator.iterations=2"));
+    BOOST_REQUIRE(by_variant.count("+dydiff, dydiff.generator.iterations=0"));
+    BOOST_CHECK_EQUAL(by_variant["base"]->dirs.size(), 3u);
+    const auto diffs = dydiff_differences(groups);
+    BOOST_REQUIRE_EQUAL(diffs.size(), 2u);
+    for (const Difference& d : diffs) {
+        BOOST_CHECK_EQUAL(groups[d.without].variant, "base");
+        const bool m2 = groups[d.with].variant.find("=2") != std::string::npos;
+        BOOST_CHECK_CLOSE_FRACTION(d.mean, m2 ? 20.0 : 0.0, 1e-12);
+        BOOST_CHECK_LE(d.ci_lo, d.mean);
+        BOOST_CHECK_GE(d.ci_hi, d.mean);
+        // Resampled means lie in [10, 30] and [30, 50] (or [10, 30]): the interval stays inside the extremes.
+        BOOST_CHECK_GE(d.ci_lo, m2 ? 0.0 : -20.0);
+        BOOST_CHECK_LE(d.ci_hi, m2 ? 40.0 : 20.0);
+        if (m2) BOOST_CHECK_GT(d.ci_lo, 0.0);
+        else BOOST_CHECK(d.ci_lo < 0.0 && d.ci_hi > 0.0);
+    }
+    // The same runs give the same interval (a fixed resampling seed).
+    const auto again = dydiff_differences(aggregate_runs(runs));
+    BOOST_CHECK_EQUAL(again[0].ci_lo, diffs[0].ci_lo);
+    const std::string md = stats_markdown(groups);
+    BOOST_CHECK(contains(md, "+DyDiff minus base"));
+    BOOST_CHECK(contains(md, "| td3bc | +dydiff, dydiff.generator.iterations=2 | maze2d-umaze | u.npz | 3, 3 | 20.0 | 40.0 | +20.0 | ["));
+    BOOST_CHECK(contains(md, "(includes 0)"));
+    // A lone +dydiff group (no base) is named "" and has no difference row.
+    const auto lone = aggregate_runs({read_run(root / "m2-0"), read_run(root / "m2-1")});
+    BOOST_CHECK_EQUAL(lone[0].variant, "");
+    BOOST_CHECK(dydiff_differences(lone).empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(run_stats)
@@ -203,16 +259,16 @@ BOOST_AUTO_TEST_CASE(identity_from_config) {
     BOOST_CHECK_EQUAL(id.dataset, "data/umaze.npz");
     BOOST_CHECK_EQUAL(id.dataset_sha256, "data/umaze.npz-sha");
     BOOST_CHECK(id.seed && *id.seed == 7);
-    // The pre-TOML config.txt of the current training commands: bare `key = value  # doc` lines.
-    make_run(root, "r1", "algo = bc  # the learner\nenv = pendulum\ndataset = p.npz\nseed = 3\n", {{10, 1.0}}, "config.txt");
-    const RunIdentity old = read_run_identity(root / "r1");
-    BOOST_CHECK_EQUAL(old.algo, "bc");
-    BOOST_CHECK_EQUAL(old.dataset, "p.npz");
-    BOOST_CHECK(old.dataset_sha256.empty());
-    BOOST_CHECK(old.seed && *old.seed == 3);
-    make_run(root, "r2", "env = \"pendulum\"\ndataset = \"p.npz\"\n", {{10, 1.0}});
+    // The settings: the learner's own table, not the other learners', not seed/steps/[run].
+    BOOST_CHECK(id.settings == (std::map<std::string, std::string>{{"td3bc.alpha", "2.5"}}));
+    make_run(root, "r1", toml("bc", "pendulum", "p.npz", 3, "\n[dydiff]\nenabled = false\ndiffusion = \"d\"\n"), {{10, 1.0}});
+    const RunIdentity off = read_run_identity(root / "r1");
+    BOOST_CHECK(off.settings == (std::map<std::string, std::string>{{"bc.hidden", "256"}, {"dydiff.enabled", "false"}}));
+    make_run(root, "r2", "env = \"pendulum\"\n[run]\ndataset = \"p.npz\"\n", {{10, 1.0}});
     BOOST_CHECK(contains(error_of([&] { read_run_identity(root / "r2"); }), "config.toml: no 'algo' key"));
-    BOOST_CHECK(contains(error_of([&] { read_run_identity(root / "none"); }), "none: no config.toml (nor config.txt): not a run directory"));
+    make_run(root, "r3", "algo = \"bc\"\nenv = \"pendulum\"\nseed = 1.5\n[run]\ndataset = \"p.npz\"\n", {{10, 1.0}});
+    BOOST_CHECK(contains(error_of([&] { read_run_identity(root / "r3"); }), "config.toml:3: seed '1.5' is not an integer"));
+    BOOST_CHECK(contains(error_of([&] { read_run_identity(root / "none"); }), "none: no config.toml: not a run directory"));
 }
 
 // Three seeds of one experiment, one of another algo, one on another dataset: groups, and mean +- std by hand.
@@ -247,11 +303,12 @@ BOOST_AUTO_TEST_CASE(aggregation_by_hand) {
     BOOST_CHECK_EQUAL(groups[0].best_score.mean, 4.0);
 
     const std::string md = stats_markdown(groups);
-    BOOST_CHECK(contains(md, "| algo | env | dataset | runs | seeds | steps | last score | best score |\n"));
-    BOOST_CHECK(contains(md, "| td3bc | maze2d-umaze | u.npz | 3 | 0, 1, 2 | 300 | 30.0 ± 21.6 | 40.0 ± 16.3 |\n"));
-    BOOST_CHECK(contains(md, "| bc | maze2d-umaze | u.npz | 1 | 0 | 200 | 4.0 ± 0.0 | 4.0 ± 0.0 |\n"));
+    BOOST_CHECK(contains(md, "| algo | variant | env | dataset | runs | seeds | steps | last score | best score |\n"));
+    BOOST_CHECK(contains(md, "| td3bc |  | maze2d-umaze | u.npz | 3 | 0, 1, 2 | 300 | 30.0 ± 21.6 | 40.0 ± 16.3 |\n"));
+    BOOST_CHECK(contains(md, "| bc |  | maze2d-umaze | u.npz | 1 | 0 | 200 | 4.0 ± 0.0 | 4.0 ± 0.0 |\n"));
+    BOOST_CHECK(!contains(md, "+DyDiff minus base"));
     const std::string csv = stats_csv(groups);
-    BOOST_CHECK(contains(csv, "\ntd3bc,maze2d-umaze,u.npz,u.npz-sha,3,0 1 2,300,300,30,"));
+    BOOST_CHECK(contains(csv, "\ntd3bc,,maze2d-umaze,u.npz,u.npz-sha,3,0 1 2,300,300,30,"));
     BOOST_CHECK_EQUAL(dydiff::test::count_of(csv, "\n"), 4u);
 }
 
@@ -259,13 +316,13 @@ BOOST_AUTO_TEST_CASE(aggregation_by_hand) {
 // a range.
 BOOST_AUTO_TEST_CASE(groups_by_dataset_hash) {
     TempDir root;
-    make_run(root, "a", "algo = \"iql\"\nenv = \"pendulum\"\ndataset = \"/x/p.npz\"\ndataset_sha256 = \"abc\"\n",
+    make_run(root, "a", "algo = \"iql\"\nenv = \"pendulum\"\n[run]\ndataset = \"/x/p.npz\"\ndataset_sha256 = \"abc\"\n",
              {{100, 1.0}, {200, 2.0}});
-    make_run(root, "b", "algo = \"iql\"\nenv = \"pendulum\"\ndataset = \"../p.npz\"\ndataset_sha256 = \"abc\"\n",
+    make_run(root, "b", "algo = \"iql\"\nenv = \"pendulum\"\n[run]\ndataset = \"../p.npz\"\ndataset_sha256 = \"abc\"\n",
              {{100, 3.0}});
     const auto groups = aggregate_runs({read_run(root / "a"), read_run(root / "b")});
     BOOST_REQUIRE_EQUAL(groups.size(), 1u);
-    BOOST_CHECK(contains(stats_markdown(groups), "| iql | pendulum | /x/p.npz | 2 | ?, ? | 100-200 | 2.5 ± 0.5 |"));
+    BOOST_CHECK(contains(stats_markdown(groups), "| iql |  | pendulum | /x/p.npz | 2 | ?, ? | 100-200 | 2.5 ± 0.5 |"));
 }
 
 // Learning curves: one series per group at the steps all its runs share, mean +- std over runs, names from the
@@ -295,6 +352,59 @@ BOOST_AUTO_TEST_CASE(learning_curves) {
                          }),
                          "share no evaluation step"));
     BOOST_CHECK_EQUAL(learning_curves_plot({read_run(root / "t0")}, "mine").title, "mine");
+}
+
+// Base and +DyDiff runs of one learner form two groups named by the switch; DyDiff's own keys name +dydiff groups
+// only when they differ between them; the difference table pairs each +dydiff group with its base.
+BOOST_AUTO_TEST_CASE(dydiff_variants_and_differences) {
+    TempDir root;
+    const std::string on2 = "\n[dydiff]\nenabled = true\ndiffusion = \"m/d\"\n[dydiff.generator]\niterations = 2\n";
+    const std::string on0 = "\n[dydiff]\nenabled = true\ndiffusion = \"m/d\"\n[dydiff.generator]\niterations = 0\n";
+    const std::string off = "\n[dydiff]\nenabled = false\n[dydiff.generator]\niterations = 2\n";
+    std::vector<RunRecord> runs;
+    // base: last 10, 20, 30; +dydiff M=2: 30, 40, 50 (every resample pair differs by 20 on average; the interval is
+    // [0, 40] at most and excludes 0 unless a resample takes three 30s from each side); M=0: 10, 20, 30.
+    const double base[] = {10, 20, 30}, with2[] = {30, 40, 50};
+    for (int s = 0; s < 3; ++s) {
+        const std::string k = std::to_string(s);
+        make_run(root, "b" + k, toml("td3bc", "maze2d-umaze", "u.npz", s, off), {{100, base[s]}});
+        make_run(root, "m2-" + k, toml("td3bc", "maze2d-umaze", "u.npz", s, on2), {{100, with2[s]}});
+        make_run(root, "m0-" + k, toml("td3bc", "maze2d-umaze", "u.npz", s, on0), {{100, base[s]}});
+        for (const char* p : {"b", "m2-", "m0-"}) runs.push_back(read_run(root / (p + k)));
+    }
+    const auto groups = aggregate_runs(runs);
+    BOOST_REQUIRE_EQUAL(groups.size(), 3u);
+    std::map<std::string, const GroupStats*> by_variant;
+    for (const auto& g : groups) by_variant[g.variant] = &g;
+    BOOST_REQUIRE(by_variant.count("base"));
+    BOOST_REQUIRE(by_variant.count("+dydiff, dydiff.generator.iterations=2"));
+    BOOST_REQUIRE(by_variant.count("+dydiff, dydiff.generator.iterations=0"));
+    BOOST_CHECK_EQUAL(by_variant["base"]->dirs.size(), 3u);
+    const auto diffs = dydiff_differences(groups);
+    BOOST_REQUIRE_EQUAL(diffs.size(), 2u);
+    for (const Difference& d : diffs) {
+        BOOST_CHECK_EQUAL(groups[d.without].variant, "base");
+        const bool m2 = groups[d.with].variant.find("=2") != std::string::npos;
+        BOOST_CHECK_CLOSE_FRACTION(d.mean, m2 ? 20.0 : 0.0, 1e-12);
+        BOOST_CHECK_LE(d.ci_lo, d.mean);
+        BOOST_CHECK_GE(d.ci_hi, d.mean);
+        // Resampled means lie in [10, 30] and [30, 50] (or [10, 30]): the interval stays inside the extremes.
+        BOOST_CHECK_GE(d.ci_lo, m2 ? 0.0 : -20.0);
+        BOOST_CHECK_LE(d.ci_hi, m2 ? 40.0 : 20.0);
+        if (m2) BOOST_CHECK_GT(d.ci_lo, 0.0);
+        else BOOST_CHECK(d.ci_lo < 0.0 && d.ci_hi > 0.0);
+    }
+    // The same runs give the same interval (a fixed resampling seed).
+    const auto again = dydiff_differences(aggregate_runs(runs));
+    BOOST_CHECK_EQUAL(again[0].ci_lo, diffs[0].ci_lo);
+    const std::string md = stats_markdown(groups);
+    BOOST_CHECK(contains(md, "+DyDiff minus base"));
+    BOOST_CHECK(contains(md, "| td3bc | +dydiff, dydiff.generator.iterations=2 | maze2d-umaze | u.npz | 3, 3 | 20.0 | 40.0 | +20.0 | ["));
+    BOOST_CHECK(contains(md, "(includes 0)"));
+    // A lone +dydiff group (no base) is named "" and has no difference row.
+    const auto lone = aggregate_runs({read_run(root / "m2-0"), read_run(root / "m2-1")});
+    BOOST_CHECK_EQUAL(lone[0].variant, "");
+    BOOST_CHECK(dydiff_differences(lone).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,87 @@
+// `dydiff quickstart` end to end at the smoke preset (every stage for seconds): the stages' run directories, the
+// comparison with both sides and their difference, a rerun that resumes nothing, and usage errors.
+#include "run_dydiff.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream os;
+    os << in.rdbuf();
+    return os.str();
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(quickstart)
+
+BOOST_AUTO_TEST_CASE(smoke_pipeline_compares_and_resumes) {
+    dydiff::test::TempDir dir;
+    const std::string out = dir / "qs";
+    const auto r = dydiff::test::run_dydiff(
+        {"quickstart", "--preset", "smoke", "--env", "pendulum", "--seeds", "2", "--jobs", "2", "--out", out}, dir);
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+    namespace fs = std::filesystem;
+    for (const char* stage : {"diffusion", "dynamics", "reward", "td3bc-base-s0", "td3bc-base-s1", "td3bc-dydiff-s0",
+                              "td3bc-dydiff-s1"})
+        BOOST_CHECK_MESSAGE(fs::exists(fs::path(out) / stage / "config.toml"), stage);
+    BOOST_CHECK(fs::exists(fs::path(out) / "data.npz"));
+    BOOST_CHECK(fs::exists(fs::path(out) / "comparison.svg"));
+    const std::string script = slurp(out + "/commands.sh");
+    BOOST_CHECK(contains(script, "dydiff train-agent " + out + "/data.npz --algo td3bc --out " + out +
+                                     "/td3bc-dydiff-s1 --preset cpu --seed 1"));
+    BOOST_CHECK(contains(script, "--dydiff --diffusion " + out + "/diffusion --dynamics " + out + "/dynamics"));
+    const std::string md = slurp(out + "/comparison.md");
+    BOOST_CHECK(contains(md, "| td3bc | base | pendulum | " + out + "/data.npz | 2 | 0, 1 | 300 |"));
+    BOOST_CHECK(contains(md, "| td3bc | +dydiff | pendulum | " + out + "/data.npz | 2 | 0, 1 | 300 |"));
+    BOOST_CHECK(contains(md, "| td3bc | +dydiff | pendulum | " + out + "/data.npz | 2, 2 |"));
+    BOOST_CHECK(contains(md, "95%"));
+    BOOST_CHECK(contains(r.output, md));  // printed as written
+    // The +DyDiff runs generated rollouts (their metrics carry the generation columns).
+    BOOST_CHECK(contains(slurp(out + "/td3bc-dydiff-s0/metrics.csv"), "synthetic_size"));
+    BOOST_CHECK(!contains(slurp(out + "/td3bc-base-s0/metrics.csv"), "synthetic_size"));
+
+    // A rerun finds every stage finished: nothing is trained again, the comparison is the same.
+    const std::string checkpoint = slurp(out + "/td3bc-dydiff-s0/checkpoint.npz");
+    const auto again = dydiff::test::run_dydiff(
+        {"quickstart", "--preset", "smoke", "--env", "pendulum", "--seeds", "2", "--out", out}, dir);
+    BOOST_TEST_REQUIRE(again.exit_code == 0, again.output);
+    BOOST_CHECK(contains(slurp(out + "/logs/td3bc-dydiff-s0.log"), "is complete; nothing to resume"));
+    BOOST_CHECK(contains(slurp(out + "/logs/diffusion.log"), "nothing to resume"));
+    BOOST_CHECK(slurp(out + "/td3bc-dydiff-s0/checkpoint.npz") == checkpoint);
+    BOOST_CHECK_EQUAL(slurp(out + "/comparison.md"), md);
+}
+
+BOOST_AUTO_TEST_CASE(dry_run_and_usage_errors) {
+    dydiff::test::TempDir dir;
+    const std::string out = dir / "dry";
+    const auto dry = dydiff::test::run_dydiff({"quickstart", "--dry-run", "--seeds", "1", "--out", out}, dir);
+    BOOST_TEST_REQUIRE(dry.exit_code == 0, dry.output);
+    BOOST_CHECK(contains(dry.output, "dydiff dataset generate --env maze2d-umaze --steps 200000"));
+    BOOST_CHECK(contains(dry.output, "--out " + out + "/td3bc-dydiff-s0 --preset cpu"));
+    BOOST_CHECK(!std::filesystem::exists(out));
+
+    const auto env = dydiff::test::run_dydiff({"quickstart", "--env", "nowhere", "--out", out}, dir);
+    BOOST_CHECK_EQUAL(env.exit_code, 2);
+    BOOST_CHECK(contains(env.output, "--env 'nowhere' is not a built-in env"));
+    const auto seeds = dydiff::test::run_dydiff({"quickstart", "--seeds", "0", "--out", out}, dir);
+    BOOST_CHECK_EQUAL(seeds.exit_code, 2);
+    BOOST_CHECK(contains(seeds.output, "--seeds"));
+    const auto algo = dydiff::test::run_dydiff({"quickstart", "--algo", "sac", "--out", out}, dir);
+    BOOST_CHECK_EQUAL(algo.exit_code, 2);
+    BOOST_CHECK(contains(algo.output, "--algo 'sac'"));
+    BOOST_CHECK(!std::filesystem::exists(out));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
