@@ -141,27 +141,34 @@ BOOST_AUTO_TEST_CASE(plain_loop_resumes_bit_for_bit) {
 BOOST_AUTO_TEST_CASE(dydiff_generates_at_epoch_starts_and_resumes_bit_for_bit) {
     const data::Dataset d = pendulum_data();
     const agent::DyDiffModels models = small_models(d);
-    agent::AgentConfig c = small_config("bc");
-    enable_dydiff(c);
-    test::TempDir dir;
-    agent::AgentLoop a(c, d, "pendulum", &models);
-    std::vector<std::int64_t> gens;
-    run_to(a, 4, &gens);
-    BOOST_TEST((gens == std::vector<std::int64_t>{0, 3}));
-    // Hardmax keeps 60% of 6 rollouts of 8 states: >= 3 trajectories of 7 transitions each per generation.
-    BOOST_TEST(a.synthetic_size() >= 2u * 3u * 7u);
-    a.save(dir / "ckpt.npz");
-    const std::size_t size_at_save = a.synthetic_size();
-    const auto rest = run_to(a, 8, &gens);
-    BOOST_TEST((gens == std::vector<std::int64_t>{0, 3, 6}));
+    for (const std::string actions : {"policy", "behaviour"}) {
+        BOOST_TEST_CONTEXT("generator.actions = " << actions) {
+            agent::AgentConfig c = small_config("bc");
+            enable_dydiff(c);
+            c.dydiff.generator.actions = actions;
+            test::TempDir dir;
+            agent::AgentLoop a(c, d, "pendulum", &models);
+            std::vector<std::int64_t> gens;
+            run_to(a, 4, &gens);
+            BOOST_TEST((gens == std::vector<std::int64_t>{0, 3}));
+            // Hardmax keeps 60% of 6 rollouts of 8 states: >= 3 trajectories of 7 transitions each per generation
+            // (the dataset's 200-row episodes never truncate a behaviour window of 8).
+            BOOST_TEST(a.synthetic_size() >= 2u * 3u * 7u);
+            a.save(dir / "ckpt.npz");
+            const std::size_t size_at_save = a.synthetic_size();
+            const auto rest = run_to(a, 8, &gens);
+            BOOST_TEST((gens == std::vector<std::int64_t>{0, 3, 6}));
 
-    agent::AgentLoop b(c, d, "pendulum", &models);
-    b.load(dir / "ckpt.npz");
-    BOOST_TEST(b.synthetic_size() == size_at_save);
-    const auto again = run_to(b, 8);
-    BOOST_REQUIRE(rest.size() == again.size());
-    for (std::size_t i = 0; i < rest.size(); ++i) BOOST_TEST((rest[i] == again[i]), "update " << i + 5);
-    BOOST_TEST(a.synthetic_size() == b.synthetic_size());
+            agent::AgentLoop b(c, d, "pendulum", &models);
+            b.load(dir / "ckpt.npz");
+            BOOST_TEST(b.synthetic_size() == size_at_save);
+            const auto again = run_to(b, 8);
+            BOOST_REQUIRE(rest.size() == again.size());
+            for (std::size_t i = 0; i < rest.size(); ++i) BOOST_TEST((rest[i] == again[i]), "update " << i + 5);
+            BOOST_TEST(a.synthetic_size() == b.synthetic_size());
+            BOOST_TEST(a.imagined() == nullptr);  // pendulum has no maze to draw
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(dydiff_needs_its_models) {
