@@ -98,11 +98,11 @@ struct BehaviourData {
 /// One generation of behaviour rollouts (config.actions = "behaviour", docs/algorithm.md §9.1). Starts: windows of
 /// L = length (0: H) states drawn uniformly with replacement among the windows the diffusion data makes at length L
 /// (data::make_windows' rule: every in-episode row with L states of its episode from it on, and the first row of an
-/// episode shorter than L, truncated to that episode). Each start b is sampled once (Algorithm 3 over H) conditioned on its real s0 and the
-/// dataset's actions of rows start .. start + H - 1 (model-scale window padding data::kWindowPad past the episode
-/// end, as in training); the result keeps the first n_b = min(L, rows to the episode end) states, s0 exactly the real
-/// observation and the actions exactly the dataset's. Then the filter over the n_b pairs, the transitions
-/// (kept_lengths cut them), the statistics. Random streams as generate_rollouts: rng.fork(0) the starts,
+/// episode shorter than L, truncated to that episode). Each start b is sampled once (Algorithm 3 over H),
+/// conditioned on its real s0 and the dataset's actions of rows start .. start + H - 1 (model-scale window padding
+/// data::kWindowPad past the episode end, as in training); the result keeps the first n_b = min(L, rows to the
+/// episode end) states, s0 exactly the real observation and the actions exactly the dataset's. Then the filter over
+/// the n_b pairs, the transitions (kept_lengths cut them), the statistics. Random streams as generate_rollouts: rng.fork(0) the starts,
 /// rng.fork(1 + c) chunk c's latents and sampler noise, rng.fork(1 << 20) the softmax filter.
 Generation generate_behaviour_rollouts(const BehaviourData& data, const GeneratorModels& models,
                                        const GeneratorConfig& config, const data::Rng& rng);
