@@ -2,7 +2,7 @@
 // naming it, its batch pool and whether the CLI's malloc setting (nn::keep_freed_memory) is in force; the setting
 // follows DYDIFF_KEEP_FREED_MEMORY; an unknown --algo is a usage error listing the learners. Nothing here checks a
 // speed: the numbers belong to docs/performance.md.
-#include "cli/run_dydiff.hpp"
+#include "support/run_dydiff.hpp"
 #include "dydiff/learners/registry.hpp"
 #include "support/errors.hpp"
 #include "support/temp_dir.hpp"
@@ -15,7 +15,7 @@
 #include <vector>
 
 using dydiff::test::contains;
-using dydiff::test::Result;
+using dydiff::test::CliResult;
 using dydiff::test::run_dydiff;
 
 namespace {
@@ -47,11 +47,11 @@ BOOST_AUTO_TEST_SUITE(bench_learner)
 
 BOOST_AUTO_TEST_CASE(every_learner_reports_one_json_line) {
     dydiff::test::TempDir dir;
-    const Result r = run_dydiff({"bench", "learner", "--steps", "2", "--threads", "1", "--json"}, dir);
-    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
-    const std::vector<std::string> lines = json_lines(r.output);
+    const CliResult r = run_dydiff(dir, {"bench", "learner", "--steps", "2", "--threads", "1", "--json"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    const std::vector<std::string> lines = json_lines(r.all());
     const std::vector<std::string> names = dydiff::learners::learner_names();
-    BOOST_TEST_REQUIRE(lines.size() == names.size(), r.output);
+    BOOST_TEST_REQUIRE(lines.size() == names.size(), r.all());
     for (std::size_t i = 0; i < names.size(); ++i) {
         BOOST_TEST(contains(lines[i], "\"workload\":\"learner\",\"shape\":[11,3,256],\"algo\":\"" + names[i] + "\""),
                    lines[i]);
@@ -65,21 +65,21 @@ BOOST_AUTO_TEST_CASE(every_learner_reports_one_json_line) {
 BOOST_AUTO_TEST_CASE(the_malloc_setting_follows_the_environment) {
     dydiff::test::TempDir dir;
     const ScopedEnv off("DYDIFF_KEEP_FREED_MEMORY", "0");
-    const Result r = run_dydiff({"bench", "learner", "--algo", "bc", "--steps", "1", "--threads", "1"}, dir);
-    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
-    BOOST_TEST(contains(r.output, "malloc: glibc's defaults (DYDIFF_KEEP_FREED_MEMORY=0)"), r.output);
-    BOOST_TEST(contains(r.output, "\nbc "), r.output);
-    const Result json = run_dydiff({"bench", "learner", "--algo", "bc", "--steps", "1", "--json"}, dir);
-    BOOST_TEST_REQUIRE(json.exit_code == 0, json.output);
-    BOOST_TEST(contains(json.output, "\"keep_freed_memory\":false"), json.output);
+    const CliResult r = run_dydiff(dir, {"bench", "learner", "--algo", "bc", "--steps", "1", "--threads", "1"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    BOOST_TEST(contains(r.all(), "malloc: glibc's defaults (DYDIFF_KEEP_FREED_MEMORY=0)"), r.all());
+    BOOST_TEST(contains(r.all(), "\nbc "), r.all());
+    const CliResult json = run_dydiff(dir, {"bench", "learner", "--algo", "bc", "--steps", "1", "--json"});
+    BOOST_TEST_REQUIRE(json.code == 0, json.all());
+    BOOST_TEST(contains(json.all(), "\"keep_freed_memory\":false"), json.all());
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_learner_is_a_usage_error) {
     dydiff::test::TempDir dir;
-    const Result r = run_dydiff({"bench", "learner", "--algo", "bc,sac"}, dir);
-    BOOST_TEST(r.exit_code == 2, r.output);
-    BOOST_TEST(contains(r.output, "unknown --algo 'sac' (known: bc, td3bc, iql, cql, diffql)"), r.output);
-    BOOST_TEST(json_lines(r.output).empty(), r.output);  // refused before any learner ran
+    const CliResult r = run_dydiff(dir, {"bench", "learner", "--algo", "bc,sac"});
+    BOOST_TEST(r.code == 2, r.all());
+    BOOST_TEST(contains(r.all(), "unknown --algo 'sac' (known: bc, td3bc, iql, cql, diffql)"), r.all());
+    BOOST_TEST(json_lines(r.all()).empty(), r.all());  // refused before any learner ran
 }
 
 BOOST_AUTO_TEST_SUITE_END()
