@@ -3,7 +3,7 @@
 // follows DYDIFF_KEEP_FREED_MEMORY; an unknown --algo is a usage error listing the learners. `dydiff bench generate`:
 // one JSON line per (preset, env, M, N) case naming the SIMD set and the throughput fields; bad cases and presets are
 // usage errors. Nothing here checks a speed: the numbers belong to docs/performance.md.
-#include "cli/run_dydiff.hpp"
+#include "support/run_dydiff.hpp"
 #include "dydiff/learners/registry.hpp"
 #include "support/errors.hpp"
 #include "support/temp_dir.hpp"
@@ -16,7 +16,7 @@
 #include <vector>
 
 using dydiff::test::contains;
-using dydiff::test::Result;
+using dydiff::test::CliResult;
 using dydiff::test::run_dydiff;
 
 namespace {
@@ -48,11 +48,11 @@ BOOST_AUTO_TEST_SUITE(bench_learner)
 
 BOOST_AUTO_TEST_CASE(every_learner_reports_one_json_line) {
     dydiff::test::TempDir dir;
-    const Result r = run_dydiff({"bench", "learner", "--steps", "2", "--threads", "1", "--json"}, dir);
-    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
-    const std::vector<std::string> lines = json_lines(r.output);
+    const CliResult r = run_dydiff(dir, {"bench", "learner", "--steps", "2", "--threads", "1", "--json"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    const std::vector<std::string> lines = json_lines(r.all());
     const std::vector<std::string> names = dydiff::learners::learner_names();
-    BOOST_TEST_REQUIRE(lines.size() == names.size(), r.output);
+    BOOST_TEST_REQUIRE(lines.size() == names.size(), r.all());
     for (std::size_t i = 0; i < names.size(); ++i) {
         BOOST_TEST(contains(lines[i], "\"workload\":\"learner\",\"shape\":[11,3,256],\"algo\":\"" + names[i] + "\""),
                    lines[i]);
@@ -66,21 +66,21 @@ BOOST_AUTO_TEST_CASE(every_learner_reports_one_json_line) {
 BOOST_AUTO_TEST_CASE(the_malloc_setting_follows_the_environment) {
     dydiff::test::TempDir dir;
     const ScopedEnv off("DYDIFF_KEEP_FREED_MEMORY", "0");
-    const Result r = run_dydiff({"bench", "learner", "--algo", "bc", "--steps", "1", "--threads", "1"}, dir);
-    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
-    BOOST_TEST(contains(r.output, "malloc: glibc's defaults (DYDIFF_KEEP_FREED_MEMORY=0)"), r.output);
-    BOOST_TEST(contains(r.output, "\nbc "), r.output);
-    const Result json = run_dydiff({"bench", "learner", "--algo", "bc", "--steps", "1", "--json"}, dir);
-    BOOST_TEST_REQUIRE(json.exit_code == 0, json.output);
-    BOOST_TEST(contains(json.output, "\"keep_freed_memory\":false"), json.output);
+    const CliResult r = run_dydiff(dir, {"bench", "learner", "--algo", "bc", "--steps", "1", "--threads", "1"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    BOOST_TEST(contains(r.all(), "malloc: glibc's defaults (DYDIFF_KEEP_FREED_MEMORY=0)"), r.all());
+    BOOST_TEST(contains(r.all(), "\nbc "), r.all());
+    const CliResult json = run_dydiff(dir, {"bench", "learner", "--algo", "bc", "--steps", "1", "--json"});
+    BOOST_TEST_REQUIRE(json.code == 0, json.all());
+    BOOST_TEST(contains(json.all(), "\"keep_freed_memory\":false"), json.all());
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_learner_is_a_usage_error) {
     dydiff::test::TempDir dir;
-    const Result r = run_dydiff({"bench", "learner", "--algo", "bc,sac"}, dir);
-    BOOST_TEST(r.exit_code == 2, r.output);
-    BOOST_TEST(contains(r.output, "unknown --algo 'sac' (known: bc, td3bc, iql, cql, diffql)"), r.output);
-    BOOST_TEST(json_lines(r.output).empty(), r.output);  // refused before any learner ran
+    const CliResult r = run_dydiff(dir, {"bench", "learner", "--algo", "bc,sac"});
+    BOOST_TEST(r.code == 2, r.all());
+    BOOST_TEST(contains(r.all(), "unknown --algo 'sac' (known: bc, td3bc, iql, cql, diffql)"), r.all());
+    BOOST_TEST(json_lines(r.all()).empty(), r.all());  // refused before any learner ran
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -89,13 +89,12 @@ BOOST_AUTO_TEST_SUITE(bench_generate)
 
 BOOST_AUTO_TEST_CASE(one_json_line_per_preset_env_and_m) {
     dydiff::test::TempDir dir;
-    const Result r = run_dydiff({"bench", "generate", "--shapes", "4:2,4:3", "--threads", "1", "--seconds", "0.001",
-                                 "--json"},
-                                dir);
-    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
-    const std::vector<std::string> lines = json_lines(r.output);
+    const CliResult r = run_dydiff(dir, {"bench", "generate", "--shapes", "4:2,4:3", "--threads", "1", "--seconds",
+                                         "0.001", "--json"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    const std::vector<std::string> lines = json_lines(r.out);
     // Per preset (tiny, small) and env (maze2d-umaze, pendulum): M = 2 at N = 2 and 3, M = 0 once for B = 4.
-    BOOST_TEST_REQUIRE(lines.size() == 2u * 2u * 3u, r.output);
+    BOOST_TEST_REQUIRE(lines.size() == 2u * 2u * 3u, r.all());
     const std::vector<std::string> expected = {
         "\"shape\":[4,32,2],\"preset\":\"tiny\",\"env\":\"maze2d-umaze\",\"horizon\":32,\"starts\":4,\"chunk\":256,"
         "\"refinements\":2,\"num_steps\":2,",
@@ -118,13 +117,13 @@ BOOST_AUTO_TEST_CASE(one_json_line_per_preset_env_and_m) {
 
 BOOST_AUTO_TEST_CASE(bad_cases_and_presets_are_usage_errors) {
     dydiff::test::TempDir dir;
-    Result r = run_dydiff({"bench", "generate", "--shapes", "4:x"}, dir);
-    BOOST_TEST(r.exit_code == 2, r.output);
-    BOOST_TEST(contains(r.output, "bad generate case '4:x' (want B[:N]"), r.output);
-    r = run_dydiff({"bench", "generate", "--preset", "huge"}, dir);
-    BOOST_TEST(r.exit_code == 2, r.output);
-    BOOST_TEST(contains(r.output, "unknown preset 'huge'"), r.output);
-    BOOST_TEST(!contains(r.output, "transitions/s"), r.output);  // nothing timed, no table started
+    CliResult r = run_dydiff(dir, {"bench", "generate", "--shapes", "4:x"});
+    BOOST_TEST(r.code == 2, r.all());
+    BOOST_TEST(contains(r.err, "bad generate case '4:x' (want B[:N]"), r.all());
+    r = run_dydiff(dir, {"bench", "generate", "--preset", "huge"});
+    BOOST_TEST(r.code == 2, r.all());
+    BOOST_TEST(contains(r.err, "unknown preset 'huge'"), r.all());
+    BOOST_TEST(!contains(r.all(), "transitions/s"), r.all());  // nothing timed, no table started
 }
 
 BOOST_AUTO_TEST_SUITE_END()
