@@ -1,7 +1,8 @@
 // `dydiff bench learner` end to end: every learner of the registry runs a few timed steps and reports one JSON line
 // naming it, its batch pool and whether the CLI's malloc setting (nn::keep_freed_memory) is in force; the setting
-// follows DYDIFF_KEEP_FREED_MEMORY; an unknown --algo is a usage error listing the learners. Nothing here checks a
-// speed: the numbers belong to docs/performance.md.
+// follows DYDIFF_KEEP_FREED_MEMORY; an unknown --algo is a usage error listing the learners. `dydiff bench generate`:
+// one JSON line per (preset, env, M, N) case naming the SIMD set and the throughput fields; bad cases and presets are
+// usage errors. Nothing here checks a speed: the numbers belong to docs/performance.md.
 #include "support/run_dydiff.hpp"
 #include "dydiff/learners/registry.hpp"
 #include "support/errors.hpp"
@@ -80,6 +81,49 @@ BOOST_AUTO_TEST_CASE(an_unknown_learner_is_a_usage_error) {
     BOOST_TEST(r.code == 2, r.all());
     BOOST_TEST(contains(r.all(), "unknown --algo 'sac' (known: bc, td3bc, iql, cql, diffql)"), r.all());
     BOOST_TEST(json_lines(r.all()).empty(), r.all());  // refused before any learner ran
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bench_generate)
+
+BOOST_AUTO_TEST_CASE(one_json_line_per_preset_env_and_m) {
+    dydiff::test::TempDir dir;
+    const CliResult r = run_dydiff(dir, {"bench", "generate", "--shapes", "4:2,4:3", "--threads", "1", "--seconds",
+                                         "0.001", "--json"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    const std::vector<std::string> lines = json_lines(r.out);
+    // Per preset (tiny, small) and env (maze2d-umaze, pendulum): M = 2 at N = 2 and 3, M = 0 once for B = 4.
+    BOOST_TEST_REQUIRE(lines.size() == 2u * 2u * 3u, r.all());
+    const std::vector<std::string> expected = {
+        "\"shape\":[4,32,2],\"preset\":\"tiny\",\"env\":\"maze2d-umaze\",\"horizon\":32,\"starts\":4,\"chunk\":256,"
+        "\"refinements\":2,\"num_steps\":2,",
+        "\"shape\":[4,32,3],\"preset\":\"tiny\",\"env\":\"maze2d-umaze\",\"horizon\":32,\"starts\":4,\"chunk\":256,"
+        "\"refinements\":2,\"num_steps\":3,",
+        "\"shape\":[4,32,0],\"preset\":\"tiny\",\"env\":\"maze2d-umaze\",\"horizon\":32,\"starts\":4,\"chunk\":256,"
+        "\"refinements\":0,\"num_steps\":0,",
+        "\"shape\":[4,32,2],\"preset\":\"tiny\",\"env\":\"pendulum\",",
+    };
+    for (std::size_t i = 0; i < expected.size(); ++i) BOOST_TEST(contains(lines[i], expected[i]), lines[i]);
+    BOOST_TEST(contains(lines[6], "\"preset\":\"small\",\"env\":\"maze2d-umaze\",\"horizon\":64,"), lines[6]);
+    for (const auto& line : lines) {
+        BOOST_TEST(contains(line, "{\"workload\":\"generate\","), line);
+        BOOST_TEST(contains(line, "\"transitions_per_second\":"), line);
+        BOOST_TEST(contains(line, "\"seconds_per_generation\":"), line);
+        BOOST_TEST(contains(line, "\"simd\":\""), line);
+        BOOST_TEST(!contains(line, "\"transitions\":0,"), line);  // hardmax keeps >= 60% of 4, 31 transitions each
+    }
+}
+
+BOOST_AUTO_TEST_CASE(bad_cases_and_presets_are_usage_errors) {
+    dydiff::test::TempDir dir;
+    CliResult r = run_dydiff(dir, {"bench", "generate", "--shapes", "4:x"});
+    BOOST_TEST(r.code == 2, r.all());
+    BOOST_TEST(contains(r.err, "bad generate case '4:x' (want B[:N]"), r.all());
+    r = run_dydiff(dir, {"bench", "generate", "--preset", "huge"});
+    BOOST_TEST(r.code == 2, r.all());
+    BOOST_TEST(contains(r.err, "unknown preset 'huge'"), r.all());
+    BOOST_TEST(!contains(r.all(), "transitions/s"), r.all());  // nothing timed, no table started
 }
 
 BOOST_AUTO_TEST_SUITE_END()
