@@ -106,8 +106,6 @@ DyDiffModels DyDiffModels::load(const DyDiffConfig& config, const data::DataIden
 
 namespace {
 
-std::vector<float> to_vector(const xt::xtensor<float, 1>& x) { return {x.begin(), x.end()}; }
-
 std::size_t batch_size(const AgentConfig& c) { return learners::learner_batch(c.algo, c.learners); }
 
 }  // namespace
