@@ -2,9 +2,12 @@
 // naming it, its batch pool and whether the CLI's malloc setting (nn::keep_freed_memory) is in force; the setting
 // follows DYDIFF_KEEP_FREED_MEMORY; an unknown --algo is a usage error listing the learners. `dydiff bench generate`:
 // one JSON line per (preset, env, M, N) case naming the SIMD set and the throughput fields; bad cases and presets are
-// usage errors. Nothing here checks a speed: the numbers belong to docs/performance.md.
+// usage errors. The instruction sets: `bench peak` has one line per set of the build, DYDIFF_SIMD picks the set that
+// --version and the bench lines name, and a set the build lacks is one error before any work. Nothing here checks a
+// speed: the numbers belong to docs/performance.md.
 #include "support/run_dydiff.hpp"
 #include "dydiff/learners/registry.hpp"
+#include "nn/simd/arch.hpp"
 #include "support/errors.hpp"
 #include "support/temp_dir.hpp"
 
@@ -124,6 +127,85 @@ BOOST_AUTO_TEST_CASE(bad_cases_and_presets_are_usage_errors) {
     BOOST_TEST(r.code == 2, r.all());
     BOOST_TEST(contains(r.err, "unknown preset 'huge'"), r.all());
     BOOST_TEST(!contains(r.all(), "transitions/s"), r.all());  // nothing timed, no table started
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(simd_sets)
+
+namespace simd = dydiff::nn::simd;
+
+BOOST_AUTO_TEST_CASE(peak_reports_every_set_of_the_build) {
+    dydiff::test::TempDir dir;
+    const Result r = run_dydiff({"bench", "peak", "--threads", "1", "--seconds", "0.001", "--json"}, dir);
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+    const std::vector<std::string> lines = json_lines(r.output);
+    const std::vector<std::string> sets = simd::compiled_sets();
+    BOOST_TEST_REQUIRE(lines.size() == sets.size(), r.output);
+    for (std::size_t i = 0; i < sets.size(); ++i) {
+        BOOST_TEST(contains(lines[i], "\"workload\":\"peak\""), lines[i]);
+        BOOST_TEST(contains(lines[i], "\"set\":\"" + sets[i] + "\""), lines[i]);
+        if (simd::cpu_supports(sets[i])) {
+            BOOST_TEST(contains(lines[i], "\"simd\":\"" + sets[i] + "\","), lines[i]);
+            BOOST_TEST(contains(lines[i], "\"gflops\":"), lines[i]);
+        } else {
+            BOOST_TEST(contains(lines[i], "\"runnable\":false"), lines[i]);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(dydiff_simd_picks_the_set_the_lines_name) {
+    dydiff::test::TempDir dir;
+    const std::string baseline = simd::baseline_arch_name();
+    const ScopedEnv env("DYDIFF_SIMD", "baseline");
+    const Result version = run_dydiff({"--version"}, dir);
+    BOOST_TEST_REQUIRE(version.exit_code == 0, version.output);
+    BOOST_TEST(contains(version.output, "(simd: " + baseline + ", "), version.output);
+    const Result gemm = run_dydiff({"bench", "gemm", "--shapes", "8x8x8", "--seconds", "0.001", "--json"}, dir);
+    BOOST_TEST_REQUIRE(gemm.exit_code == 0, gemm.output);
+    BOOST_TEST(contains(gemm.output, "\"simd\":\"" + baseline + "\","), gemm.output);
+    const Result table = run_dydiff({"bench", "gemm", "--shapes", "8x8x8", "--seconds", "0.001"}, dir);
+    BOOST_TEST_REQUIRE(table.exit_code == 0, table.output);
+    BOOST_TEST(contains(table.output, "gemm: simd " + baseline + " ("), table.output);
+}
+
+BOOST_AUTO_TEST_CASE(a_set_the_build_lacks_is_one_error) {
+    dydiff::test::TempDir dir;
+    const ScopedEnv env("DYDIFF_SIMD", "avx1024");
+    for (const auto& args : {std::vector<std::string>{"--version"}, {"bench", "gemm", "--shapes", "8x8x8"}}) {
+        const Result r = run_dydiff(args, dir);
+        BOOST_TEST(r.exit_code == 1, r.output);
+        BOOST_TEST(contains(r.output, "dydiff: error: DYDIFF_SIMD 'avx1024' is not an instruction set of this build "
+                                      "(compiled: baseline, " + std::string(simd::baseline_arch_name())),
+                   r.output);
+        BOOST_TEST(json_lines(r.output).empty(), r.output);
+        BOOST_TEST(!contains(r.output, "GFLOP/s"), r.output);  // refused before any work
+    }
+}
+
+/// The first set of the build this CPU cannot run, or "".
+std::string an_unrunnable_set() {
+    for (const auto& set : simd::compiled_sets())
+        if (!simd::cpu_supports(set)) return set;
+    return "";
+}
+
+boost::test_tools::assertion_result has_an_unrunnable_set(boost::unit_test::test_unit_id) {
+    boost::test_tools::assertion_result result(!an_unrunnable_set().empty());
+    result.message() << "this CPU runs every instruction set of the build";
+    return result;
+}
+
+BOOST_AUTO_TEST_CASE(a_set_this_cpu_lacks_is_one_error, *boost::unit_test::precondition(has_an_unrunnable_set)) {
+    dydiff::test::TempDir dir;
+    const std::string set = an_unrunnable_set();
+    const ScopedEnv env("DYDIFF_SIMD", set.c_str());
+    const Result r = run_dydiff({"bench", "gemm", "--shapes", "8x8x8"}, dir);
+    BOOST_TEST(r.exit_code == 1, r.output);
+    BOOST_TEST(contains(r.output, "dydiff: error: DYDIFF_SIMD '" + set + "': this CPU (or its OS) cannot run " + set +
+                                      " (runnable here: "),
+               r.output);
+    BOOST_TEST(!contains(r.output, "GFLOP/s"), r.output);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
