@@ -13,6 +13,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -137,11 +138,11 @@ namespace simd = dydiff::nn::simd;
 
 BOOST_AUTO_TEST_CASE(peak_reports_every_set_of_the_build) {
     dydiff::test::TempDir dir;
-    const Result r = run_dydiff({"bench", "peak", "--threads", "1", "--seconds", "0.001", "--json"}, dir);
-    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
-    const std::vector<std::string> lines = json_lines(r.output);
+    const CliResult r = run_dydiff(dir, {"bench", "peak", "--threads", "1", "--seconds", "0.001", "--json"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    const std::vector<std::string> lines = json_lines(r.out);
     const std::vector<std::string> sets = simd::compiled_sets();
-    BOOST_TEST_REQUIRE(lines.size() == sets.size(), r.output);
+    BOOST_TEST_REQUIRE(lines.size() == sets.size(), r.all());
     for (std::size_t i = 0; i < sets.size(); ++i) {
         BOOST_TEST(contains(lines[i], "\"workload\":\"peak\""), lines[i]);
         BOOST_TEST(contains(lines[i], "\"set\":\"" + sets[i] + "\""), lines[i]);
@@ -157,29 +158,29 @@ BOOST_AUTO_TEST_CASE(peak_reports_every_set_of_the_build) {
 BOOST_AUTO_TEST_CASE(dydiff_simd_picks_the_set_the_lines_name) {
     dydiff::test::TempDir dir;
     const std::string baseline = simd::baseline_arch_name();
-    const ScopedEnv env("DYDIFF_SIMD", "baseline");
-    const Result version = run_dydiff({"--version"}, dir);
-    BOOST_TEST_REQUIRE(version.exit_code == 0, version.output);
-    BOOST_TEST(contains(version.output, "(simd: " + baseline + ", "), version.output);
-    const Result gemm = run_dydiff({"bench", "gemm", "--shapes", "8x8x8", "--seconds", "0.001", "--json"}, dir);
-    BOOST_TEST_REQUIRE(gemm.exit_code == 0, gemm.output);
-    BOOST_TEST(contains(gemm.output, "\"simd\":\"" + baseline + "\","), gemm.output);
-    const Result table = run_dydiff({"bench", "gemm", "--shapes", "8x8x8", "--seconds", "0.001"}, dir);
-    BOOST_TEST_REQUIRE(table.exit_code == 0, table.output);
-    BOOST_TEST(contains(table.output, "gemm: simd " + baseline + " ("), table.output);
+    const CliResult version = run_dydiff(dir, {"--version"}, "DYDIFF_SIMD=baseline");
+    BOOST_TEST_REQUIRE(version.code == 0, version.all());
+    BOOST_TEST(contains(version.out, "(simd: " + baseline + ", "), version.out);
+    const CliResult gemm =
+        run_dydiff(dir, {"bench", "gemm", "--shapes", "8x8x8", "--seconds", "0.001", "--json"}, "DYDIFF_SIMD=baseline");
+    BOOST_TEST_REQUIRE(gemm.code == 0, gemm.all());
+    BOOST_TEST(contains(gemm.out, "\"simd\":\"" + baseline + "\","), gemm.out);
+    const CliResult table =
+        run_dydiff(dir, {"bench", "gemm", "--shapes", "8x8x8", "--seconds", "0.001"}, "DYDIFF_SIMD=baseline");
+    BOOST_TEST_REQUIRE(table.code == 0, table.all());
+    BOOST_TEST(contains(table.out, "gemm: simd " + baseline + " ("), table.out);
 }
 
 BOOST_AUTO_TEST_CASE(a_set_the_build_lacks_is_one_error) {
     dydiff::test::TempDir dir;
-    const ScopedEnv env("DYDIFF_SIMD", "avx1024");
     for (const auto& args : {std::vector<std::string>{"--version"}, {"bench", "gemm", "--shapes", "8x8x8"}}) {
-        const Result r = run_dydiff(args, dir);
-        BOOST_TEST(r.exit_code == 1, r.output);
-        BOOST_TEST(contains(r.output, "dydiff: error: DYDIFF_SIMD 'avx1024' is not an instruction set of this build "
-                                      "(compiled: baseline, " + std::string(simd::baseline_arch_name())),
-                   r.output);
-        BOOST_TEST(json_lines(r.output).empty(), r.output);
-        BOOST_TEST(!contains(r.output, "GFLOP/s"), r.output);  // refused before any work
+        const CliResult r = run_dydiff(dir, args, "DYDIFF_SIMD=avx1024");
+        BOOST_TEST(r.code == 1, r.all());
+        BOOST_TEST(contains(r.err, "dydiff: error: DYDIFF_SIMD 'avx1024' is not an instruction set of this build "
+                                   "(compiled: baseline, " + std::string(simd::baseline_arch_name())),
+                   r.err);
+        BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);  // one message
+        BOOST_TEST(r.out.empty(), r.out);  // refused before any work
     }
 }
 
@@ -199,13 +200,12 @@ boost::test_tools::assertion_result has_an_unrunnable_set(boost::unit_test::test
 BOOST_AUTO_TEST_CASE(a_set_this_cpu_lacks_is_one_error, *boost::unit_test::precondition(has_an_unrunnable_set)) {
     dydiff::test::TempDir dir;
     const std::string set = an_unrunnable_set();
-    const ScopedEnv env("DYDIFF_SIMD", set.c_str());
-    const Result r = run_dydiff({"bench", "gemm", "--shapes", "8x8x8"}, dir);
-    BOOST_TEST(r.exit_code == 1, r.output);
-    BOOST_TEST(contains(r.output, "dydiff: error: DYDIFF_SIMD '" + set + "': this CPU (or its OS) cannot run " + set +
-                                      " (runnable here: "),
-               r.output);
-    BOOST_TEST(!contains(r.output, "GFLOP/s"), r.output);
+    const CliResult r = run_dydiff(dir, {"bench", "gemm", "--shapes", "8x8x8"}, "DYDIFF_SIMD=" + set);
+    BOOST_TEST(r.code == 1, r.all());
+    BOOST_TEST(contains(r.err, "dydiff: error: DYDIFF_SIMD '" + set + "': this CPU (or its OS) cannot run " + set +
+                                   " (runnable here: "),
+               r.err);
+    BOOST_TEST(r.out.empty(), r.out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
