@@ -102,11 +102,27 @@ void pack_a(const Problem& p, std::size_t i0, std::size_t mc, std::size_t p0, st
 template <class T>
 void pack_b(const Problem& p, std::size_t p0, std::size_t kc, std::size_t j0, std::size_t nc, float* dst) noexcept {
     constexpr std::size_t kNr = T::kNr;
+    // Whole blocks of kNr columns only; the set's block size when it has one and it divides kNr.
+    using Transpose = BlockTranspose<typename T::batch_type>;
+    constexpr std::size_t kTransposeBlock =
+        Transpose::kSize > 0 && kNr % (Transpose::kSize > 0 ? Transpose::kSize : 1) == 0 ? Transpose::kSize : 0;
     for (std::size_t jr = 0; jr < nc; jr += kNr) {
         const std::size_t nr = std::min(kNr, nc - jr);
         if (p.trans_b) {
-            // op(B)(k, j) = B[j * ldb + k]: read nr rows of B sequentially, write with stride kNr (in L1).
-            for (std::size_t c = 0; c < nr; ++c) {
+            // op(B)(k, j) = B[j * ldb + k]: a transpose. Whole S x S blocks in registers where the set can, the rest
+            // reading nr rows of B sequentially and writing with stride kNr (in L1).
+            std::size_t c = 0;
+            if constexpr (kTransposeBlock > 0) {
+                for (; c + kTransposeBlock <= nr; c += kTransposeBlock) {
+                    const float* src = p.B + (j0 + jr + c) * p.ldb + p0;
+                    std::size_t k = 0;
+                    for (; k + kTransposeBlock <= kc; k += kTransposeBlock)
+                        Transpose::transpose(src + k, p.ldb, dst + k * kNr + c, kNr);
+                    for (; k < kc; ++k)
+                        for (std::size_t i = 0; i < kTransposeBlock; ++i) dst[k * kNr + c + i] = src[i * p.ldb + k];
+                }
+            }
+            for (; c < nr; ++c) {
                 const float* src = p.B + (j0 + jr + c) * p.ldb + p0;
                 for (std::size_t k = 0; k < kc; ++k) dst[k * kNr + c] = src[k];
             }
