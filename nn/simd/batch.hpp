@@ -41,7 +41,7 @@ inline constexpr std::size_t kFloatWidth = FloatBatch::size;
 /// Horizontal sum of a batch (xsimd 8 calls it hadd; 9+ renamed it reduce_add).
 inline float reduce_sum(const FloatBatch& x) noexcept { return xsimd::hadd(x); }
 
-/// x * y + z with one rounding (xsimd's fma: the FMA instruction where the set has one).
+/// x * y + z (xsimd's fma): one rounding where the set has an FMA instruction (AVX2, NEON), two on plain SSE2.
 inline FloatBatch fused_multiply_add(const FloatBatch& x, const FloatBatch& y, const FloatBatch& z) noexcept {
     return xsimd::fma(x, y, z);
 }

@@ -48,8 +48,9 @@ void scale_c(const gemm_detail::Problem& p) noexcept {
 
 }  // namespace
 
-extern const KernelSet kBaselineSet;
-constexpr KernelSet kBaselineSet = gemm_detail::make_kernel_set<BaselineTile>(kBaselineName, baseline_alias(kBaselineName));
+// constexpr: constant-initialised, usable before any static constructor runs (declared in kernel_set.hpp).
+constexpr KernelSet kBaselineSet =
+    gemm_detail::make_kernel_set<BaselineTile>(kBaselineName, baseline_alias(kBaselineName));
 
 // NOTE: noexcept like every kernel: a failed allocation of the packing buffers or of a pool thread, or an invalid
 // DYDIFF_NUM_THREADS or DYDIFF_SIMD read on the first call, terminates. Callers that want an error check

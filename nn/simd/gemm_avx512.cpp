@@ -22,7 +22,7 @@ namespace {
 using Avx512Tile = gemm_detail::Tile<avx512::FloatBatch, avx512::FloatBatch::size, 6, 4>;
 }  // namespace
 
-extern const KernelSet kAvx512Set;
+// constexpr: constant-initialised, no code runs for it at start-up (declared in kernel_set.hpp).
 constexpr KernelSet kAvx512Set = gemm_detail::make_kernel_set<Avx512Tile>("avx512f", "avx512");
 
 }  // namespace dydiff::nn::simd
