@@ -23,13 +23,14 @@
 #include "nn/mlp.hpp"
 #include "nn/optim.hpp"
 #include "nn/parallel.hpp"
-#include "nn/simd/batch.hpp"
+#include "nn/simd/arch.hpp"
 #include "nn/simd/gemm.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -79,14 +80,28 @@ Timing time_iterations(const Fn& fn, double seconds, std::size_t min_calls = 3) 
     return {samples[samples.size() / 2], samples.front(), samples.size()};
 }
 
-/// Prints results either as JSON lines or as an aligned table with a header.
+/// The instruction set in use and what runs on it: "avx512f (16 float lanes, gemm tile 6x64; the other kernels
+/// fma3+avx2)", or "fma3+avx2 (8 float lanes, gemm tile 6x16)" when every kernel runs on one set.
+std::string simd_summary() {
+    const auto [tile_rows, tile_cols] = nn::simd::gemm_micro_tile();
+    std::ostringstream os;
+    os << nn::simd::arch_name() << " (" << nn::simd::float_lanes() << " float lanes, gemm tile " << tile_rows << 'x'
+       << tile_cols;
+    if (std::string(nn::simd::arch_name()) != nn::simd::baseline_arch_name())
+        os << "; the other kernels " << nn::simd::baseline_arch_name();
+    os << ')';
+    return os.str();
+}
+
+/// Prints results either as JSON lines or as an aligned table with a header. Both name the instruction set in use
+/// (DYDIFF_SIMD picks it), the table in its header, each JSON line in "simd".
 class Report {
 public:
     Report(const Options& options, std::string workload, std::string columns)
         : json_(options.json), workload_(std::move(workload)) {
         if (!json_) {
-            std::cout << workload_ << ": simd " << nn::simd::arch_name() << " (" << nn::simd::kFloatWidth
-                      << " float lanes), " << nn::num_threads() << " threads, median of timed iterations\n"
+            std::cout << workload_ << ": simd " << simd_summary() << ", " << nn::num_threads()
+                      << " threads, median of timed iterations\n"
                       << columns << "\n";
         }
     }
@@ -687,6 +702,44 @@ void bench_generate(const Options& options) {
     }
 }
 
+// ---- peak ---------------------------------------------------------------------------------------------------------
+
+/// Rounds of the FMA peak loop per timed call: 2^20 x 12 chains x 16 lanes x 2 flop = 403 MFLOP with AVX-512, a few
+/// milliseconds, short enough to fit between the interruptions of a shared machine.
+constexpr std::size_t kPeakSteps = std::size_t{1} << 20;
+
+/// The FMA ceiling of each instruction set of this build: independent FMA chains held in registers
+/// (nn::simd::fma_peak_loop), one loop per thread, all threads at once. With --threads 1 it is the peak of one
+/// core, the number the gemm's GFLOP/s compare against.
+void bench_peak(const Options& options) {
+    const Report report(options, "peak", "  set          lanes      ms/iter    GFLOP/s    iters");
+    const std::size_t threads = nn::num_threads();
+    for (const std::string& set : nn::simd::compiled_sets()) {
+        if (!nn::simd::cpu_supports(set)) {
+            if (options.json)
+                std::cout << "{\"workload\":\"peak\",\"set\":\"" << set << "\",\"runnable\":false}\n";
+            else
+                std::cout << "  " << std::left << std::setw(12) << set << std::right
+                          << " not runnable on this CPU (CPUID or XCR0)\n";
+            continue;
+        }
+        nn::simd::use_set(set);
+        std::vector<float> sinks(threads);  // the loops' results, kept so that no call can be dropped
+        const Timing t = time_iterations(
+            [&] {
+                nn::parallel_for(threads, 1, [&](std::size_t begin, std::size_t end) {
+                    for (std::size_t i = begin; i < end; ++i) sinks[i] += nn::simd::fma_peak_loop(kPeakSteps);
+                });
+            },
+            options.seconds);
+        const double flops = double(threads) * double(kPeakSteps) * double(nn::simd::fma_peak_flops_per_step());
+        char row[64];
+        std::snprintf(row, sizeof row, "  %-12s %5zu ", set.c_str(), nn::simd::float_lanes());
+        report.add("[" + std::to_string(nn::simd::float_lanes()) + "]", ",\"set\":\"" + set + "\"", t, flops, row);
+    }
+    nn::simd::use_set("");
+}
+
 // ---- the workload table -----------------------------------------------------------------------------------------
 
 struct Workload {
@@ -714,6 +767,10 @@ const Workload kWorkloads[] = {
      "pendulum dims, M = 2 and M = 0, chunk 256; --preset (default tiny and small); --shapes B[:N] (start states, "
      "sampler steps; default 2048:34); reports transitions_per_second and seconds_per_generation",
      bench_generate},
+    {"peak",
+     "FMA peak of each instruction set of this build: register-resident FMA chains, one loop per thread (--threads 1: "
+     "one core)",
+     bench_peak},
     {"learner",
      "Learner::update at hopper dims (S=11, A=3, batch 256, default configs, a fixed pool of 8 random batches); "
      "--algo A,B (default all), --steps N (default 300); reports steps_per_second",

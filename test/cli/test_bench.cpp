@@ -2,14 +2,18 @@
 // naming it, its batch pool and whether the CLI's malloc setting (nn::keep_freed_memory) is in force; the setting
 // follows DYDIFF_KEEP_FREED_MEMORY; an unknown --algo is a usage error listing the learners. `dydiff bench generate`:
 // one JSON line per (preset, env, M, N) case naming the SIMD set and the throughput fields; bad cases and presets are
-// usage errors. Nothing here checks a speed: the numbers belong to docs/performance.md.
+// usage errors. The instruction sets: `bench peak` has one line per set of the build, DYDIFF_SIMD picks the set that
+// --version and the bench lines name, and a set the build lacks is one error before any work. Nothing here checks a
+// speed: the numbers belong to docs/performance.md.
 #include "support/run_dydiff.hpp"
 #include "dydiff/learners/registry.hpp"
+#include "nn/simd/arch.hpp"
 #include "support/errors.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -124,6 +128,84 @@ BOOST_AUTO_TEST_CASE(bad_cases_and_presets_are_usage_errors) {
     BOOST_TEST(r.code == 2, r.all());
     BOOST_TEST(contains(r.err, "unknown preset 'huge'"), r.all());
     BOOST_TEST(!contains(r.all(), "transitions/s"), r.all());  // nothing timed, no table started
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(simd_sets)
+
+namespace simd = dydiff::nn::simd;
+
+BOOST_AUTO_TEST_CASE(peak_reports_every_set_of_the_build) {
+    dydiff::test::TempDir dir;
+    const CliResult r = run_dydiff(dir, {"bench", "peak", "--threads", "1", "--seconds", "0.001", "--json"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    const std::vector<std::string> lines = json_lines(r.out);
+    const std::vector<std::string> sets = simd::compiled_sets();
+    BOOST_TEST_REQUIRE(lines.size() == sets.size(), r.all());
+    for (std::size_t i = 0; i < sets.size(); ++i) {
+        BOOST_TEST(contains(lines[i], "\"workload\":\"peak\""), lines[i]);
+        BOOST_TEST(contains(lines[i], "\"set\":\"" + sets[i] + "\""), lines[i]);
+        if (simd::cpu_supports(sets[i])) {
+            BOOST_TEST(contains(lines[i], "\"simd\":\"" + sets[i] + "\","), lines[i]);
+            BOOST_TEST(contains(lines[i], "\"gflops\":"), lines[i]);
+        } else {
+            BOOST_TEST(contains(lines[i], "\"runnable\":false"), lines[i]);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(dydiff_simd_picks_the_set_the_lines_name) {
+    dydiff::test::TempDir dir;
+    const std::string baseline = simd::baseline_arch_name();
+    const CliResult version = run_dydiff(dir, {"--version"}, "DYDIFF_SIMD=baseline");
+    BOOST_TEST_REQUIRE(version.code == 0, version.all());
+    BOOST_TEST(contains(version.out, "(simd: " + baseline + ", "), version.out);
+    const CliResult gemm =
+        run_dydiff(dir, {"bench", "gemm", "--shapes", "8x8x8", "--seconds", "0.001", "--json"}, "DYDIFF_SIMD=baseline");
+    BOOST_TEST_REQUIRE(gemm.code == 0, gemm.all());
+    BOOST_TEST(contains(gemm.out, "\"simd\":\"" + baseline + "\","), gemm.out);
+    const CliResult table =
+        run_dydiff(dir, {"bench", "gemm", "--shapes", "8x8x8", "--seconds", "0.001"}, "DYDIFF_SIMD=baseline");
+    BOOST_TEST_REQUIRE(table.code == 0, table.all());
+    BOOST_TEST(contains(table.out, "gemm: simd " + baseline + " ("), table.out);
+}
+
+BOOST_AUTO_TEST_CASE(a_set_the_build_lacks_is_one_error) {
+    dydiff::test::TempDir dir;
+    for (const auto& args : {std::vector<std::string>{"--version"}, {"bench", "gemm", "--shapes", "8x8x8"}}) {
+        const CliResult r = run_dydiff(dir, args, "DYDIFF_SIMD=avx1024");
+        BOOST_TEST(r.code == 1, r.all());
+        BOOST_TEST(contains(r.err, "dydiff: error: DYDIFF_SIMD 'avx1024' is not an instruction set of this build "
+                                   "(compiled: baseline, " + std::string(simd::baseline_arch_name())),
+                   r.err);
+        BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);  // one message
+        BOOST_TEST(r.out.empty(), r.out);  // refused before any work
+    }
+}
+
+/// The first set of the build this CPU cannot run, or "".
+std::string an_unrunnable_set() {
+    for (const auto& set : simd::compiled_sets())
+        if (!simd::cpu_supports(set)) return set;
+    return "";
+}
+
+boost::test_tools::assertion_result has_an_unrunnable_set(boost::unit_test::test_unit_id) {
+    boost::test_tools::assertion_result result(!an_unrunnable_set().empty());
+    result.message() << "this CPU runs every instruction set of the build";
+    return result;
+}
+
+BOOST_AUTO_TEST_CASE(a_set_this_cpu_lacks_is_one_error, *boost::unit_test::precondition(has_an_unrunnable_set)) {
+    dydiff::test::TempDir dir;
+    const std::string set = an_unrunnable_set();
+    const CliResult r = run_dydiff(dir, {"bench", "gemm", "--shapes", "8x8x8"}, "DYDIFF_SIMD=" + set);
+    BOOST_TEST(r.code == 1, r.all());
+    BOOST_TEST(contains(r.err, "dydiff: error: DYDIFF_SIMD '" + set + "': this CPU (or its OS) cannot run " + set +
+                                   " (runnable here: "),
+               r.err);
+    BOOST_TEST(r.out.empty(), r.out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
