@@ -265,8 +265,8 @@ int run_quickstart(const Words& words) {
         else
             md << "The 95% interval of the difference includes 0: with " << seeds
                << " seeds this run shows no reliable difference either way.";
-        md << " With few seeds the bootstrap interval is approximate (it can only resample the scores seen); the\n"
-              "evaluation itself is noisy (see the std columns). docs/results.md has larger runs.\n";
+        md << " With few seeds the bootstrap interval is approximate (it can only resample the scores seen), and\n"
+              "each evaluation is noisy (see the std columns); docs/results.md has the runs behind our conclusions.\n";
     }
     data::write_file_atomic((root / "comparison.md").string(), md.str());
     write_svg((root / "comparison.svg").string(),
