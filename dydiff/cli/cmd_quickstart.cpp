@@ -93,7 +93,7 @@ CommandDoc quickstart_doc() {
             "and the difference with a 95% bootstrap interval. Each stage is its own run directory under DIR, run\n"
             "as a child process with one thread, --jobs at a time; DIR/commands.sh lists the commands. A rerun\n"
             "skips finished stages and resumes interrupted ones. The defaults (maze2d-umaze, td3bc, 3 seeds, 20,000\n"
-            "steps) take about 15 minutes on 2 cores (docs/quickstart.md).",
+            "steps) took 9.5 minutes on 2 cores (docs/quickstart.md).",
             {{"--env E", "maze2d-umaze (default), maze2d-medium, maze2d-large (with -dense: dense reward) or pendulum"},
              {"--algo A", "the learner: td3bc (default), bc, iql, cql, diffql"},
              {"--seeds N", "seeds 0..N-1 for each side (default 3)"},
