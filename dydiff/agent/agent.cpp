@@ -6,6 +6,7 @@
 #include "data/data_identity.hpp"
 #include "data/transitions.hpp"
 #include "dydiff/envs/env.hpp"
+#include "dydiff/envs/maze2d.hpp"
 #include "dydiff/envs/termination.hpp"
 #include "dydiff/eval/eval_log.hpp"
 #include "dydiff/eval/policy_eval.hpp"
@@ -105,8 +106,6 @@ DyDiffModels DyDiffModels::load(const DyDiffConfig& config, const data::DataIden
 
 namespace {
 
-std::vector<float> to_vector(const xt::xtensor<float, 1>& x) { return {x.begin(), x.end()}; }
-
 std::size_t batch_size(const AgentConfig& c) { return learners::learner_batch(c.algo, c.learners); }
 
 }  // namespace
@@ -134,6 +133,9 @@ AgentLoop::AgentLoop(const AgentConfig& config, const data::Dataset& dataset, co
     scale_ = std::make_unique<ModelScale>(models->diffusion.normalizer, dataset.obs_dim());
     denoiser_ = std::make_unique<Denoiser>(*models->diffusion.net, models->diffusion.edm_config(config.dydiff.sampler));
     start_pool_ = all.observations;
+    if (config.dydiff.generator.actions == "behaviour")
+        behaviour_ = std::make_unique<BehaviourData>(BehaviourData::from_dataset(dataset));
+    if (eval::has_maze_layout(env)) maze_env_ = envs::make_env(env);
 }
 
 AgentLoop::~AgentLoop() = default;
@@ -167,9 +169,11 @@ std::optional<GenerationRecord> AgentLoop::step(learners::Stats& stats) {
             return out;
         };
         g.terminated = envs::termination_fn(env_);
-        const Generation gen = generate_rollouts(start_pool_, g, dd.generator, root.fork(1));
+        const Generation gen = behaviour_ ? generate_behaviour_rollouts(*behaviour_, g, dd.generator, root.fork(1))
+                                          : generate_rollouts(start_pool_, g, dd.generator, root.fork(1));
         synthetic_->add_batch(gen.transitions);
         record = GenerationRecord{t, gen.stats, synthetic_->size()};
+        if (maze_env_) imagined_ = imagined_sample(gen, t);
     }
     const data::Transitions batch =
         models_ ? data::sample_mixed(real_, *synthetic_, batch_, batch_rng_,
@@ -178,6 +182,40 @@ std::optional<GenerationRecord> AgentLoop::step(learners::Stats& stats) {
                 : real_.sample(batch_rng_, batch_);
     stats = learner_->update(batch);
     return record;
+}
+
+std::optional<ImaginedSample> AgentLoop::imagined_sample(const Generation& gen, std::int64_t step) {
+    const envs::Maze& maze = dynamic_cast<const envs::Maze2dEnv&>(*maze_env_).maze();
+    std::vector<std::size_t> rows;  // kept trajectories drawn: a start clear of the walls (the physics' precondition)
+    for (std::size_t b = 0; b < gen.kept_lengths.size() && rows.size() < kImaginedPairs; ++b)
+        if (gen.kept_lengths[b] >= 2 && envs::wall_clearance(maze, gen.kept_starts(b, 0), gen.kept_starts(b, 1)) >= 0.0)
+            rows.push_back(b);
+    if (rows.empty()) return std::nullopt;
+    const std::size_t K = rows.size(), S = gen.kept_starts.shape()[1], A = gen.kept.actions.shape()[2];
+    std::size_t steps = 0;
+    xt::xtensor<float, 2> starts = xt::empty<float>({K, S});
+    for (std::size_t k = 0; k < K; ++k) {
+        std::copy_n(&gen.kept_starts(rows[k], 0), S, &starts(k, 0));
+        steps = std::max(steps, gen.kept_lengths[rows[k]]);
+    }
+    const bool behaviour = static_cast<bool>(behaviour_);
+    const eval::StepPolicy act = [&](const eval::Obs& obs, std::size_t t) {
+        if (!behaviour) return learner_->act(obs, true);
+        eval::Actions a = xt::zeros<float>({K, A});  // past a truncated trajectory's end: never drawn
+        for (std::size_t k = 0; k < K; ++k)
+            if (t < gen.kept_lengths[rows[k]]) std::copy_n(&gen.kept.actions(rows[k], t, 0), A, &a(k, 0));
+        return a;
+    };
+    const xt::xtensor<float, 3> truth = eval::maze_true_paths(maze, starts, steps, act);  // (K, steps, S)
+    ImaginedSample sample{step, behaviour ? "behaviour" : "policy", {}};
+    for (std::size_t k = 0; k < K; ++k) {
+        const std::size_t n = gen.kept_lengths[rows[k]];
+        eval::PathPair pair{xt::empty<float>({n, S}), xt::empty<float>({n, S})};
+        std::copy_n(&gen.kept.states(rows[k], 0, 0), n * S, pair.imagined.data());
+        std::copy_n(&truth(k, 0, 0), n * S, pair.truth.data());
+        sample.pairs.push_back(std::move(pair));
+    }
+    return sample;
 }
 
 void AgentLoop::save(const std::string& path) const {
@@ -228,12 +266,23 @@ std::string fmt(double v) {
     return buf;
 }
 
+// imagined.svg from the loop's latest sample, when there is one (maze2d with DyDiff).
+void write_imagined(const AgentLoop& loop, const std::string& env, const RunDir& run) {
+    const ImaginedSample* sample = loop.imagined();
+    if (!sample) return;
+    eval::write_imagined_vs_true_svg(run.file(kImaginedFile), env, sample->pairs,
+                                     env + ": " + std::to_string(sample->pairs.size()) + " kept " + sample->actions +
+                                         " rollouts of the generation at step " + std::to_string(sample->step) +
+                                         " vs the true env");
+}
+
 }  // namespace
 
 void train_agent(AgentLoop& loop, const AgentConfig& config, const std::string& env, RunDir& run,
                  std::int64_t resume_step) {
     // metrics.csv: step, seconds, the learner's stats (means over the last log_every steps), and with DyDiff the
-    // latest generation's statistics and the share of wall time spent generating so far.
+    // latest generation's statistics, the share of wall time spent generating so far, and the share of the wall time
+    // since the latest generation started spent in it (at a row that closes an epoch: that epoch's share).
     learners::Stats probe_names;
     std::vector<std::string> columns{"step", "seconds"};
     const bool dydiff = config.dydiff.enabled;
@@ -241,6 +290,7 @@ void train_agent(AgentLoop& loop, const AgentConfig& config, const std::string& 
     std::vector<double> sums;
     std::int64_t in_sum = 0;
     double seconds_before = 0.0, generation_seconds = 0.0;  // seconds continues across --resume (metrics.csv)
+    double generation_started = 0.0;                        // elapsed() when the latest generation began
     std::optional<GenerationRecord> last_generation;
     eval::EvalLog eval_log(run.file("eval.csv"), resume_step);
     Progress progress("train-agent " + config.algo + (dydiff ? " + DyDiff" : ""), config.steps, &run);
@@ -256,20 +306,27 @@ void train_agent(AgentLoop& loop, const AgentConfig& config, const std::string& 
         learners::Stats stats;
         const std::optional<GenerationRecord> gen = loop.step(stats);
         if (gen) {
+            const bool first = !last_generation;
             last_generation = gen;
             generation_seconds += gen->stats.seconds;
-            progress.note("generated " + std::to_string(gen->stats.trajectories) + " trajectories in " +
-                          fmt(gen->stats.seconds) + " s (" + fmt(gen->stats.trajectories / gen->stats.seconds) +
-                          " traj/s), kept " + std::to_string(gen->stats.kept) + ", predicted return " +
-                          fmt(gen->stats.return_mean) + " ± " + fmt(gen->stats.return_std) + ", synthetic buffer " +
-                          std::to_string(gen->synthetic_size));
+            generation_started = elapsed() - gen->stats.seconds;
+            const GenerationStats& g = gen->stats;
+            progress.note("generated " + std::to_string(g.trajectories) + " trajectories in " + fmt(g.seconds) +
+                          " s (" + fmt(static_cast<double>(g.trajectories) / std::max(1e-9, g.seconds)) +
+                          " traj/s), kept " + std::to_string(g.kept) + " (" +
+                          fmt(100.0 * static_cast<double>(g.kept) / static_cast<double>(g.trajectories)) +
+                          "%), predicted return " + fmt(g.return_mean) + " ± " + fmt(g.return_std) + " (kept " +
+                          fmt(g.kept_return_mean) + "), " + std::to_string(g.transitions) +
+                          " transitions, synthetic buffer " + std::to_string(gen->synthetic_size));
+            if (first) write_imagined(loop, env, run);
         }
         if (!metrics_open) {
             for (const auto& [name, value] : stats) learner_columns.push_back(name);
             columns.insert(columns.end(), learner_columns.begin(), learner_columns.end());
             if (dydiff)
                 for (const char* c : {"synthetic_size", "kept_fraction", "predicted_return_mean",
-                                      "predicted_return_std", "generation_seconds", "generation_share"})
+                                      "predicted_return_std", "generation_seconds", "generation_share",
+                                      "epoch_generation_share"})
                     columns.push_back(c);
             const std::vector<double> last = run.open_metrics(columns, resume_step);
             if (last.size() > 1) seconds_before = last[1];
@@ -290,6 +347,7 @@ void train_agent(AgentLoop& loop, const AgentConfig& config, const std::string& 
                 row.push_back(g.return_std);
                 row.push_back(g.seconds);
                 row.push_back(generation_seconds / std::max(1e-9, elapsed() - seconds_before));
+                row.push_back(last_generation ? g.seconds / std::max(1e-9, elapsed() - generation_started) : 0.0);
             }
             run.append_metrics(row);
             std::string status = learner_columns.empty() ? "" : learner_columns[0] + " " + fmt(row[2]);
@@ -309,6 +367,7 @@ void train_agent(AgentLoop& loop, const AgentConfig& config, const std::string& 
             eval::write_learning_curve_svg(run.file("learning_curve.svg"), eval_log.rows(),
                                            config.algo + (dydiff ? " + DyDiff" : "") + " on " + env);
             loop.save(run.file("checkpoint.npz"));
+            write_imagined(loop, env, run);
             progress.update(step, last_eval);
         }
     }

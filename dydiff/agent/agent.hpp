@@ -14,6 +14,8 @@
 #include "data/rng.hpp"
 #include "dydiff/diffusion/diffusion_model.hpp"
 #include "dydiff/diffusion/edm.hpp"
+#include "dydiff/envs/env.hpp"
+#include "dydiff/eval/maze_plot.hpp"
 #include "dydiff/learners/configs.hpp"
 #include "dydiff/learners/learner.hpp"
 #include "dydiff/models/dynamics_ensemble.hpp"
@@ -88,6 +90,22 @@ struct GenerationRecord {
     std::size_t synthetic_size = 0; // synthetic buffer size after it
 };
 
+/// The run file of the imagined-vs-true picture.
+constexpr const char* kImaginedFile = "imagined.svg";
+/// Pairs drawn in imagined.svg (maze2d runs with DyDiff): a sample of the latest generation's kept trajectories.
+constexpr std::size_t kImaginedPairs = 8;
+
+/// A generation's kept trajectories beside the truth (maze2d only; train-agent's imagined.svg): the first
+/// kImaginedPairs kept trajectories (kept order; random starts, so a random sample) whose start clears the walls, and
+/// for each the true path from the same start state for the same number of states, under the same source of actions:
+/// the deterministic policy of the generation's step (policy rollouts) or the dataset's recorded actions (behaviour
+/// rollouts, open loop).
+struct ImaginedSample {
+    std::int64_t step = 0;               // gradient steps taken when the generation ran
+    std::string actions;                 // generator.actions of the generation: policy | behaviour
+    std::vector<eval::PathPair> pairs;   // (imagined, truth) raw observations, (n_k, S) each
+};
+
 /// The loop's state and its one step. Built once per run (fresh or from a checkpoint).
 class AgentLoop {
 public:
@@ -104,6 +122,9 @@ public:
     learners::Array2 act(const learners::Array2& obs);
     learners::Learner& learner() { return *learner_; }
     std::size_t synthetic_size() const;
+    /// The latest generation's sample beside the truth; null unless DyDiff runs on a maze2d env and generated in this
+    /// process (it is not checkpointed).
+    const ImaginedSample* imagined() const { return imagined_ ? &*imagined_ : nullptr; }
 
     /// Everything a bitwise resume needs: the learner, the batch stream, the synthetic buffer.
     void save(const std::string& path) const;
@@ -121,10 +142,16 @@ private:
     std::unique_ptr<ModelScale> scale_;
     std::unique_ptr<Denoiser> denoiser_;
     xt::xtensor<float, 2> start_pool_;  // (N, S) real observations the rollouts start from
+    std::unique_ptr<BehaviourData> behaviour_;  // the dataset's rows and episodes (generator.actions = behaviour)
+    std::unique_ptr<envs::Env> maze_env_;       // the maze2d env of imagined.svg (null for other envs)
+    std::optional<ImaginedSample> imagined_;
+
+    std::optional<ImaginedSample> imagined_sample(const Generation& gen, std::int64_t step);
 };
 
 /// The whole run: the loop from its current step to config.steps, metrics.csv, eval.csv and the learning curve,
-/// checkpoint.npz at every evaluation, progress lines. `resume_step` < 0 for a fresh run.
+/// checkpoint.npz at every evaluation, progress lines; on maze2d with DyDiff, imagined.svg after the first
+/// generation and at every evaluation (the latest generation's sample). `resume_step` < 0 for a fresh run.
 void train_agent(AgentLoop& loop, const AgentConfig& config, const std::string& env, RunDir& run,
                  std::int64_t resume_step);
 

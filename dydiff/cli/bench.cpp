@@ -10,14 +10,20 @@
 #include "data/rng.hpp"
 #include "dydiff/models/dynamics_ensemble.hpp"
 #include "dydiff/diffusion/edm.hpp"
+#include "dydiff/diffusion/trainer.hpp"
+#include "dydiff/envs/env.hpp"
 #include "dydiff/envs/generate.hpp"
+#include "dydiff/envs/termination.hpp"
 #include "dydiff/diffusion/temporal_unet.hpp"
+#include "dydiff/learners/common.hpp"
 #include "dydiff/learners/registry.hpp"
+#include "dydiff/models/reward_model.hpp"
+#include "dydiff/rollout/generator.hpp"
 #include "nn/allocator.hpp"
 #include "nn/mlp.hpp"
 #include "nn/optim.hpp"
 #include "nn/parallel.hpp"
-#include "nn/simd/batch.hpp"
+#include "nn/simd/arch.hpp"
 #include "nn/simd/gemm.hpp"
 
 #include <algorithm>
@@ -25,6 +31,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -43,7 +50,8 @@ struct Options {
     bool json = false;                // one JSON object per line instead of a table
     std::size_t threads = 0;          // nn::set_num_threads; 0 keeps the default (DYDIFF_NUM_THREADS or all cores)
     double seconds = 0.5;             // timed duration per case, after the warm-up
-    std::string preset = "paper";     // U-Net size for unet-train / unet-sample: paper | small | tiny
+    std::string preset;               // U-Net size: paper | small | tiny; "" = the workload's default (unet-*: paper;
+                                      // generate: tiny and small)
     std::vector<std::string> shapes;  // workload-specific case list (gemm: MxNxK[:op]); empty = the defaults
     std::vector<std::string> algos;   // learner: the learners to time (--algo a,b); empty = all of the registry
     std::size_t steps = 0;            // learner: timed gradient steps per learner after the warm-up (0 = 300);
@@ -75,14 +83,28 @@ Timing time_iterations(const Fn& fn, double seconds, std::size_t min_calls = 3) 
     return {samples[samples.size() / 2], samples.front(), samples.size()};
 }
 
-/// Prints results either as JSON lines or as an aligned table with a header.
+/// The instruction set in use and what runs on it: "avx512f (16 float lanes, gemm tile 6x64; the other kernels
+/// fma3+avx2)", or "fma3+avx2 (8 float lanes, gemm tile 6x16)" when every kernel runs on one set.
+std::string simd_summary() {
+    const auto [tile_rows, tile_cols] = nn::simd::gemm_micro_tile();
+    std::ostringstream os;
+    os << nn::simd::arch_name() << " (" << nn::simd::float_lanes() << " float lanes, gemm tile " << tile_rows << 'x'
+       << tile_cols;
+    if (std::string(nn::simd::arch_name()) != nn::simd::baseline_arch_name())
+        os << "; the other kernels " << nn::simd::baseline_arch_name();
+    os << ')';
+    return os.str();
+}
+
+/// Prints results either as JSON lines or as an aligned table with a header. Both name the instruction set in use
+/// (DYDIFF_SIMD picks it), the table in its header, each JSON line in "simd".
 class Report {
 public:
     Report(const Options& options, std::string workload, std::string columns)
         : json_(options.json), workload_(std::move(workload)) {
         if (!json_) {
-            std::cout << workload_ << ": simd " << nn::simd::arch_name() << " (" << nn::simd::kFloatWidth
-                      << " float lanes), " << nn::num_threads() << " threads, median of timed iterations\n"
+            std::cout << workload_ << ": simd " << simd_summary() << ", " << nn::num_threads()
+                      << " threads, median of timed iterations\n"
                       << columns << "\n";
         }
     }
@@ -330,9 +352,12 @@ std::vector<std::size_t> batch_sizes(const Options& options, std::size_t fallbac
     return batches;
 }
 
+/// The preset unet-train and unet-sample time: --preset, else paper.
+std::string unet_preset_name(const Options& options) { return options.preset.empty() ? "paper" : options.preset; }
+
 UNetConfig bench_preset(const Options& options) {
     try {
-        return unet_preset(options.preset);
+        return unet_preset(unet_preset_name(options));
     } catch (const Error& e) {
         throw UsageError(std::string("dydiff bench: ") + e.what());
     }
@@ -340,8 +365,8 @@ UNetConfig bench_preset(const Options& options) {
 
 std::string unet_extra_json(const Options& options, std::size_t params) {
     char text[160];
-    std::snprintf(text, sizeof text, ",\"preset\":\"%s\",\"params\":%zu,\"peak_rss_mib\":%.1f", options.preset.c_str(),
-                  params, peak_rss_mib());
+    std::snprintf(text, sizeof text, ",\"preset\":\"%s\",\"params\":%zu,\"peak_rss_mib\":%.1f",
+                  unet_preset_name(options).c_str(), params, peak_rss_mib());
     return text;
 }
 
@@ -370,7 +395,8 @@ void bench_unet_train(const Options& options) {
         std::ostringstream shape;
         shape << '[' << B << ',' << kUNetHorizon << ',' << kUNetChannels << ']';
         char cols[64];
-        std::snprintf(cols, sizeof cols, "%-8s%5zu%5zu%5zu ", options.preset.c_str(), B, kUNetHorizon, kUNetChannels);
+        std::snprintf(cols, sizeof cols, "%-8s%5zu%5zu%5zu ", unet_preset_name(options).c_str(), B, kUNetHorizon,
+                      kUNetChannels);
         report.add(shape.str(), unet_extra_json(options, net.num_parameters()), t, flops, cols);
     }
 }
@@ -449,7 +475,7 @@ void bench_unet_sample(const Options& options) {
         std::ostringstream shape;
         shape << '[' << c.B << ',' << c.H << ',' << c.D << ']';
         char cols[64];
-        std::snprintf(cols, sizeof cols, "%-8s%5zu%5zu%5zu ", options.preset.c_str(), c.B, c.H, c.D);
+        std::snprintf(cols, sizeof cols, "%-8s%5zu%5zu%5zu ", unet_preset_name(options).c_str(), c.B, c.H, c.D);
         char extra[96];
         std::snprintf(extra, sizeof extra, ",\"path\":\"%s\",\"sampler_steps\":%zu", options.graph ? "graph" : "infer",
                       options.steps);
@@ -566,6 +592,211 @@ void bench_learner(const Options& options) {
     }
 }
 
+
+// ---- generate -----------------------------------------------------------------------------------------------------
+
+/// One RL-time generation of the DyDiff loop (docs/algorithm.md §4.2–§4.5, dydiff/rollout/generator.hpp): B_roll start
+/// states, Algorithm 2 in chunks of 256 (M = 2 refinements, and M = 0: the one-step ensemble alone), the hardmax
+/// filter, the transitions. Randomly initialised models at an env's dims: the preset's U-Net (H = the preset's
+/// training horizon) with the sampler's num_steps N, the default 7-member ensemble (5 elites), the default reward
+/// model, a default TD3+BC actor as the policy; the env's boxes as the model scale. Cases per preset (--preset, else
+/// tiny and small) and env (maze2d-umaze S = 4, A = 2; pendulum S = 3, A = 1): M = 2 for each --shapes B[:N] (default
+/// 2048:34), M = 0 once per B. A warm-up generation of one chunk, then whole generations for --seconds (at least
+/// one). Reports stored transitions per second, trajectories per second and seconds per generation; JSON
+/// `refinements` is M (`iterations` counts the timed generations, as in every workload).
+constexpr std::size_t kGenerateChunk = 256;  // the generator's default chunk
+constexpr std::size_t kGenerateM = 2;        // M, official (docs/algorithm.md §4.6)
+
+struct GenerateCase {
+    std::size_t starts;     // B_roll
+    std::size_t num_steps;  // sampler N
+};
+
+GenerateCase parse_generate_case(const std::string& spec) {
+    const std::size_t colon = spec.find(':');
+    GenerateCase c{0, EdmConfig{}.num_steps};
+    if (!parse_dim(spec.substr(0, colon), c.starts) ||
+        (colon != std::string::npos && !parse_dim(spec.substr(colon + 1), c.num_steps)))
+        throw UsageError("dydiff bench: bad generate case '" + spec +
+                         "' (want B[:N]: start states, sampler steps; each in 1..2^20)");
+    return c;
+}
+
+/// The models of one (preset, env) pair, randomly initialised, and the generator's functions over them.
+class GenerateModels {
+public:
+    GenerateModels(const std::string& preset, const std::string& env_name)
+        : env_(envs::make_env(env_name)), rng_(0), elite_rng_(1) {
+        DiffusionTrainConfig train;
+        train.apply_preset(preset);
+        horizon_ = train.horizon;
+        const std::size_t S = env_->obs_dim(), A = env_->action_dim();
+        const envs::Box obs_box = env_->observation_space(), action_box = env_->action_space();
+        xt::xtensor<float, 1> lo = xt::empty<float>({S + A}), hi = xt::empty<float>({S + A});
+        for (std::size_t k = 0; k < S; ++k) lo(k) = obs_box.low[k], hi(k) = obs_box.high[k];
+        for (std::size_t k = 0; k < A; ++k) lo(S + k) = action_box.low[k], hi(S + k) = action_box.high[k];
+        scale_ = std::make_unique<ModelScale>(data::MinMaxNormalizer(lo, hi), S);
+        // Start states: uniform in the observation box.
+        pool_ = xt::empty<float>({std::size_t{4096}, S});
+        for (std::size_t i = 0; i < pool_.shape()[0]; ++i)
+            for (std::size_t k = 0; k < S; ++k) pool_(i, k) = rng_.uniform(obs_box.low[k], obs_box.high[k]);
+        obs_norm_ = data::ZScoreNormalizer::fit(pool_);
+        net_ = std::make_unique<TemporalUNet>(train.unet, S + A, rng_);
+        ensemble_ = std::make_unique<DynamicsEnsemble>(S, A, EnsembleConfig{}, rng_);
+        ensemble_->set_elites({0, 1, 2, 3, 4});
+        reward_ = std::make_unique<RewardModel>(S, A, RewardConfig{}, rng_);
+        policy_ = learners::make_learner("td3bc", learners::LearnerConfigs{},
+                                         learners::make_spec(pool_, action_box.low, action_box.high, 0));
+        terminated_ = envs::termination_fn(env_name);
+    }
+
+    std::size_t horizon() const { return horizon_; }
+    const xt::xtensor<float, 2>& pool() const { return pool_; }
+
+    /// The generator's models with the sampler at N steps (the denoiser must outlive the result).
+    GeneratorModels models(const Denoiser& denoiser, std::size_t num_steps) {
+        EdmConfig sampler;
+        sampler.num_steps = num_steps;
+        GeneratorModels g;
+        g.policy = [this](const Array2& s, std::size_t) { return policy_->act(s, true); };
+        g.step = ensemble_step_fn(*ensemble_, obs_norm_, elite_rng_);
+        g.sample = diffusion_sampler(sampler_denoise_fn(denoiser), sampler);
+        g.scale = scale_.get();
+        g.horizon = horizon_;
+        g.reward = [this](const Array2& obs, const Array2& act) {
+            const autograd::Array r = reward_->predict(obs_norm_.apply(obs), act);
+            xt::xtensor<float, 1> out = xt::empty<float>({obs.shape()[0]});
+            std::copy(r.begin(), r.end(), out.begin());
+            return out;
+        };
+        g.terminated = terminated_;
+        return g;
+    }
+
+    const TemporalUNet& net() const { return *net_; }
+
+private:
+    std::unique_ptr<envs::Env> env_;
+    data::Rng rng_, elite_rng_;
+    std::size_t horizon_ = 0;
+    std::unique_ptr<ModelScale> scale_;
+    xt::xtensor<float, 2> pool_;
+    data::ZScoreNormalizer obs_norm_;
+    std::unique_ptr<TemporalUNet> net_;
+    std::unique_ptr<DynamicsEnsemble> ensemble_;
+    std::unique_ptr<RewardModel> reward_;
+    std::unique_ptr<learners::Learner> policy_;
+    envs::TerminationFn terminated_;
+};
+
+void bench_generate(const Options& options) {
+    std::vector<GenerateCase> cases;
+    for (const auto& spec : options.shapes) cases.push_back(parse_generate_case(spec));
+    if (cases.empty()) cases.push_back({2048, EdmConfig{}.num_steps});
+    const std::vector<std::string> presets =
+        options.preset.empty() ? std::vector<std::string>{"tiny", "small"} : std::vector<std::string>{options.preset};
+    for (const std::string& preset : presets) {  // a bad name fails before the table starts
+        try {
+            DiffusionTrainConfig().apply_preset(preset);
+        } catch (const Error& e) {
+            throw UsageError(std::string("dydiff bench: ") + e.what());
+        }
+    }
+    const Report report(options, "generate",
+                        "preset  env              H      B  M    N  transitions/s   traj/s  ms/generation  (no GFLOP/s)  "
+                        "iters");
+    for (const std::string& preset : presets) {
+        for (const char* env : {"maze2d-umaze", "pendulum"}) {
+            GenerateModels m(preset, env);
+            // M = 2 for every (B, N), then M = 0 once per B (it never calls the sampler).
+            std::vector<std::pair<GenerateCase, std::size_t>> runs;  // (case, M)
+            for (const auto& c : cases) runs.push_back({c, kGenerateM});
+            for (const auto& c : cases) {
+                bool seen = false;
+                for (const auto& r : runs) seen = seen || (r.second == 0 && r.first.starts == c.starts);
+                if (!seen) runs.push_back({{c.starts, 0}, 0});
+            }
+            for (const auto& [c, M] : runs) {
+                EdmConfig edm;
+                edm.num_steps = std::max<std::size_t>(1, c.num_steps);
+                const Denoiser denoiser(m.net(), edm);
+                const GeneratorModels g = m.models(denoiser, edm.num_steps);
+                GeneratorConfig config;
+                config.starts = c.starts;
+                config.chunk = kGenerateChunk;
+                config.iterations = M;
+                GeneratorConfig warm = config;
+                warm.starts = std::min(c.starts, kGenerateChunk);
+                generate_rollouts(m.pool(), g, warm, data::Rng(1));
+                std::vector<double> samples;
+                std::size_t transitions = 0;
+                using Clock = std::chrono::steady_clock;
+                const auto start = Clock::now();
+                while (samples.empty() || std::chrono::duration<double>(Clock::now() - start).count() < options.seconds) {
+                    const Generation gen = generate_rollouts(m.pool(), g, config, data::Rng(2 + samples.size()));
+                    samples.push_back(gen.stats.seconds);
+                    transitions = gen.stats.transitions;
+                }
+                std::sort(samples.begin(), samples.end());
+                const Timing t{samples[samples.size() / 2], samples.front(), samples.size()};
+                const double per_second = static_cast<double>(transitions) / t.median;
+                const double traj_per_second = static_cast<double>(c.starts) / t.median;
+                char extra[320];
+                std::snprintf(extra, sizeof extra,
+                              ",\"preset\":\"%s\",\"env\":\"%s\",\"horizon\":%zu,\"starts\":%zu,\"chunk\":%zu,"
+                              "\"refinements\":%zu,\"num_steps\":%zu,\"transitions\":%zu,\"transitions_per_second\":%.1f,"
+                              "\"trajectories_per_second\":%.2f,\"seconds_per_generation\":%.3f",
+                              preset.c_str(), env, m.horizon(), c.starts, kGenerateChunk, M, c.num_steps, transitions,
+                              per_second, traj_per_second, t.median);
+                char cols[160];
+                std::snprintf(cols, sizeof cols, "%-7s %-14s %4zu %6zu %2zu %4zu %14.1f %8.2f ", preset.c_str(), env,
+                              m.horizon(), c.starts, M, c.num_steps, per_second, traj_per_second);
+                std::ostringstream shape;
+                shape << '[' << c.starts << ',' << m.horizon() << ',' << c.num_steps << ']';
+                report.add(shape.str(), extra, t, 0.0, cols);
+            }
+        }
+    }
+}
+
+// ---- peak ---------------------------------------------------------------------------------------------------------
+
+/// Rounds of the FMA peak loop per timed call: 2^20 x 12 chains x 16 lanes x 2 flop = 403 MFLOP with AVX-512, a few
+/// milliseconds, short enough to fit between the interruptions of a shared machine.
+constexpr std::size_t kPeakSteps = std::size_t{1} << 20;
+
+/// The FMA ceiling of each instruction set of this build: independent FMA chains held in registers
+/// (nn::simd::fma_peak_loop), one loop per thread, all threads at once. With --threads 1 it is the peak of one
+/// core, the number the gemm's GFLOP/s compare against.
+void bench_peak(const Options& options) {
+    const Report report(options, "peak", "  set          lanes      ms/iter    GFLOP/s    iters");
+    const std::size_t threads = nn::num_threads();
+    for (const std::string& set : nn::simd::compiled_sets()) {
+        if (!nn::simd::cpu_supports(set)) {
+            if (options.json)
+                std::cout << "{\"workload\":\"peak\",\"set\":\"" << set << "\",\"runnable\":false}\n";
+            else
+                std::cout << "  " << std::left << std::setw(12) << set << std::right
+                          << " not runnable on this CPU (CPUID or XCR0)\n";
+            continue;
+        }
+        nn::simd::use_set(set);
+        std::vector<float> sinks(threads);  // the loops' results, kept so that no call can be dropped
+        const Timing t = time_iterations(
+            [&] {
+                nn::parallel_for(threads, 1, [&](std::size_t begin, std::size_t end) {
+                    for (std::size_t i = begin; i < end; ++i) sinks[i] += nn::simd::fma_peak_loop(kPeakSteps);
+                });
+            },
+            options.seconds);
+        const double flops = double(threads) * double(kPeakSteps) * double(nn::simd::fma_peak_flops_per_step());
+        char row[64];
+        std::snprintf(row, sizeof row, "  %-12s %5zu ", set.c_str(), nn::simd::float_lanes());
+        report.add("[" + std::to_string(nn::simd::float_lanes()) + "]", ",\"set\":\"" + set + "\"", t, flops, row);
+    }
+    nn::simd::use_set("");
+}
+
 // ---- the workload table -----------------------------------------------------------------------------------------
 
 struct Workload {
@@ -590,6 +821,15 @@ const Workload kWorkloads[] = {
      "one sampler network call D(x; sigma) (TemporalUNet::infer; --graph: the graph forward); --preset; --shapes "
      "B or BxHxD (default 256x100x14); --steps N: a whole Heun sampler pass of N steps instead",
      bench_unet_sample},
+    {"generate",
+     "one DyDiff generation with random models (preset U-Net, ensemble, reward, TD3+BC actor) at maze2d-umaze and "
+     "pendulum dims, M = 2 and M = 0, chunk 256; --preset (default tiny and small); --shapes B[:N] (start states, "
+     "sampler steps; default 2048:34); reports transitions_per_second and seconds_per_generation",
+     bench_generate},
+    {"peak",
+     "FMA peak of each instruction set of this build: register-resident FMA chains, one loop per thread (--threads 1: "
+     "one core)",
+     bench_peak},
     {"learner",
      "Learner::update at hopper dims (S=11, A=3, batch 256, default configs, a fixed pool of 8 random batches); "
      "--algo A,B (default all), --steps N (default 300); reports steps_per_second",
@@ -606,7 +846,8 @@ CommandDoc bench_doc() {
                   {"--threads N", "threads for the kernels (default: DYDIFF_NUM_THREADS, else all cores)"},
                   {"--seconds S", "timed seconds per case after one warm-up call (default 0.5)"},
                   {"--shapes ...", "comma-separated cases, syntax per workload (default: a built-in list)"},
-                  {"--preset P", "U-Net size for unet-*: paper (default, §5.1), small, tiny; JSON adds peak_rss_mib"},
+                  {"--preset P", "U-Net size for unet-* (paper, the default, §5.1; small; tiny; JSON adds peak_rss_mib) "
+                                 "and generate (default: tiny and small)"},
                   {"--algo A,...", "learners for `learner` (bc, td3bc, iql, cql, diffql; default all)"},
                   {"--steps N", "`learner`: timed gradient steps per learner, after a warm-up of 10 (default 300; "
                                 "DYDIFF_KEEP_FREED_MEMORY=0 in the environment times it with glibc's malloc defaults); "

@@ -61,6 +61,8 @@ private:
     std::int64_t resume_step_ = -1;
 };
 
+}  // namespace
+
 const JobCommand& train_agent_command() {
     static const JobCommand command = [] {
         JobCommand c;
@@ -84,11 +86,16 @@ const JobCommand& train_agent_command() {
             {"metrics.csv",
              "a row every log_every steps: step; seconds (since the run started, continued across --resume); the "
              "learner's statistics (means over the rows' steps, e.g. critic_loss, actor_loss, q_mean); with DyDiff "
-             "also synthetic_size, kept_fraction, predicted_return_mean, predicted_return_std (of the latest "
-             "generation), generation_seconds (its wall time) and generation_share (of the wall time so far)"},
+             "also synthetic_size (the synthetic buffer), kept_fraction, predicted_return_mean, predicted_return_std "
+             "(of the latest generation, over all its trajectories), generation_seconds (its wall time), "
+             "generation_share (generation time over the wall time so far) and epoch_generation_share (the latest "
+             "generation's time over the wall time since it started: on a row closing an epoch, that epoch's share)"},
             {"eval.csv", "a row per evaluation (docs/evaluation.md): step, episodes, return and normalised score "
                          "mean and std, length, best so far"},
             {"learning_curve.svg", "normalised score against steps, with the ±std band over episodes"},
+            {"imagined.svg", "maze2d with DyDiff: 8 kept trajectories of the latest generation (dashed) over the walls, "
+                             "each beside the true env's trajectory from the same start under the same actions' source "
+                             "(solid); after the first generation and at every evaluation (docs/dydiff.md)"},
             {"checkpoint.npz", "the learner's whole state, the batch stream and the synthetic buffer, at every "
                                "evaluation"},
             {"log.txt", "every progress line, note and error"}};
@@ -105,6 +112,8 @@ const JobCommand& train_agent_command() {
     }();
     return command;
 }
+
+namespace {
 
 // ---- a saved agent: its config and its learner ------------------------------------------------------------------
 

@@ -93,7 +93,7 @@ CommandDoc quickstart_doc() {
             "and the difference with a 95% bootstrap interval. Each stage is its own run directory under DIR, run\n"
             "as a child process with one thread, --jobs at a time; DIR/commands.sh lists the commands. A rerun\n"
             "skips finished stages and resumes interrupted ones. The defaults (maze2d-umaze, td3bc, 3 seeds, 20,000\n"
-            "steps) take about 15 minutes on 2 cores (docs/quickstart.md).",
+            "steps) took 9.5 minutes on 2 cores (docs/quickstart.md).",
             {{"--env E", "maze2d-umaze (default), maze2d-medium, maze2d-large (with -dense: dense reward) or pendulum"},
              {"--algo A", "the learner: td3bc (default), bc, iql, cql, diffql"},
              {"--seeds N", "seeds 0..N-1 for each side (default 3)"},
@@ -223,7 +223,7 @@ int run_quickstart(const Words& words) {
            << ": its stages, in order.\nset -e\n";
     for (const Task& t : tasks) script << join_words(t.args) << "\n";
     std::cout << "quickstart: " << env << ", " << algo << " without and with DyDiff, seeds 0.." << seeds - 1 << ", "
-              << preset.agent_steps << " steps each, " << jobs << " jobs, in " << out << "/\n";
+              << preset.agent_steps << " steps each, " << jobs << (jobs == 1 ? " job" : " jobs") << ", in " << out << "/\n";
     if (dry) {
         std::cout << script.str();
         return 0;
@@ -265,8 +265,8 @@ int run_quickstart(const Words& words) {
         else
             md << "The 95% interval of the difference includes 0: with " << seeds
                << " seeds this run shows no reliable difference either way.";
-        md << " With few seeds the bootstrap interval is approximate (it can only resample the scores seen); the\n"
-              "evaluation itself is noisy (see the std columns). docs/results.md has larger runs.\n";
+        md << " With few seeds the bootstrap interval is approximate (it can only resample the scores seen), and\n"
+              "each evaluation is noisy (see the std columns); docs/results.md has the runs behind our conclusions.\n";
     }
     data::write_file_atomic((root / "comparison.md").string(), md.str());
     write_svg((root / "comparison.svg").string(),

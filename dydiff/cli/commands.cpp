@@ -24,6 +24,8 @@ const std::vector<Command>& commands() {
         {"export", "write a train-agent run's actor as an embeddable policy file", &run_export, &export_pages},
         {"rollout-error", "state error vs horizon: true env, one-step ensemble, diffusion, DyDiff", &run_rollout_error,
          &rollout_error_pages},
+        {"sweep", "a grid of train-agent runs (datasets x algos x DyDiff x seeds): here, or as Slurm/parallel scripts",
+         &run_sweep, &sweep_pages},
         {"stats", "last and best normalised score of runs, mean +- std over seeds", &run_stats, &stats_pages},
         {"plot", "learning curves of runs, mean +- std over seeds, as SVG", &run_plot, &plot_pages},
         {"config", "the keys of a command: config show COMMAND prints a config file", &run_config, &config_pages},

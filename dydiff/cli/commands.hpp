@@ -49,6 +49,9 @@ struct Command {
 /// Every command, in `dydiff help` order (commands.cpp).
 const std::vector<Command>& commands();
 
+/// train-agent as a JobCommand (cmd_agent.cpp): `dydiff sweep` checks its grids against these keys and flags.
+const JobCommand& train_agent_command();
+
 /// "usage: dydiff NAME SYNOPSIS", the summary, the flags and the output files: what --help prints.
 std::string help_text(const CommandDoc& doc);
 
@@ -66,6 +69,7 @@ int run_plot(const Words& args);                 // cmd_plot.cpp
 int run_quickstart(const Words& args);           // cmd_quickstart.cpp
 int run_rollout_error(const Words& args);        // cmd_rollout_error.cpp
 int run_stats(const Words& args);                // cmd_stats.cpp
+int run_sweep(const Words& args);                // cmd_sweep.cpp
 int run_train_agent(const Words& args);          // cmd_agent.cpp
 int run_train_diffusion(const Words& args);      // cmd_train.cpp
 int run_train_dynamics(const Words& args);       // cmd_train.cpp
@@ -82,6 +86,7 @@ std::vector<Page> plot_pages();                 // cmd_plot.cpp
 std::vector<Page> quickstart_pages();           // cmd_quickstart.cpp
 std::vector<Page> rollout_error_pages();        // cmd_rollout_error.cpp
 std::vector<Page> stats_pages();                // cmd_stats.cpp
+std::vector<Page> sweep_pages();                // cmd_sweep.cpp
 std::vector<Page> train_agent_pages();          // cmd_agent.cpp
 std::vector<Page> train_diffusion_pages();      // cmd_train.cpp
 std::vector<Page> train_dynamics_pages();       // cmd_train.cpp

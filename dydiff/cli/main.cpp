@@ -7,7 +7,8 @@
 #include "dydiff/cli/commands.hpp"
 #include "nn/allocator.hpp"
 #include "nn/parallel.hpp"
-#include "nn/simd/batch.hpp"
+#include "nn/simd/arch.hpp"
+#include "nn/simd/gemm.hpp"
 
 #include <exception>
 #include <iomanip>
@@ -29,7 +30,8 @@ void print_help(std::ostream& os) {
        << "  " << std::left << std::setw(22) << "--version"
        << "version and build configuration\n"
        << "\n"
-          "environment: DYDIFF_NUM_THREADS sets the thread count (commands also take --threads N).\n"
+          "environment: DYDIFF_NUM_THREADS sets the thread count (commands also take --threads N); DYDIFF_SIMD\n"
+          "picks the instruction set of the kernels (one of those --version lists; default: the best this CPU runs).\n"
           "exit codes: 0 success, 1 runtime error, 2 usage error (a flag, a config key or value).\n";
 }
 
@@ -44,11 +46,19 @@ int main(int argc, char** argv) {
             return args.empty() ? 2 : 0;
         }
         if (args[0] == "--version" || args[0] == "version") {
-            std::cout << "dydiff " << dydiff::cli::version() << " (simd: " << dydiff::nn::simd::arch_name()
-                      << ", float lanes: " << dydiff::nn::simd::kFloatWidth
+            namespace simd = dydiff::nn::simd;
+            std::string compiled;
+            for (const auto& set : simd::compiled_sets())
+                compiled += (compiled.empty() ? "" : ", ") + set + (simd::cpu_supports(set) ? "" : " (not on this CPU)");
+            const auto [tile_rows, tile_cols] = simd::gemm_micro_tile();
+            std::cout << "dydiff " << dydiff::cli::version() << " (simd: " << simd::arch_name()
+                      << ", float lanes: " << simd::float_lanes() << ", gemm tile: " << tile_rows << "x" << tile_cols
+                      << ", compiled sets: " << compiled << ", other kernels: " << simd::baseline_arch_name()
                       << ", threads: " << dydiff::nn::num_threads() << ")\n";
             return 0;
         }
+        // Reads DYDIFF_SIMD now, so that a set this build lacks or this CPU cannot run is reported before any work.
+        dydiff::nn::simd::arch_name();
         for (const auto& c : dydiff::cli::commands())
             if (args[0] == c.name) return c.run({args.begin() + 1, args.end()});
         std::cerr << "dydiff: unknown command '" << args[0] << "' (see 'dydiff help')\n";

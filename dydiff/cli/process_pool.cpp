@@ -3,19 +3,21 @@
 
 #include "autograd/error.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fcntl.h>
-#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iostream>
 #include <iomanip>
+#include <iostream>
 #include <ostream>
 #include <sstream>
-#include <sys/wait.h>
 #include <thread>
+
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace dydiff::cli {
@@ -31,24 +33,29 @@ std::string clock_text(double seconds) {
     return os.str();
 }
 
-/// The child: stdout and stderr to the log, then exec. Only async-signal-safe calls after fork.
-[[noreturn]] void exec_child(const std::string& exe, const std::vector<std::string>& args, const std::string& log) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-        ::dup2(fd, STDOUT_FILENO);
-        ::dup2(fd, STDERR_FILENO);
-        ::close(fd);
-    }
+/// Opens (creating it and its directory) the log a child writes to, in the parent, so that a log that cannot be
+/// written is an error naming it rather than a child writing somewhere else. O_CLOEXEC: children started later do
+/// not inherit each other's logs.
+int open_log(const std::string& path, const std::string& task) {
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) DYDIFF_FAIL("cannot open the log " << path << " of '" << task << "': " << std::strerror(errno));
+    return fd;
+}
+
+/// The child: stdout and stderr to the log, stdin from /dev/null, then exec. `argv` is built by the parent: only
+/// async-signal-safe calls after fork.
+[[noreturn]] void exec_child(const char* exe, char* const* argv, int log_fd) {
+    ::dup2(log_fd, STDOUT_FILENO);  // dup2 clears O_CLOEXEC on the copies
+    ::dup2(log_fd, STDERR_FILENO);
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) {
         ::dup2(devnull, STDIN_FILENO);
         ::close(devnull);
     }
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(exe.c_str()));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(exe.c_str(), argv.data());
+    ::execv(exe, argv);
     const char msg[] = "dydiff: error: could not start the child process (execv failed)\n";
     (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
     ::_exit(127);
@@ -96,8 +103,9 @@ std::string last_log_line(const std::string& path) {
     in.read(tail.data(), take);
     std::size_t end = tail.find_last_not_of("\r\n \t");
     if (end == std::string::npos) return "";
-    const std::size_t begin = tail.find_last_of("\r\n", end);
-    std::string line = tail.substr(begin == std::string::npos ? 0 : begin + 1, end + 1 - (begin == std::string::npos ? 0 : begin + 1));
+    const std::size_t newline = tail.find_last_of("\r\n", end);
+    const std::size_t begin = newline == std::string::npos ? 0 : newline + 1;
+    std::string line = tail.substr(begin, end + 1 - begin);
     // A live progress line carries "\033[K" (erase to end of line) after its '\r'.
     const std::string erase = "\033[K";
     for (std::size_t p; (p = line.find(erase)) != std::string::npos;) line.erase(p, erase.size());
@@ -149,17 +157,25 @@ std::vector<TaskResult> run_tasks(const std::vector<Task>& tasks, const PoolOpti
             bool ready = true;
             for (std::size_t d : tasks[i].after) ready = ready && results[d].state == TaskState::succeeded;
             if (!ready) continue;
+            std::vector<char*> argv;
+            argv.push_back(const_cast<char*>(exe.c_str()));
+            for (const std::string& a : tasks[i].args) argv.push_back(const_cast<char*>(a.c_str()));
+            argv.push_back(nullptr);
+            const int log_fd = open_log(tasks[i].log_path, tasks[i].name);
             std::cout.flush();
             progress.flush();
             const pid_t child = ::fork();
-            if (child < 0) DYDIFF_FAIL("cannot start a process for '" << tasks[i].name << "': " << std::strerror(errno));
-            if (child == 0) exec_child(exe, tasks[i].args, tasks[i].log_path);
+            if (child == 0) exec_child(exe.c_str(), argv.data(), log_fd);
+            const int fork_errno = errno;
+            ::close(log_fd);
+            if (child < 0)
+                DYDIFF_FAIL("cannot start a process for '" << tasks[i].name << "': " << std::strerror(fork_errno));
             pid[i] = child;
             started[i] = Clock::now();
             results[i].state = TaskState::running;
             ++running;
-            progress << "[" << clock_text(since_start()) << "] " << tasks[i].name << ": started (log " << tasks[i].log_path
-                     << ")\n"
+            progress << "[" << clock_text(since_start()) << "] " << tasks[i].name << ": started (log "
+                     << tasks[i].log_path << ")\n"
                      << std::flush;
         }
         if (running == 0) break;  // nothing runs and nothing could start: all done (or skipped)

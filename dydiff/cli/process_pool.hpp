@@ -16,7 +16,7 @@ namespace dydiff::cli {
 struct Task {
     std::string name;                // the label of its progress lines
     std::vector<std::string> args;   // the words after `dydiff`
-    std::string log_path;            // stdout and stderr, appended (the directory must exist)
+    std::string log_path;            // stdout and stderr, appended (created with its directory)
     std::vector<std::size_t> after;  // indices (into the task list) of tasks that must succeed first
 };
 
@@ -39,8 +39,8 @@ std::string self_executable();
 
 /// Runs the tasks (in list order, as their prerequisites allow) and returns one result per task. Progress (start,
 /// end with exit code and time, periodic last log lines) goes to `progress`. `on_finish`, if given, is called in
-/// the parent after each task ends. Throws dydiff::Error on a cyclic or out-of-range `after`, or when a process
-/// cannot be started.
+/// the parent after each task ends. Throws dydiff::Error on a cyclic or out-of-range `after`, or when a log cannot be
+/// opened or a process cannot be started.
 std::vector<TaskResult> run_tasks(const std::vector<Task>& tasks, const PoolOptions& options, std::ostream& progress,
                                   const std::function<void(std::size_t, const TaskResult&)>& on_finish = {});
 

@@ -34,10 +34,10 @@ void check_finite(const char* algo, const char* key, float value) {
 // ---- bc ---------------------------------------------------------------------------------------------------------
 
 void BcConfig::fields(ConfigFields& f) {
-    f.add("hidden", &hidden, "width of each hidden layer of the tanh MLP actor (CORL: 256)");
-    f.add("layers", &layers, "hidden layers (CORL: 2)");
-    f.add("lr", &lr, "Adam learning rate (CORL: 3e-4)");
-    f.add("batch", &batch, "rows per update (CORL: 256)");
+    f.add("hidden", &hidden, "width of each hidden layer of the tanh MLP actor (CORL: 256)").at_least(1);
+    f.add("layers", &layers, "hidden layers (CORL: 2)").at_least(1);
+    f.add("lr", &lr, "Adam learning rate (CORL: 3e-4)").positive();
+    f.add("batch", &batch, "rows per update (CORL: 256)").at_least(1);
 }
 
 void BcConfig::validate() const {
@@ -51,22 +51,22 @@ void BcConfig::validate() const {
 void Td3BcConfig::fields(ConfigFields& f) {
     f.add("variant", &variant,
           "canonical (Fujimoto & Gu 2021: deterministic actor, smoothing noise) or official (official code: "
-          "Tanh-Gaussian actor, docs/algorithm.md §5.4.2)");
-    f.add("hidden", &hidden, "width of each hidden layer, actor and critics (Fujimoto & Gu 2021, official code: 256)");
-    f.add("layers", &layers, "hidden layers (Fujimoto & Gu 2021, official code: 2)");
-    f.add("actor_lr", &actor_lr, "actor Adam learning rate (Fujimoto & Gu 2021, official code: 3e-4)");
-    f.add("critic_lr", &critic_lr, "critic Adam learning rate (Fujimoto & Gu 2021, official code: 3e-4)");
-    f.add("discount", &discount, "discount γ (Fujimoto & Gu 2021, official code: 0.99)");
-    f.add("tau", &tau, "target soft-update rate (Fujimoto & Gu 2021, official code: 0.005)");
-    f.add("alpha", &alpha, "λ = alpha / mean|Q| weighs Q against BC (Fujimoto & Gu 2021, official code: 2.5)");
+          "Tanh-Gaussian actor, docs/algorithm.md §5.4.2)").one_of({"canonical", "official"});
+    f.add("hidden", &hidden, "width of each hidden layer, actor and critics (Fujimoto & Gu 2021, official code: 256)").at_least(1);
+    f.add("layers", &layers, "hidden layers (Fujimoto & Gu 2021, official code: 2)").at_least(1);
+    f.add("actor_lr", &actor_lr, "actor Adam learning rate (Fujimoto & Gu 2021, official code: 3e-4)").positive();
+    f.add("critic_lr", &critic_lr, "critic Adam learning rate (Fujimoto & Gu 2021, official code: 3e-4)").positive();
+    f.add("discount", &discount, "discount γ (Fujimoto & Gu 2021, official code: 0.99)").in_range(0, 1);
+    f.add("tau", &tau, "target soft-update rate (Fujimoto & Gu 2021, official code: 0.005)").in_range(0, 1);
+    f.add("alpha", &alpha, "λ = alpha / mean|Q| weighs Q against BC (Fujimoto & Gu 2021, official code: 2.5)").positive();
     f.add("policy_noise", &policy_noise,
-          "canonical only: std of the target smoothing noise in [-1, 1] action units (Fujimoto & Gu 2021: 0.2)");
-    f.add("noise_clip", &noise_clip, "canonical only: clip of the smoothing noise (Fujimoto & Gu 2021: 0.5)");
+          "canonical only: std of the target smoothing noise in [-1, 1] action units (Fujimoto & Gu 2021: 0.2)").at_least(0);
+    f.add("noise_clip", &noise_clip, "canonical only: clip of the smoothing noise (Fujimoto & Gu 2021: 0.5)").at_least(0);
     f.add("policy_freq", &policy_freq,
-          "actor and targets updated on every policy_freq-th step (Fujimoto & Gu 2021, official code: 2)");
-    f.add("batch", &batch, "rows per update (Fujimoto & Gu 2021, official code: 256)");
-    f.add("reward_scale", &reward_scale, "rewards become reward_scale * r + reward_bias (official code: raw, 1)");
-    f.add("reward_bias", &reward_bias, "see reward_scale (official code: 0)");
+          "actor and targets updated on every policy_freq-th step (Fujimoto & Gu 2021, official code: 2)").at_least(1);
+    f.add("batch", &batch, "rows per update (Fujimoto & Gu 2021, official code: 256)").at_least(1);
+    f.add("reward_scale", &reward_scale, "rewards become reward_scale * r + reward_bias (official code: raw, 1)").finite();
+    f.add("reward_bias", &reward_bias, "see reward_scale (official code: 0)").finite();
 }
 
 void Td3BcConfig::validate() const {
@@ -93,22 +93,22 @@ void Td3BcConfig::validate() const {
 void IqlConfig::fields(ConfigFields& f) {
     f.add("actor", &actor,
           "gaussian (CORL default: N(tanh(MLP(s)), sigma), learned state-independent log sigma) or deterministic "
-          "(tanh MLP)");
-    f.add("hidden", &hidden, "width of each hidden layer, actor, Q and V (CORL: 256)");
-    f.add("layers", &layers, "hidden layers (CORL: 2)");
-    f.add("actor_lr", &actor_lr, "actor Adam learning rate at step 0, cosine-decayed to 0 at max_steps (CORL: 3e-4)");
-    f.add("critic_lr", &critic_lr, "twin-Q Adam learning rate (CORL qf_lr: 3e-4)");
-    f.add("value_lr", &value_lr, "V Adam learning rate (CORL vf_lr: 3e-4)");
-    f.add("discount", &discount, "discount γ (CORL: 0.99)");
-    f.add("tau", &tau, "target-Q soft-update rate (CORL: 0.005)");
-    f.add("expectile", &expectile, "expectile of the V loss (CORL iql_tau: 0.7)");
-    f.add("beta", &beta, "inverse temperature of the advantage weights exp(beta A) (CORL: 3)");
-    f.add("max_weight", &max_weight, "clip of the advantage weights (CORL EXP_ADV_MAX: 100)");
-    f.add("max_steps", &max_steps, "length of the actor's cosine schedule in updates (CORL max_timesteps: 1e6)");
-    f.add("batch", &batch, "rows per update (CORL: 256)");
+          "(tanh MLP)").one_of({"gaussian", "deterministic"});
+    f.add("hidden", &hidden, "width of each hidden layer, actor, Q and V (CORL: 256)").at_least(1);
+    f.add("layers", &layers, "hidden layers (CORL: 2)").at_least(1);
+    f.add("actor_lr", &actor_lr, "actor Adam learning rate at step 0, cosine-decayed to 0 at max_steps (CORL: 3e-4)").positive();
+    f.add("critic_lr", &critic_lr, "twin-Q Adam learning rate (CORL qf_lr: 3e-4)").positive();
+    f.add("value_lr", &value_lr, "V Adam learning rate (CORL vf_lr: 3e-4)").positive();
+    f.add("discount", &discount, "discount γ (CORL: 0.99)").in_range(0, 1);
+    f.add("tau", &tau, "target-Q soft-update rate (CORL: 0.005)").in_range(0, 1);
+    f.add("expectile", &expectile, "expectile of the V loss (CORL iql_tau: 0.7)").in_range(0, 1);
+    f.add("beta", &beta, "inverse temperature of the advantage weights exp(beta A) (CORL: 3)").at_least(0);
+    f.add("max_weight", &max_weight, "clip of the advantage weights (CORL EXP_ADV_MAX: 100)").positive();
+    f.add("max_steps", &max_steps, "length of the actor's cosine schedule in updates (CORL max_timesteps: 1e6)").at_least(1);
+    f.add("batch", &batch, "rows per update (CORL: 256)").at_least(1);
     f.add("reward_scale", &reward_scale,
-          "rewards become reward_scale * r + reward_bias (CORL: 1000 / (max - min return) on locomotion; 1 = raw)");
-    f.add("reward_bias", &reward_bias, "see reward_scale (CORL: -1 on antmaze; 0 = raw)");
+          "rewards become reward_scale * r + reward_bias (CORL: 1000 / (max - min return) on locomotion; 1 = raw)").finite();
+    f.add("reward_bias", &reward_bias, "see reward_scale (CORL: -1 on antmaze; 0 = raw)").finite();
 }
 
 void IqlConfig::validate() const {
@@ -133,25 +133,25 @@ void IqlConfig::validate() const {
 // ---- cql --------------------------------------------------------------------------------------------------------
 
 void CqlConfig::fields(ConfigFields& f) {
-    f.add("hidden", &hidden, "width of each hidden layer, actor and critics (official code: 256)");
-    f.add("layers", &layers, "hidden layers, ReLU (official code: 2)");
-    f.add("actor_lr", &actor_lr, "actor Adam learning rate (official code: 3e-5)");
-    f.add("critic_lr", &critic_lr, "twin-critic Adam learning rate (official code: 3e-4)");
-    f.add("alpha_lr", &alpha_lr, "log alpha Adam learning rate (official code: 3e-5)");
-    f.add("discount", &discount, "discount γ (official code: 0.99)");
-    f.add("tau", &tau, "target-critic soft-update rate, every step (official code: 0.005)");
-    f.add("cql_weight", &cql_weight, "weight of the CQL regulariser (official code: 10)");
-    f.add("cql_temperature", &cql_temperature, "temperature of the regulariser's logsumexp (official code: 1)");
+    f.add("hidden", &hidden, "width of each hidden layer, actor and critics (official code: 256)").at_least(1);
+    f.add("layers", &layers, "hidden layers, ReLU (official code: 2)").at_least(1);
+    f.add("actor_lr", &actor_lr, "actor Adam learning rate (official code: 3e-5)").positive();
+    f.add("critic_lr", &critic_lr, "twin-critic Adam learning rate (official code: 3e-4)").positive();
+    f.add("alpha_lr", &alpha_lr, "log alpha Adam learning rate (official code: 3e-5)").positive();
+    f.add("discount", &discount, "discount γ (official code: 0.99)").in_range(0, 1);
+    f.add("tau", &tau, "target-critic soft-update rate, every step (official code: 0.005)").in_range(0, 1);
+    f.add("cql_weight", &cql_weight, "weight of the CQL regulariser (official code: 10)").at_least(0);
+    f.add("cql_temperature", &cql_temperature, "temperature of the regulariser's logsumexp (official code: 1)").positive();
     f.add("num_random", &num_random,
-          "samples per state in each proposal set: uniform, pi(.|s'), pi(.|s) (official code: 10)");
+          "samples per state in each proposal set: uniform, pi(.|s'), pi(.|s) (official code: 10)").at_least(1);
     f.add("target_entropy_per_dim", &target_entropy_per_dim,
-          "target entropy = target_entropy_per_dim * A (official code: -1, i.e. -A)");
+          "target entropy = target_entropy_per_dim * A (official code: -1, i.e. -A)").finite();
     f.add("log_alpha_min", &log_alpha_min,
-          "alpha = exp(clamp(log alpha, log_alpha_min, log_alpha_max)) (official code: -10)");
-    f.add("log_alpha_max", &log_alpha_max, "see log_alpha_min (official code: 0.5)");
-    f.add("batch", &batch, "rows per update (official code: 256)");
-    f.add("reward_scale", &reward_scale, "rewards become reward_scale * r + reward_bias (official code: raw, 1)");
-    f.add("reward_bias", &reward_bias, "see reward_scale (official code: 0)");
+          "alpha = exp(clamp(log alpha, log_alpha_min, log_alpha_max)) (official code: -10)").finite();
+    f.add("log_alpha_max", &log_alpha_max, "see log_alpha_min (official code: 0.5)").finite();
+    f.add("batch", &batch, "rows per update (official code: 256)").at_least(1);
+    f.add("reward_scale", &reward_scale, "rewards become reward_scale * r + reward_bias (official code: raw, 1)").finite();
+    f.add("reward_bias", &reward_bias, "see reward_scale (official code: 0)").finite();
 }
 
 void CqlConfig::validate() const {
@@ -178,30 +178,30 @@ void CqlConfig::validate() const {
 // ---- diffql -----------------------------------------------------------------------------------------------------
 
 void DiffQlConfig::fields(ConfigFields& f) {
-    f.add("actor_hidden", &actor_hidden, "noise network width (official code: 256)");
-    f.add("actor_layers", &actor_layers, "noise network hidden layers, Mish (official code: 3)");
-    f.add("time_dim", &time_dim, "sinusoidal time embedding width; time MLP dim -> 2 dim -> dim (official code: 16)");
-    f.add("critic_hidden", &critic_hidden, "width of each Q hidden layer (official code: 256)");
-    f.add("critic_layers", &critic_layers, "Q hidden layers, ReLU (official code: 2)");
-    f.add("actor_lr", &actor_lr, "noise network Adam learning rate, no decay (official code: 3e-4)");
-    f.add("critic_lr", &critic_lr, "twin-critic Adam learning rate, no decay (official code: 3e-4)");
-    f.add("discount", &discount, "discount γ (official code: 0.99)");
-    f.add("tau", &tau, "target-critic soft-update rate, every step (official code: 0.005)");
-    f.add("diffusion_steps", &diffusion_steps, "T of the DDPM actor (official code: 5)");
-    f.add("beta_min", &beta_min, "VP schedule beta_min (official code: 0.1)");
-    f.add("beta_max", &beta_max, "VP schedule beta_max (official code: 10)");
-    f.add("eta", &eta, "weight of the Q loss in the actor loss (official code: 1)");
+    f.add("actor_hidden", &actor_hidden, "noise network width (official code: 256)").at_least(1);
+    f.add("actor_layers", &actor_layers, "noise network hidden layers, Mish (official code: 3)").at_least(1);
+    f.add("time_dim", &time_dim, "sinusoidal time embedding width; time MLP dim -> 2 dim -> dim (official code: 16)").at_least(2);
+    f.add("critic_hidden", &critic_hidden, "width of each Q hidden layer (official code: 256)").at_least(1);
+    f.add("critic_layers", &critic_layers, "Q hidden layers, ReLU (official code: 2)").at_least(1);
+    f.add("actor_lr", &actor_lr, "noise network Adam learning rate, no decay (official code: 3e-4)").positive();
+    f.add("critic_lr", &critic_lr, "twin-critic Adam learning rate, no decay (official code: 3e-4)").positive();
+    f.add("discount", &discount, "discount γ (official code: 0.99)").in_range(0, 1);
+    f.add("tau", &tau, "target-critic soft-update rate, every step (official code: 0.005)").in_range(0, 1);
+    f.add("diffusion_steps", &diffusion_steps, "T of the DDPM actor (official code: 5)").at_least(1);
+    f.add("beta_min", &beta_min, "VP schedule beta_min (official code: 0.1)").positive();
+    f.add("beta_max", &beta_max, "VP schedule beta_max (official code: 10)").positive();
+    f.add("eta", &eta, "weight of the Q loss in the actor loss (official code: 1)").at_least(0);
     f.add("grad_norm", &grad_norm,
-          "global L2 gradient-norm clip of the actor and of the twin critic (official code: 5)");
+          "global L2 gradient-norm clip of the actor and of the twin critic (official code: 5)").positive();
     f.add("ema_decay", &ema_decay,
-          "decay of the EMA actor that samples the TD target's actions (official code: 0.995)");
-    f.add("ema_every", &ema_every, "EMA update period in steps (official code: 5)");
+          "decay of the EMA actor that samples the TD target's actions (official code: 0.995)").in_range(0, 1);
+    f.add("ema_every", &ema_every, "EMA update period in steps (official code: 5)").at_least(1);
     f.add("ema_start", &ema_start,
-          "first step of EMA updates; before it the EMA actor is the initial actor (official code: 1000)");
-    f.add("eval_samples", &eval_samples, "candidate actions per state of the evaluation action (official code: 50)");
-    f.add("batch", &batch, "rows per update (official code: 256)");
-    f.add("reward_scale", &reward_scale, "rewards become reward_scale * r + reward_bias (official code: raw, 1)");
-    f.add("reward_bias", &reward_bias, "see reward_scale (official code: 0)");
+          "first step of EMA updates; before it the EMA actor is the initial actor (official code: 1000)").at_least(0);
+    f.add("eval_samples", &eval_samples, "candidate actions per state of the evaluation action (official code: 50)").at_least(1);
+    f.add("batch", &batch, "rows per update (official code: 256)").at_least(1);
+    f.add("reward_scale", &reward_scale, "rewards become reward_scale * r + reward_bias (official code: raw, 1)").finite();
+    f.add("reward_bias", &reward_bias, "see reward_scale (official code: 0)").finite();
 }
 
 void DiffQlConfig::validate() const {

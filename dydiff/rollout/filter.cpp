@@ -110,12 +110,26 @@ std::vector<std::size_t> filter_trajectories(const std::vector<double>& returns,
     return gumbel_top_k(log_p, k, rng);
 }
 
+namespace {
+
+// Checks per-trajectory valid lengths (K, each in 1..H) or none.
+void check_lengths(const char* what, const std::vector<std::size_t>& lengths, std::size_t K, std::size_t H) {
+    DYDIFF_CHECK(lengths.empty() || lengths.size() == K,
+                 what << ": " << lengths.size() << " lengths for " << K << " trajectories");
+    for (std::size_t b = 0; b < lengths.size(); ++b)
+        DYDIFF_CHECK(lengths[b] >= 1 && lengths[b] <= H,
+                     what << ": trajectory " << b << " has length " << lengths[b] << ", expected 1.." << H);
+}
+
+}  // namespace
+
 std::vector<double> trajectory_returns(const xt::xtensor<float, 3>& states, const xt::xtensor<float, 3>& actions,
-                                       const RewardFn& reward) {
+                                       const RewardFn& reward, const std::vector<std::size_t>& lengths) {
     const std::size_t K = states.shape()[0], H = states.shape()[1], S = states.shape()[2], A = actions.shape()[2];
     DYDIFF_CHECK(actions.shape()[0] == K && actions.shape()[1] == H,
                  "trajectory_returns: states (" << K << ", " << H << ", S) but actions (" << actions.shape()[0]
                                                 << ", " << actions.shape()[1] << ", A)");
+    check_lengths("trajectory_returns", lengths, K, H);
     // All K H pairs in one reward-model call: (K H, S) and (K H, A) are the same memory as (K, H, .).
     xt::xtensor<float, 2> obs = xt::empty<float>({K * H, S});
     xt::xtensor<float, 2> act = xt::empty<float>({K * H, A});
@@ -125,26 +139,37 @@ std::vector<double> trajectory_returns(const xt::xtensor<float, 3>& states, cons
     DYDIFF_CHECK(r.size() == K * H, "trajectory_returns: the reward model returned " << r.size() << " values for "
                                                                                      << K * H << " pairs");
     std::vector<double> out(K, 0.0);
-    for (std::size_t b = 0; b < K; ++b)
-        for (std::size_t t = 0; t < H; ++t) out[b] += static_cast<double>(r(b * H + t));
+    for (std::size_t b = 0; b < K; ++b) {
+        const std::size_t n = lengths.empty() ? H : lengths[b];
+        for (std::size_t t = 0; t < n; ++t) out[b] += static_cast<double>(r(b * H + t));
+    }
     return out;
 }
 
 data::Transitions trajectories_to_transitions(const xt::xtensor<float, 3>& states,
                                               const xt::xtensor<float, 3>& actions,
                                               const xt::xtensor<float, 2>& start_obs, const RewardFn& reward,
-                                              const envs::TerminationFn& terminated) {
+                                              const envs::TerminationFn& terminated,
+                                              const std::vector<std::size_t>& lengths) {
     const std::size_t K = states.shape()[0], H = states.shape()[1], S = states.shape()[2], A = actions.shape()[2];
     DYDIFF_CHECK(actions.shape()[0] == K && actions.shape()[1] == H && start_obs.shape()[0] == K &&
                      start_obs.shape()[1] == S,
                  "trajectories_to_transitions: states (" << K << ", " << H << ", " << S << "), actions ("
                      << actions.shape()[0] << ", " << actions.shape()[1] << ", " << A << "), start_obs ("
                      << start_obs.shape()[0] << ", " << start_obs.shape()[1] << ")");
+    check_lengths("trajectories_to_transitions", lengths, K, H);
     std::vector<std::size_t> alive(K);
     std::iota(alive.begin(), alive.end(), std::size_t{0});
     std::vector<data::Transitions> steps;
     std::size_t total = 0;
     for (std::size_t t = 0; t + 1 < H && !alive.empty(); ++t) {
+        if (!lengths.empty()) {  // a trajectory whose valid states end at t has no transition from t on
+            std::vector<std::size_t> valid;
+            for (std::size_t b : alive)
+                if (t + 1 < lengths[b]) valid.push_back(b);
+            alive.swap(valid);
+            if (alive.empty()) break;
+        }
         const std::size_t n = alive.size();
         data::Transitions step = data::Transitions::zeros(n, S, A);
         for (std::size_t i = 0; i < n; ++i) {

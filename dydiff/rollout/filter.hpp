@@ -49,17 +49,21 @@ using RewardFn = std::function<xt::xtensor<float, 1>(const xt::xtensor<float, 2>
                                                      const xt::xtensor<float, 2>& actions)>;
 
 /// The filter's score of each trajectory: R_b = sum over t = 0..H-1 of r(s_t, a_t), raw scale. states (K, H, S),
-/// actions (K, H, A) -> (K).
+/// actions (K, H, A) -> (K). `lengths` (K), when given, are the valid states of each trajectory (1 <= n_b <= H; a
+/// behaviour rollout whose episode ends inside the window): R_b then sums t = 0..n_b-1 only.
 std::vector<double> trajectory_returns(const xt::xtensor<float, 3>& states, const xt::xtensor<float, 3>& actions,
-                                       const RewardFn& reward);
+                                       const RewardFn& reward, const std::vector<std::size_t>& lengths = {});
 
 /// The transitions of trajectories (raw scale; states (K, H, S), actions (K, H, A)) by docs/algorithm.md §4.5: for
 /// t = 0..H-2, (o_t, a_t, r(o_t, a_t), s_{t+1}, done) while the trajectory is alive, with o_0 = start_obs (K, S) (the
 /// real observations) and o_t = s_t after; done = terminated(o_t, a_t, s_{t+1}); a trajectory stops after its first
-/// done. Rows are ordered by step, then trajectory. At most K (H - 1) rows; a_{H-1} is never used.
+/// done. Rows are ordered by step, then trajectory. At most K (H - 1) rows; a_{H-1} is never used. `lengths` (K),
+/// when given, cut trajectory b after its valid states too: its transitions are t = 0..n_b-2 (none when n_b = 1),
+/// the last one with done = 0 (an episode end, not a termination).
 data::Transitions trajectories_to_transitions(const xt::xtensor<float, 3>& states,
                                               const xt::xtensor<float, 3>& actions,
                                               const xt::xtensor<float, 2>& start_obs, const RewardFn& reward,
-                                              const envs::TerminationFn& terminated);
+                                              const envs::TerminationFn& terminated,
+                                              const std::vector<std::size_t>& lengths = {});
 
 }  // namespace dydiff

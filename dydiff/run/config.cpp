@@ -160,8 +160,16 @@ ConfigFields::Rules ConfigFields::push(Field field) {
     return Rules(*this, fields_.size() - 1);
 }
 
+ConfigFields::Field ConfigFields::new_field(const std::string& key, const std::string& doc, const std::string& type) {
+    Field f;
+    f.key = key;
+    f.doc = doc;
+    f.type = type;
+    return f;
+}
+
 ConfigFields::Rules ConfigFields::add(const std::string& key, float* target, const std::string& doc) {
-    Field f{key, "", doc, "float"};
+    Field f = new_field(key, doc, "float");
     f.format = [target] { return toml::format_real(*target, true); };
     f.assign = [target](const Value& v) {
         double x = 0;
@@ -174,7 +182,7 @@ ConfigFields::Rules ConfigFields::add(const std::string& key, float* target, con
 }
 
 ConfigFields::Rules ConfigFields::add(const std::string& key, double* target, const std::string& doc) {
-    Field f{key, "", doc, "float"};
+    Field f = new_field(key, doc, "float");
     f.format = [target] { return toml::format_real(*target, false); };
     f.assign = [target](const Value& v) { return to_real(v, *target, false); };
     f.numbers = [target] { return std::vector<double>{*target}; };
@@ -182,7 +190,7 @@ ConfigFields::Rules ConfigFields::add(const std::string& key, double* target, co
 }
 
 ConfigFields::Rules ConfigFields::add(const std::string& key, std::int64_t* target, const std::string& doc) {
-    Field f{key, "", doc, "integer"};
+    Field f = new_field(key, doc, "integer");
     f.format = [target] { return std::to_string(*target); };
     f.assign = [target](const Value& v) { return to_int(v, *target, false); };
     f.numbers = [target] { return std::vector<double>{static_cast<double>(*target)}; };
@@ -190,7 +198,7 @@ ConfigFields::Rules ConfigFields::add(const std::string& key, std::int64_t* targ
 }
 
 ConfigFields::Rules ConfigFields::add(const std::string& key, std::size_t* target, const std::string& doc) {
-    Field f{key, "", doc, "integer"};
+    Field f = new_field(key, doc, "integer");
     f.format = [target] { return std::to_string(*target); };
     f.assign = [target](const Value& v) {
         std::int64_t n = 0;
@@ -203,7 +211,7 @@ ConfigFields::Rules ConfigFields::add(const std::string& key, std::size_t* targe
 }
 
 ConfigFields::Rules ConfigFields::add(const std::string& key, bool* target, const std::string& doc) {
-    Field f{key, "", doc, "boolean"};
+    Field f = new_field(key, doc, "boolean");
     f.format = [target] { return std::string(*target ? "true" : "false"); };
     f.assign = [target](const Value& v) -> std::string {
         if (v.type != Value::Type::boolean) return "true or false";
@@ -214,7 +222,7 @@ ConfigFields::Rules ConfigFields::add(const std::string& key, bool* target, cons
 }
 
 ConfigFields::Rules ConfigFields::add(const std::string& key, std::string* target, const std::string& doc) {
-    Field f{key, "", doc, "string"};
+    Field f = new_field(key, doc, "string");
     f.bare_words = true;
     f.format = [target] { return toml::quote(*target); };
     f.assign = [target](const Value& v) -> std::string {
@@ -227,7 +235,7 @@ ConfigFields::Rules ConfigFields::add(const std::string& key, std::string* targe
 }
 
 ConfigFields::Rules ConfigFields::add(const std::string& key, std::vector<float>* target, const std::string& doc) {
-    Field f{key, "", doc, "list of floats"};
+    Field f = new_field(key, doc, "list of floats");
     f.format = [target] { return list_text(*target, [](float x) { return toml::format_real(x, true); }); };
     f.assign = [target](const Value& v) {
         return to_list(v, *target, "a list of numbers", [](const Value& item, float& x) {
@@ -244,7 +252,7 @@ ConfigFields::Rules ConfigFields::add(const std::string& key, std::vector<float>
 
 ConfigFields::Rules ConfigFields::add(const std::string& key, std::vector<std::size_t>* target,
                                       const std::string& doc) {
-    Field f{key, "", doc, "list of integers"};
+    Field f = new_field(key, doc, "list of integers");
     f.format = [target] { return list_text(*target, [](std::size_t x) { return std::to_string(x); }); };
     f.assign = [target](const Value& v) {
         return to_list(v, *target, "a list of integers >= 0", [](const Value& item, std::size_t& x) {
@@ -265,7 +273,7 @@ ConfigFields::Rules ConfigFields::add(const std::string& key, std::vector<std::s
 
 ConfigFields::Rules ConfigFields::add(const std::string& key, std::vector<std::string>* target,
                                       const std::string& doc) {
-    Field f{key, "", doc, "list of strings"};
+    Field f = new_field(key, doc, "list of strings");
     f.format = [target] { return list_text(*target, [](const std::string& x) { return toml::quote(x); }); };
     f.assign = [target](const Value& v) {
         return to_list(v, *target, "a list of strings", [](const Value& item, std::string& x) -> std::string {

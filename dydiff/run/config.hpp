@@ -155,6 +155,8 @@ private:
         OnResume on_resume = OnResume::may_change;
         std::string origin = "default";
     };
+    /// A Field with its key, doc and type name, every other member at its default.
+    static Field new_field(const std::string& key, const std::string& doc, const std::string& type);
 
     Rules push(Field field);
     void begin_table(const std::string& name, const std::string& doc);

@@ -19,7 +19,7 @@ void RunInfo::fields(ConfigFields& f) {
     f.add("command", &command, "the dydiff command that made the run");
     f.add("argv", &argv, "the words after `dydiff` of the latest start or resume");
     f.add("version", &version, "dydiff version");
-    f.add("simd", &simd, "the build's SIMD instruction set");
+    f.add("simd", &simd, "the SIMD instruction set in use (dydiff --version; DYDIFF_SIMD)");
     f.add("threads", &threads, "worker threads");
     f.add("preset", &preset, "the preset the defaults came from");
     f.add("started", &started, "first start, UTC");

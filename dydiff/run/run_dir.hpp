@@ -26,7 +26,7 @@ struct RunInfo {
     std::string command;            // "train-diffusion"
     std::vector<std::string> argv;  // the words after `dydiff` (command first) of the latest start or resume
     std::string version;            // dydiff version
-    std::string simd;               // the build's SIMD instruction set ("avx2", "scalar", ...)
+    std::string simd;               // the SIMD instruction set in use ("fma3+avx2", "avx512f", "scalar", ...)
     std::int64_t threads = 0;       // worker threads of the latest start or resume
     std::string preset;             // the preset the defaults came from ("" when the command has none)
     std::string started;            // UTC time of the first start, ISO 8601

@@ -227,15 +227,6 @@ void add_bias_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t P, c
     }
 }
 
-// C = A W + beta C for M rows placed as a_rows / c_rows, W (K, N) in slivers, as products of at most
-// kGemmInPlaceAMaxCols columns (a multiple of the sliver width, so each group's W starts at a sliver).
-void gemm_columns(std::size_t M, std::size_t N, std::size_t K, const float* a, GemmRows a_rows,
-                  const float* w, float beta, float* c, GemmRows c_rows) {
-    static_assert(kGemmInPlaceAMaxCols % kGemmSliverCols == 0, "column groups start at a sliver");
-    for (std::size_t j = 0; j < N; j += kGemmInPlaceAMaxCols)
-        gemm_slivered_rows(M, std::min(kGemmInPlaceAMaxCols, N - j), K, a, a_rows, w + j * K, beta, c + j, c_rows);
-}
-
 // Taps of phase r of a ConvTranspose1d: k = r, r + stride, ... < K.
 std::size_t phase_taps(const Conv1dDims& d, std::size_t r) {
     return r < d.K ? (d.K - r + d.stride - 1) / d.stride : 0;
@@ -244,16 +235,17 @@ std::size_t phase_taps(const Conv1dDims& d, std::size_t r) {
 }  // namespace
 
 void conv1d_rows_weight(const Conv1dDims& d, const float* w, float* w_rows) noexcept {
+    const GemmSlivers slivers = gemm_slivers();
     const std::size_t R = d.K * d.C_in;
-    std::fill(w_rows, w_rows + conv1d_rows_weight_floats(d), 0.0f);  // the columns past C_out
+    std::fill(w_rows, w_rows + slivers.floats(R, d.C_out), 0.0f);  // the columns past C_out
     for (std::size_t o = 0; o < d.C_out; ++o)
         for (std::size_t c = 0; c < d.C_in; ++c)
             for (std::size_t k = 0; k < d.K; ++k)
-                w_rows[gemm_sliver_index(R, k * d.C_in + c, o)] = w[(o * d.C_in + c) * d.K + k];
+                w_rows[slivers.index(R, k * d.C_in + c, o)] = w[(o * d.C_in + c) * d.K + k];
 }
 
 std::size_t conv1d_rows_weight_floats(const Conv1dDims& d) noexcept {
-    return gemm_sliver_floats(d.K * d.C_in, d.C_out);
+    return gemm_slivers().floats(d.K * d.C_in, d.C_out);
 }
 
 // Output t of sample b (row i = b H_out + t of the product) reads the K C_in floats from input row
@@ -264,28 +256,30 @@ void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, 
     const std::size_t H_out = conv1d_h_out(d);
     const GemmRows in{H_out, (d.H_in + P_in) * d.C_in, d.stride * d.C_in};
     const GemmRows out{H_out, (H_out + P_out) * d.C_out, d.C_out};
-    gemm_columns(d.B * H_out, d.C_out, d.K * d.C_in, x + (P_in - d.padding) * d.C_in, in, w_rows,
-                 accumulate ? 1.0f : 0.0f, y + P_out * d.C_out, out);
+    gemm_slivered_rows(d.B * H_out, d.C_out, d.K * d.C_in, x + (P_in - d.padding) * d.C_in, in, w_rows,
+                       accumulate ? 1.0f : 0.0f, y + P_out * d.C_out, out);
     if (bias) add_bias_rows(d.B, H_out, d.C_out, P_out, bias, y);
     zero_pads(d.B, H_out, d.C_out, P_out, y);
 }
 
 void conv_transpose1d_rows_weight(const Conv1dDims& d, const float* w, float* w_rows) noexcept {
+    const GemmSlivers slivers = gemm_slivers();
     std::fill(w_rows, w_rows + conv_transpose1d_rows_weight_floats(d), 0.0f);  // the columns past C_out
     for (std::size_t r = 0; r < d.stride; ++r) {
         const std::size_t n_r = phase_taps(d, r), R = n_r * d.C_in;
         for (std::size_t i = 0; i < n_r; ++i)
             for (std::size_t c = 0; c < d.C_in; ++c)
                 for (std::size_t o = 0; o < d.C_out; ++o)
-                    w_rows[gemm_sliver_index(R, (n_r - 1 - i) * d.C_in + c, o)] =
+                    w_rows[slivers.index(R, (n_r - 1 - i) * d.C_in + c, o)] =
                         w[(c * d.C_out + o) * d.K + r + i * d.stride];
-        w_rows += gemm_sliver_floats(R, d.C_out);
+        w_rows += slivers.floats(R, d.C_out);
     }
 }
 
 std::size_t conv_transpose1d_rows_weight_floats(const Conv1dDims& d) noexcept {
+    const GemmSlivers slivers = gemm_slivers();
     std::size_t n = 0;
-    for (std::size_t r = 0; r < d.stride; ++r) n += gemm_sliver_floats(phase_taps(d, r) * d.C_in, d.C_out);
+    for (std::size_t r = 0; r < d.stride; ++r) n += slivers.floats(phase_taps(d, r) * d.C_in, d.C_out);
     return n;
 }
 
@@ -296,10 +290,11 @@ void conv_transpose1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const 
                                    const float* bias, std::size_t P_out, float* y) noexcept {
     if (d.B == 0) return;
     const std::size_t H_out = conv_transpose1d_h_out(d);
+    const GemmSlivers slivers = gemm_slivers();
     for (std::size_t r = 0; r < d.stride; ++r) {
         const std::size_t n_r = phase_taps(d, r);
         const float* w_r = w_rows;  // phase r's matrix (n_r C_in, C_out)
-        w_rows += gemm_sliver_floats(n_r * d.C_in, d.C_out);
+        w_rows += slivers.floats(n_r * d.C_in, d.C_out);
         const std::size_t q_lo = d.padding > r ? (d.padding - r + d.stride - 1) / d.stride : 0;
         const std::size_t q_end = H_out + d.padding > r ? (H_out + d.padding - r + d.stride - 1) / d.stride : 0;
         if (q_end <= q_lo) continue;
@@ -313,7 +308,8 @@ void conv_transpose1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const 
             continue;
         }
         const GemmRows in{n_q, (d.H_in + P_in) * d.C_in, d.C_in};
-        gemm_columns(d.B * n_q, d.C_out, n_r * d.C_in, x + (P_in + q_lo + 1 - n_r) * d.C_in, in, w_r, 0.0f, c, out);
+        gemm_slivered_rows(d.B * n_q, d.C_out, n_r * d.C_in, x + (P_in + q_lo + 1 - n_r) * d.C_in, in, w_r, 0.0f, c,
+                           out);
     }
     if (bias) add_bias_rows(d.B, H_out, d.C_out, P_out, bias, y);
     zero_pads(d.B, H_out, d.C_out, P_out, y);

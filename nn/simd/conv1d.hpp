@@ -78,8 +78,8 @@ void conv_transpose1d_backward(const Conv1dDims& d,
 // arranged as a (K C_in, C_out) matrix in the gemm's slivers (gemm.hpp), the whole batch is one gemm_slivered_rows
 // whose A rows are read in place (overlapping runs, no im2col copy), whose output rows are written in place (the pad
 // rows are skipped, not computed) and whose B is not packed. ConvTranspose1d is `stride` such products, one per
-// output phase. C_out is split into groups of at most kGemmInPlaceAMaxCols columns, the width up to which the gemm's
-// micro-kernel runs at full speed on unpacked A rows. Threads: those of simd::gemm.
+// output phase. Threads: those of simd::gemm. NOTE: the weight layout (gemm slivers) depends on the instruction set
+// in use: arrange the weights in the process that runs the convolutions.
 // Preconditions of the rows kernels, beyond those of the channels-first ones: for Conv1d padding <= P_in; for
 // ConvTranspose1d P_in >= (K - 1) / stride (the taps reach that far back). x and y do not overlap.
 
@@ -88,7 +88,7 @@ inline std::size_t rows_floats(std::size_t B, std::size_t H, std::size_t C, std:
     return (P + B * (H + P)) * C;
 }
 
-/// w_rows: the matrix (K C_in, C_out) with entry (k C_in + c, o) = w[o, c, k], in slivers (gemm_sliver_index), from
+/// w_rows: the matrix (K C_in, C_out) with entry (k C_in + c, o) = w[o, c, k], in slivers (gemm_slivers()), from
 /// a Conv1d weight (C_out, C_in, K); conv1d_rows_weight_floats(d) floats.
 void conv1d_rows_weight(const Conv1dDims& d, const float* w /*(C_out, C_in, K)*/, float* w_rows) noexcept;
 std::size_t conv1d_rows_weight_floats(const Conv1dDims& d) noexcept;

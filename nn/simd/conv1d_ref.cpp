@@ -1,6 +1,6 @@
 // Scalar twins of the conv1d / conv_transpose1d kernels: the defining sums as direct loops, each output entry
 // gathered in double. Independent of the im2col machinery on purpose: this is the test oracle, not a fallback. The
-// rows twins read the weight entry by entry through gemm_sliver_index and the input through the rows layout.
+// rows twins read the weight entry by entry through GemmSlivers::index and the input through the rows layout.
 #include "nn/simd/conv1d.hpp"
 
 #include "nn/simd/gemm.hpp"
@@ -154,9 +154,10 @@ void zero_pad_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t P, f
 float transposed_tap(const Conv1dDims& d, const float* w_rows, std::size_t c, std::size_t o, std::size_t k) {
     const auto taps = [&](std::size_t r) { return r < d.K ? (d.K - r + d.stride - 1) / d.stride : 0; };
     const std::size_t r = k % d.stride, i = k / d.stride;
-    for (std::size_t q = 0; q < r; ++q) w_rows += gemm_sliver_floats(taps(q) * d.C_in, d.C_out);
+    const GemmSlivers slivers = gemm_slivers();
+    for (std::size_t q = 0; q < r; ++q) w_rows += slivers.floats(taps(q) * d.C_in, d.C_out);
     const std::size_t n_r = taps(r);
-    return w_rows[gemm_sliver_index(n_r * d.C_in, (n_r - 1 - i) * d.C_in + c, o)];
+    return w_rows[slivers.index(n_r * d.C_in, (n_r - 1 - i) * d.C_in + c, o)];
 }
 
 }  // namespace
@@ -164,6 +165,7 @@ float transposed_tap(const Conv1dDims& d, const float* w_rows, std::size_t c, st
 void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, const float* w_rows,
                          const float* bias, std::size_t P_out, float* y, bool accumulate) noexcept {
     const std::size_t H_out = conv1d_h_out(d);
+    const GemmSlivers slivers = gemm_slivers();
     for (std::size_t b = 0; b < d.B; ++b)
         for (std::size_t t = 0; t < H_out; ++t)
             for (std::size_t o = 0; o < d.C_out; ++o) {
@@ -172,7 +174,7 @@ void conv1d_rows_forward(const Conv1dDims& d, std::size_t P_in, const float* x, 
                     const long long i = tap(t, k, d, d.H_in);
                     if (i < 0) continue;
                     for (std::size_t c = 0; c < d.C_in; ++c)
-                        acc += double{w_rows[gemm_sliver_index(d.K * d.C_in, k * d.C_in + c, o)]} *
+                        acc += double{w_rows[slivers.index(d.K * d.C_in, k * d.C_in + c, o)]} *
                                x[row_index(b, static_cast<std::size_t>(i), c, d.H_in, d.C_in, P_in)];
                 }
                 float& out = y[row_index(b, t, o, H_out, d.C_out, P_out)];

@@ -4,6 +4,7 @@
 // source location, and leaves nothing on disk; a failed start can be retried; --resume refuses changes to the model
 // or the data, accepts a larger `steps`, rewrites config.toml, and logs its errors in the run's log.txt. Datasets are
 // small generated ones (maze2d-umaze, 2000 rows) so that the suite takes seconds.
+#include "support/run_dydiff.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -20,50 +21,12 @@
 
 namespace fs = std::filesystem;
 using dydiff::test::TempDir;
+using dydiff::test::read_text;
+using dydiff::test::run_dydiff;
+using Result = dydiff::test::CliResult;
 
 namespace {
 
-struct Result {
-    int code = -1;
-    std::string out, err;
-};
-
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string quoted(const std::string& word) {
-    std::string out = "'";
-    for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-const std::string& exe() {
-    static const std::string path = [] {
-        const char* p = std::getenv("DYDIFF_EXE");
-        BOOST_TEST_REQUIRE(p != nullptr, "set DYDIFF_EXE to the dydiff executable (meson test does)");
-        return std::string(p);
-    }();
-    return path;
-}
-
-/// Runs `dydiff words...` in `dir` with the extra environment `env` ("NAME=value ..."), capturing both streams.
-Result run_dydiff(const TempDir& dir, const std::vector<std::string>& words, const std::string& env = "") {
-    std::string command = "cd " + quoted(dir.path().string()) + " && " + env + " " + quoted(exe());
-    for (const auto& w : words) command += " " + quoted(w);
-    command += " > .stdout 2> .stderr";
-    const int status = std::system(command.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = read_text(dir.path() / ".stdout");
-    r.err = read_text(dir.path() / ".stderr");
-    fs::remove(dir.path() / ".stdout");
-    fs::remove(dir.path() / ".stderr");
-    return r;
-}
 
 /// A directory holding data.npz (maze2d-umaze, 2000 rows) and other.npz (another seed of the same size).
 const TempDir& data_dir() {

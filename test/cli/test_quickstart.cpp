@@ -1,6 +1,6 @@
 // `dydiff quickstart` end to end at the smoke preset (every stage for seconds): the stages' run directories, the
 // comparison with both sides and their difference, a rerun that resumes nothing, and usage errors.
-#include "run_dydiff.hpp"
+#include "support/run_dydiff.hpp"
 
 #include "support/temp_dir.hpp"
 
@@ -29,9 +29,8 @@ BOOST_AUTO_TEST_SUITE(quickstart)
 BOOST_AUTO_TEST_CASE(smoke_pipeline_compares_and_resumes) {
     dydiff::test::TempDir dir;
     const std::string out = dir / "qs";
-    const auto r = dydiff::test::run_dydiff(
-        {"quickstart", "--preset", "smoke", "--env", "pendulum", "--seeds", "2", "--jobs", "2", "--out", out}, dir);
-    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+    const auto r = dydiff::test::run_dydiff(dir, {"quickstart", "--preset", "smoke", "--env", "pendulum", "--seeds", "2", "--jobs", "2", "--out", out});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
     namespace fs = std::filesystem;
     for (const char* stage : {"diffusion", "dynamics", "reward", "td3bc-base-s0", "td3bc-base-s1", "td3bc-dydiff-s0",
                               "td3bc-dydiff-s1"})
@@ -47,16 +46,15 @@ BOOST_AUTO_TEST_CASE(smoke_pipeline_compares_and_resumes) {
     BOOST_CHECK(contains(md, "| td3bc | +dydiff | pendulum | " + out + "/data.npz | 2 | 0, 1 | 300 |"));
     BOOST_CHECK(contains(md, "| td3bc | +dydiff | pendulum | " + out + "/data.npz | 2, 2 |"));
     BOOST_CHECK(contains(md, "95%"));
-    BOOST_CHECK(contains(r.output, md));  // printed as written
+    BOOST_CHECK(contains(r.all(), md));  // printed as written
     // The +DyDiff runs generated rollouts (their metrics carry the generation columns).
     BOOST_CHECK(contains(slurp(out + "/td3bc-dydiff-s0/metrics.csv"), "synthetic_size"));
     BOOST_CHECK(!contains(slurp(out + "/td3bc-base-s0/metrics.csv"), "synthetic_size"));
 
     // A rerun finds every stage finished: nothing is trained again, the comparison is the same.
     const std::string checkpoint = slurp(out + "/td3bc-dydiff-s0/checkpoint.npz");
-    const auto again = dydiff::test::run_dydiff(
-        {"quickstart", "--preset", "smoke", "--env", "pendulum", "--seeds", "2", "--out", out}, dir);
-    BOOST_TEST_REQUIRE(again.exit_code == 0, again.output);
+    const auto again = dydiff::test::run_dydiff(dir, {"quickstart", "--preset", "smoke", "--env", "pendulum", "--seeds", "2", "--out", out});
+    BOOST_TEST_REQUIRE(again.code == 0, again.all());
     BOOST_CHECK(contains(slurp(out + "/logs/td3bc-dydiff-s0.log"), "is complete; nothing to resume"));
     BOOST_CHECK(contains(slurp(out + "/logs/diffusion.log"), "nothing to resume"));
     BOOST_CHECK(slurp(out + "/td3bc-dydiff-s0/checkpoint.npz") == checkpoint);
@@ -66,21 +64,21 @@ BOOST_AUTO_TEST_CASE(smoke_pipeline_compares_and_resumes) {
 BOOST_AUTO_TEST_CASE(dry_run_and_usage_errors) {
     dydiff::test::TempDir dir;
     const std::string out = dir / "dry";
-    const auto dry = dydiff::test::run_dydiff({"quickstart", "--dry-run", "--seeds", "1", "--out", out}, dir);
-    BOOST_TEST_REQUIRE(dry.exit_code == 0, dry.output);
-    BOOST_CHECK(contains(dry.output, "dydiff dataset generate --env maze2d-umaze --steps 200000"));
-    BOOST_CHECK(contains(dry.output, "--out " + out + "/td3bc-dydiff-s0 --preset cpu"));
+    const auto dry = dydiff::test::run_dydiff(dir, {"quickstart", "--dry-run", "--seeds", "1", "--out", out});
+    BOOST_TEST_REQUIRE(dry.code == 0, dry.all());
+    BOOST_CHECK(contains(dry.all(), "dydiff dataset generate --env maze2d-umaze --steps 200000"));
+    BOOST_CHECK(contains(dry.all(), "--out " + out + "/td3bc-dydiff-s0 --preset cpu"));
     BOOST_CHECK(!std::filesystem::exists(out));
 
-    const auto env = dydiff::test::run_dydiff({"quickstart", "--env", "nowhere", "--out", out}, dir);
-    BOOST_CHECK_EQUAL(env.exit_code, 2);
-    BOOST_CHECK(contains(env.output, "--env 'nowhere' is not a built-in env"));
-    const auto seeds = dydiff::test::run_dydiff({"quickstart", "--seeds", "0", "--out", out}, dir);
-    BOOST_CHECK_EQUAL(seeds.exit_code, 2);
-    BOOST_CHECK(contains(seeds.output, "--seeds"));
-    const auto algo = dydiff::test::run_dydiff({"quickstart", "--algo", "sac", "--out", out}, dir);
-    BOOST_CHECK_EQUAL(algo.exit_code, 2);
-    BOOST_CHECK(contains(algo.output, "--algo 'sac'"));
+    const auto env = dydiff::test::run_dydiff(dir, {"quickstart", "--env", "nowhere", "--out", out});
+    BOOST_CHECK_EQUAL(env.code, 2);
+    BOOST_CHECK(contains(env.all(), "--env 'nowhere' is not a built-in env"));
+    const auto seeds = dydiff::test::run_dydiff(dir, {"quickstart", "--seeds", "0", "--out", out});
+    BOOST_CHECK_EQUAL(seeds.code, 2);
+    BOOST_CHECK(contains(seeds.all(), "--seeds"));
+    const auto algo = dydiff::test::run_dydiff(dir, {"quickstart", "--algo", "sac", "--out", out});
+    BOOST_CHECK_EQUAL(algo.code, 2);
+    BOOST_CHECK(contains(algo.all(), "--algo 'sac'"));
     BOOST_CHECK(!std::filesystem::exists(out));
 }
 

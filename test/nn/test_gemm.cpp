@@ -1,8 +1,10 @@
 // nn::simd::gemm against its scalar twin ref::gemm: odd and tile-edge shapes, all four transposes, padded leading
 // dimensions, unaligned pointers, alpha/beta combinations (beta == 0 must not read C), writes confined to the M x N
-// window, no read past the end of A or B, and bitwise equality across thread counts.
+// window, no read past the end of A or B, bitwise equality across thread counts, and across the instruction sets of
+// the build. The edge cases follow the lanes and micro-tile of the set in use: test/meson.build runs this executable
+// once per compiled set (DYDIFF_SIMD, test/nn/main.cpp).
 #include "nn/parallel.hpp"
-#include "nn/simd/batch.hpp"
+#include "nn/simd/arch.hpp"
 #include "nn/simd/gemm.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -13,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -21,7 +24,11 @@ namespace {
 
 namespace simd = dydiff::nn::simd;
 
-constexpr std::size_t W = simd::kFloatWidth;
+/// Float lanes of the set in use (16 with avx512f, 8 with AVX2, ...).
+std::size_t lanes() { return simd::float_lanes(); }
+/// Micro-tile rows and columns of the set in use (6 x 64 with avx512f, 6 x 16 with AVX2, ...).
+std::size_t tile_rows() { return simd::gemm_micro_tile().first; }
+std::size_t tile_cols() { return simd::gemm_micro_tile().second; }
 /// Error bound per accumulated term, in units of FLT_EPSILON * sum |alpha a b| + |beta c| (a dot product of K
 /// float terms is within K * eps of the exact value times that magnitude; the twin accumulates in double).
 constexpr double kTolPerTerm = 1.0;
@@ -154,11 +161,12 @@ void check_against_ref(const Case& c, std::uint64_t seed, bool guard_operands = 
 
 const bool kBools[] = {false, true};
 
-/// 0, 1, W-1, W, W+1, two vectors of lanes and around, and the 6-row micro-tile and around.
+/// 0, 1, W-1, W, W+1, two vectors of lanes and around, the micro-tile's rows and columns and around.
 std::vector<std::size_t> edge_sizes() {
-    std::vector<std::size_t> sizes{0, 1, 5, 6, 7, 13};
-    for (std::size_t s : {W - 1, W, W + 1, 2 * W - 1, 2 * W, 2 * W + 1, 3 * W + 1})
-        if (s > 1) sizes.push_back(s);
+    const std::size_t W = lanes(), R = tile_rows(), N = tile_cols();
+    std::vector<std::size_t> sizes{0, 1};
+    for (std::size_t s : {R - 1, R, R + 1, 2 * R + 1, W - 1, W, W + 1, 2 * W - 1, 2 * W, 2 * W + 1, 3 * W + 1, N + 1})
+        if (s > 1 && std::find(sizes.begin(), sizes.end(), s) == sizes.end()) sizes.push_back(s);
     return sizes;
 }
 
@@ -173,6 +181,36 @@ std::vector<float> product_with_threads(std::size_t threads, bool ta, bool tb, s
     for (float& x : c) x = rng();
     simd::gemm(ta, tb, M, N, K, 0.75f, a.data(), ta ? M : K, b.data(), tb ? K : N, 0.5f, c.data(), N);
     dydiff::nn::set_num_threads(0);
+    return c;
+}
+
+/// The sets of this build that this CPU runs.
+std::vector<std::string> runnable_sets() {
+    std::vector<std::string> out;
+    for (const auto& set : simd::compiled_sets())
+        if (simd::cpu_supports(set)) out.push_back(set);
+    return out;
+}
+
+/// Precondition of the cross-set case: it needs two sets to compare.
+boost::test_tools::assertion_result two_runnable_sets(boost::unit_test::test_unit_id) {
+    boost::test_tools::assertion_result result(runnable_sets().size() >= 2);
+    result.message() << "only one instruction set of this build runs on this CPU (compiled: "
+                     << simd::compiled_sets().size() << ")";
+    return result;
+}
+
+/// Bitwise copy of C after gemm on instruction set `set`, one thread.
+std::vector<float> product_on_set(const std::string& set, bool ta, bool tb, std::size_t M, std::size_t N,
+                                  std::size_t K, float beta) {
+    simd::use_set(set);
+    Uniform rng(M * 1000003 + N * 1009 + K);
+    std::vector<float> a(M * K), b(K * N), c(M * N);
+    for (float& x : a) x = rng();
+    for (float& x : b) x = rng();
+    for (float& x : c) x = rng();
+    simd::gemm(ta, tb, M, N, K, 0.75f, a.data(), ta ? M : K, b.data(), tb ? K : N, beta, c.data(), N);
+    simd::use_set("");
     return c;
 }
 
@@ -203,11 +241,12 @@ BOOST_AUTO_TEST_CASE(block_edges_and_large_shapes) {
 }
 
 BOOST_AUTO_TEST_CASE(in_place_operand_thresholds) {
-    // gemm reads B in place for regions of at most 24 rows and A for regions of at most 4 column slivers (8 W
-    // columns); both sides of each threshold, with padding and an unaligned start so the in-place reads see odd
+    // gemm reads B in place for regions of at most 4 micro-tiles of rows and A for regions of at most 4 column
+    // slivers; both sides of each threshold, with padding and an unaligned start so the in-place reads see odd
     // strides and addresses.
-    const std::size_t shapes[][3] = {{24, 100, 50}, {25, 100, 50}, {100, 8 * W, 50}, {100, 8 * W + 1, 50},
-                                     {24, 8 * W, 300}, {3, 5, 700}};
+    const std::size_t R = 4 * tile_rows(), N = 4 * tile_cols();
+    const std::size_t shapes[][3] = {{R, 100, 50}, {R + 1, 100, 50}, {100, N, 50}, {100, N + 1, 50},
+                                     {R, N, 300}, {3, 5, 700}};
     std::uint64_t seed = 150;
     for (const auto& s : shapes)
         for (bool ta : kBools)
@@ -221,9 +260,13 @@ BOOST_AUTO_TEST_CASE(no_read_past_the_operands) {
     check_against_ref({true, false, 20, 150000, 3, 1.0f, 0.0f}, 500, true);
     // Every micro-tile variant, in place and packed operands on both sides of the thresholds, K = 1 and 3 (the
     // over-read came after the last k step), plain and padded, unaligned layouts.
+    const std::size_t W = lanes(), R = tile_rows(), C = tile_cols();
+    std::vector<std::size_t> rows;
+    for (std::size_t m = 1; m <= R + 1; ++m) rows.push_back(m);
+    for (std::size_t m : {2 * R + 1, 4 * R, 4 * R + 1}) rows.push_back(m);
     std::uint64_t seed = 501;
-    for (std::size_t M : {1, 2, 3, 4, 5, 6, 7, 13, 24, 25})
-        for (std::size_t N : {std::size_t{1}, std::size_t{2}, W + 1, 2 * W, 8 * W, 8 * W + 1})
+    for (std::size_t M : rows)
+        for (std::size_t N : {std::size_t{1}, std::size_t{2}, W + 1, 2 * W, C - 1, 4 * C, 4 * C + 1})
             for (std::size_t K : {1, 3})
                 for (bool ta : kBools)
                     for (bool tb : kBools) {
@@ -238,7 +281,8 @@ BOOST_AUTO_TEST_CASE(padded_leading_dimensions_and_unaligned_pointers) {
         for (std::size_t offset : {0, 1})
             for (bool ta : kBools)
                 for (bool tb : kBools)
-                    for (const auto& s : {std::vector<std::size_t>{37, 53, 71}, {2 * W + 1, 3 * W - 1, W + 1}})
+                    for (const auto& s : {std::vector<std::size_t>{37, 53, 71}, {2 * lanes() + 1, 3 * lanes() - 1,
+                                                                                 lanes() + 1}})
                         check_against_ref({ta, tb, s[0], s[1], s[2], 1.0f, 0.0f, pad, offset}, seed++);
 }
 
@@ -278,7 +322,8 @@ BOOST_AUTO_TEST_CASE(bitwise_identical_for_any_thread_count) {
 // (overlapping A rows, as the convolutions read them), several K blocks, beta 0 and 0.5, K = 0, a column range
 // starting at sliver 1, and 1 or 2 threads.
 BOOST_AUTO_TEST_CASE(slivered_rows_equal_gemm_bitwise) {
-    const std::size_t w = simd::kGemmSliverCols;
+    const simd::GemmSlivers sl = simd::gemm_slivers();
+    const std::size_t w = sl.width;
     struct Case {
         std::size_t M, N, K, run;
     };
@@ -307,10 +352,10 @@ BOOST_AUTO_TEST_CASE(slivered_rows_equal_gemm_bitwise) {
                     std::copy_n(a.begin() + a_at(i), k.K, dense_a.begin() + i * k.K);
                     std::copy_n(c.begin() + c_at(i), k.N, dense_c.begin() + i * k.N);
                 }
-                std::vector<float> slivers(simd::gemm_sliver_floats(k.K, k.N), NAN);
+                std::vector<float> slivers(sl.floats(k.K, k.N), NAN);
                 for (std::size_t kk = 0; kk < k.K; ++kk)
                     for (std::size_t n = 0; n < slivers.size() / std::max<std::size_t>(k.K, 1); ++n)
-                        slivers[simd::gemm_sliver_index(k.K, kk, n)] = n < k.N ? b[kk * k.N + n] : 0.0f;
+                        slivers[sl.index(k.K, kk, n)] = n < k.N ? b[kk * k.N + n] : 0.0f;
                 dydiff::nn::set_num_threads(threads);
                 simd::gemm(false, false, k.M, k.N, k.K, 1.0f, dense_a.data(), k.K, b.data(), k.N, beta,
                            dense_c.data(), k.N);
@@ -358,6 +403,32 @@ BOOST_AUTO_TEST_CASE(callable_from_inside_parallel_for) {
         simd::gemm(false, false, M, N, K, 1.0f, a[j].data(), K, b[j].data(), N, 0.0f, serial.data(), N);
         BOOST_TEST(std::memcmp(serial.data(), got[j].data(), serial.size() * sizeof(float)) == 0, "job " << j);
     }
+}
+
+BOOST_AUTO_TEST_CASE(every_set_gives_the_same_bits, *boost::unit_test::precondition(two_runnable_sets)) {
+    // The sets share the K blocking and the chain of FMAs of each element (nn/simd/gemm_blocked.hpp), and a tile
+    // whose last register is partial runs on a whole-register copy: every set gives the baseline's bits. Shapes on
+    // both sides of each set's tile edges, several K blocks (K > 256), beta zero and not, all four transposes.
+    const std::size_t shapes[][3] = {{1, 1, 1},    {7, 65, 3},     {13, 17, 257},  {25, 130, 600}, {6, 64, 14},
+                                     {100, 257, 300}, {256, 14, 256}, {14, 256, 256}, {31, 33, 513}};
+    dydiff::nn::set_num_threads(1);
+    const auto sets = runnable_sets();
+    for (const auto& s : shapes) {
+        for (bool ta : kBools) {
+            for (bool tb : kBools) {
+                for (float beta : {0.0f, 0.5f}) {
+                    const auto first = product_on_set(sets[0], ta, tb, s[0], s[1], s[2], beta);
+                    for (std::size_t i = 1; i < sets.size(); ++i) {
+                        const auto other = product_on_set(sets[i], ta, tb, s[0], s[1], s[2], beta);
+                        BOOST_TEST(std::memcmp(first.data(), other.data(), first.size() * sizeof(float)) == 0,
+                                   sets[i] << " vs " << sets[0] << ": M " << s[0] << " N " << s[1] << " K " << s[2]
+                                           << " ta " << ta << " tb " << tb << " beta " << beta);
+                    }
+                }
+            }
+        }
+    }
+    dydiff::nn::set_num_threads(0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -21,6 +21,7 @@ struct CliResult {
     int code = -1;    // exit code, or 128 + signal
     std::string out;  // stdout
     std::string err;  // stderr
+    std::string all() const { return out + err; }  // both, for messages and substring checks
 };
 
 inline std::string read_text(const std::filesystem::path& p) {

@@ -193,59 +193,6 @@ BOOST_AUTO_TEST_CASE(svg_band_checks) {
     BOOST_CHECK_EQUAL(dydiff::test::count_of(dot, "<circle "), 1u);
 }
 
-// Base and +DyDiff runs of one learner form two groups named by the switch; DyDiff's own keys name +dydiff groups
-// only when they differ between them; the difference table pairs each +dydiff group with its base.
-BOOST_AUTO_TEST_CASE(dydiff_variants_and_differences) {
-    TempDir root;
-    const std::string on2 = "\n[dydiff]\nenabled = true\ndiffusion = \"m/d\"\n[dydiff.generator]\niterations = 2\n";
-    const std::string on0 = "\n[dydiff]\nenabled = true\ndiffusion = \"m/d\"\n[dydiff.generator]\niterations = 0\n";
-    const std::string off = "\n[dydiff]\nenabled = false\n[dydiff.generator]\niterations = 2\n";
-    std::vector<RunRecord> runs;
-    // base: last 10, 20, 30; +dydiff M=2: 30, 40, 50 (every resample pair differs by 20 on average; the interval is
-    // [0, 40] at most and excludes 0 unless a resample takes three 30s from each side); M=0: 10, 20, 30.
-    const double base[] = {10, 20, 30}, with2[] = {30, 40, 50};
-    for (int s = 0; s < 3; ++s) {
-        const std::string k = std::to_string(s);
-        make_run(root, "b" + k, toml("td3bc", "maze2d-umaze", "u.npz", s, off), {{100, base[s]}});
-        make_run(root, "m2-" + k, toml("td3bc", "maze2d-umaze", "u.npz", s, on2), {{100, with2[s]}});
-        make_run(root, "m0-" + k, toml("td3bc", "maze2d-umaze", "u.npz", s, on0), {{100, base[s]}});
-        for (const char* p : {"b", "m2-", "m0-"}) runs.push_back(read_run(root / (p + k)));
-    }
-    const auto groups = aggregate_runs(runs);
-    BOOST_REQUIRE_EQUAL(groups.size(), 3u);
-    std::map<std::string, const GroupStats*> by_variant;
-    for (const auto& g : groups) by_variant[g.variant] = &g;
-    BOOST_REQUIRE(by_variant.count("base"));
-    BOOST_REQUIRE(by_variant.count("+dydiff, dydiff.generator.iterations=2"));
-    BOOST_REQUIRE(by_variant.count("+dydiff, dydiff.generator.iterations=0"));
-    BOOST_CHECK_EQUAL(by_variant["base"]->dirs.size(), 3u);
-    const auto diffs = dydiff_differences(groups);
-    BOOST_REQUIRE_EQUAL(diffs.size(), 2u);
-    for (const Difference& d : diffs) {
-        BOOST_CHECK_EQUAL(groups[d.without].variant, "base");
-        const bool m2 = groups[d.with].variant.find("=2") != std::string::npos;
-        BOOST_CHECK_CLOSE_FRACTION(d.mean, m2 ? 20.0 : 0.0, 1e-12);
-        BOOST_CHECK_LE(d.ci_lo, d.mean);
-        BOOST_CHECK_GE(d.ci_hi, d.mean);
-        // Resampled means lie in [10, 30] and [30, 50] (or [10, 30]): the interval stays inside the extremes.
-        BOOST_CHECK_GE(d.ci_lo, m2 ? 0.0 : -20.0);
-        BOOST_CHECK_LE(d.ci_hi, m2 ? 40.0 : 20.0);
-        if (m2) BOOST_CHECK_GT(d.ci_lo, 0.0);
-        else BOOST_CHECK(d.ci_lo < 0.0 && d.ci_hi > 0.0);
-    }
-    // The same runs give the same interval (a fixed resampling seed).
-    const auto again = dydiff_differences(aggregate_runs(runs));
-    BOOST_CHECK_EQUAL(again[0].ci_lo, diffs[0].ci_lo);
-    const std::string md = stats_markdown(groups);
-    BOOST_CHECK(contains(md, "+DyDiff minus base"));
-    BOOST_CHECK(contains(md, "| td3bc | +dydiff, dydiff.generator.iterations=2 | maze2d-umaze | u.npz | 3, 3 | 20.0 | 40.0 | +20.0 | ["));
-    BOOST_CHECK(contains(md, "(includes 0)"));
-    // A lone +dydiff group (no base) is named "" and has no difference row.
-    const auto lone = aggregate_runs({read_run(root / "m2-0"), read_run(root / "m2-1")});
-    BOOST_CHECK_EQUAL(lone[0].variant, "");
-    BOOST_CHECK(dydiff_differences(lone).empty());
-}
-
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(run_stats)

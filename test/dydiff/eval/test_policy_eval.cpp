@@ -1,7 +1,10 @@
 // Policy evaluation: batched episodes equal the one-at-a-time runner, seeded determinism, the scripted expert's
-// score, a zero policy's scores, trajectories, and the maze trajectory picture.
+// score, a zero policy's scores, trajectories, the maze trajectory picture, and the imagined-vs-true picture with its
+// true paths (the point mass set to given start states, stepped like the env).
+#include "data/episodes.hpp"
 #include "dydiff/envs/controllers.hpp"
 #include "dydiff/envs/env.hpp"
+#include "dydiff/envs/generate.hpp"
 #include "dydiff/envs/maze2d.hpp"
 #include "dydiff/envs/scores.hpp"
 #include "dydiff/eval/maze_plot.hpp"
@@ -207,6 +210,95 @@ BOOST_AUTO_TEST_CASE(expert_trajectories_svg) {
     BOOST_CHECK(has_maze_layout("maze2d-large-dense"));
     BOOST_CHECK(!has_maze_layout("pendulum"));
     BOOST_CHECK(!has_maze_layout("maze2d-huge"));
+}
+
+// maze_true_paths from a reset observation follows the env itself under the same closed-loop policy (a pull towards
+// the goal, through the walls' contacts), up to the float32 rounding of the start state.
+BOOST_AUTO_TEST_CASE(true_paths_follow_the_env_from_a_set_state) {
+    constexpr std::size_t kStarts = 3, kSteps = 60;
+    constexpr float kTol = 1e-4f;  // the env keeps its state in double, the paths start from float observations
+    auto env = envs::make_env("maze2d-medium");
+    const auto& maze_env = dynamic_cast<const envs::Maze2dEnv&>(*env);
+    const auto pull = [&](const float* o, float* a) {
+        a[0] = std::clamp(static_cast<float>(maze_env.target_x()) - o[0] - 0.3f * o[2], -1.0f, 1.0f);
+        a[1] = std::clamp(static_cast<float>(maze_env.target_y()) - o[1] - 0.3f * o[3], -1.0f, 1.0f);
+    };
+    xt::xtensor<float, 2> starts = xt::empty<float>({kStarts, std::size_t{4}});
+    std::vector<std::vector<std::vector<float>>> expected(kStarts);
+    for (std::size_t b = 0; b < kStarts; ++b) {
+        std::vector<float> o = env->reset(100 + b);
+        std::copy(o.begin(), o.end(), &starts(b, 0));
+        expected[b].push_back(o);
+        for (std::size_t t = 1; t < kSteps; ++t) {
+            std::vector<float> a(2);
+            pull(o.data(), a.data());
+            o = env->step(a).obs;
+            expected[b].push_back(o);
+        }
+    }
+    const auto paths = maze_true_paths(maze_env.maze(), starts, kSteps, [&](const Obs& obs, std::size_t) {
+        Actions a = xt::empty<float>({obs.shape()[0], std::size_t{2}});
+        for (std::size_t b = 0; b < obs.shape()[0]; ++b) pull(&obs(b, 0), &a(b, 0));
+        return a;
+    });
+    BOOST_TEST_REQUIRE(paths.shape()[1] == kSteps);
+    for (std::size_t b = 0; b < kStarts; ++b)
+        for (std::size_t t = 0; t < kSteps; ++t)
+            for (std::size_t k = 0; k < 4; ++k)
+                BOOST_TEST(std::abs(paths(b, t, k) - expected[b][t][k]) < kTol, "start " << b << " step " << t);
+    xt::xtensor<float, 2> in_wall = starts;
+    in_wall(1, 0) = 0.0f;  // cell (0, ...) is the border wall
+    BOOST_CHECK(contains(error_of([&] { maze_true_paths(maze_env.maze(), in_wall, 2, {}); }),
+                         "start 1 (0, "));
+}
+
+// The true path of a recorded maze2d window, replayed open loop from its first observation, is the dataset's own
+// (our recipe runs the same physics), up to the float32 start: what imagined.svg draws for behaviour rollouts.
+BOOST_AUTO_TEST_CASE(true_paths_replay_a_recorded_window) {
+    constexpr std::size_t kSteps = 40;
+    constexpr float kTol = 1e-4f;
+    envs::GenerateConfig gen;
+    gen.env = "maze2d-umaze";
+    gen.steps = 1000;
+    const data::Dataset d = envs::generate_dataset(gen);
+    std::size_t start_row = d.size();  // the second row of the first episode with kSteps + 1 rows
+    for (const auto& e : data::split_episodes(d))
+        if (e.length() > kSteps) {
+            start_row = e.start + 1;
+            break;
+        }
+    BOOST_REQUIRE(start_row < d.size());
+    const xt::xtensor<float, 2> start = xt::view(d.observations, xt::range(start_row, start_row + 1), xt::all());
+    const auto paths = maze_true_paths(envs::maze_by_name("umaze"), start, kSteps, [&](const Obs&, std::size_t t) {
+        return Actions(xt::view(d.actions, xt::range(start_row + t, start_row + t + 1), xt::all()));
+    });
+    for (std::size_t t = 0; t < kSteps; ++t)
+        for (std::size_t k = 0; k < 4; ++k)
+            BOOST_TEST(std::abs(paths(0, t, k) - d.observations(start_row + t, k)) < kTol, "step " << t);
+}
+
+BOOST_AUTO_TEST_CASE(imagined_vs_true_svg) {
+    const auto& maze = envs::maze_by_name("umaze");
+    std::vector<PathPair> pairs;
+    for (std::size_t k = 0; k < 3; ++k) {
+        xt::xtensor<float, 2> a = {{1.0f, 1.0f, 0.0f, 0.0f}, {1.2f, 1.0f + 0.1f * k, 0.0f, 0.0f}};
+        xt::xtensor<float, 2> b = {{1.0f, 1.0f, 0.0f, 0.0f}, {1.1f, 1.0f, 0.0f, 0.0f}, {1.3f, 1.1f, 0.0f, 0.0f}};
+        pairs.push_back({a, b});
+    }
+    dydiff::test::TempDir dir;
+    write_imagined_vs_true_svg(dir / "i.svg", "maze2d-umaze", pairs, "a <title> & more");
+    std::ifstream in(dir / "i.svg");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string svg = ss.str();
+    BOOST_CHECK_EQUAL(dydiff::test::svg_problem(svg), "");
+    BOOST_CHECK_EQUAL(dydiff::test::count_of(svg, "<polyline "), 6u);
+    BOOST_CHECK_EQUAL(dydiff::test::count_of(svg, "stroke-dasharray=\"5 3\""), 3u);
+    BOOST_CHECK_EQUAL(dydiff::test::count_of(svg, "<circle "), 1u + 3 * 3);  // goal; per pair 2 end dots, 1 start
+    BOOST_CHECK(contains(svg, "a &lt;title&gt; &amp; more"));
+    BOOST_CHECK(contains(error_of([&] { render_imagined_vs_true_svg(maze, 1, 1, {}, "t"); }), "no imagined/true pairs"));
+    BOOST_CHECK(contains(error_of([&] { write_imagined_vs_true_svg(dir / "p.svg", "pendulum", pairs, "t"); }),
+                         "has no maze layout"));
 }
 
 BOOST_AUTO_TEST_CASE(maze_plot_refuses_other_envs) {

@@ -142,4 +142,25 @@ BOOST_AUTO_TEST_CASE(transitions_pin_s0_and_stop_after_termination) {
         if (i != 2) BOOST_TEST(t.dones(i) == 0.0f);
 }
 
+BOOST_AUTO_TEST_CASE(lengths_truncate_returns_and_transitions_without_a_done) {
+    // Trajectory 0 has 2 valid states of 4, trajectory 1 all 4 (it terminates at s_2 = 100 on its own).
+    xt::xtensor<float, 3> s = {{{1}, {2}, {3}, {4}}, {{10}, {11}, {100}, {13}}};
+    xt::xtensor<float, 3> a = {{{1}, {1}, {1}, {1}}, {{0}, {0}, {0}, {0}}};
+    xt::xtensor<float, 2> s0 = {{1}, {10}};
+    const std::vector<std::size_t> lengths{2, 4};
+    const auto R = trajectory_returns(s, a, toy_reward, lengths);
+    BOOST_TEST(R[0] == 1 + 10 + 2 + 10);  // the pairs past the valid states are not scored
+    BOOST_TEST(R[1] == 10 + 11 + 100 + 13);
+    const data::Transitions t = trajectories_to_transitions(s, a, s0, toy_reward, toy_done, lengths);
+    BOOST_REQUIRE(t.size() == 3u);  // (b0,t0), (b1,t0), (b1,t1): trajectory 0 ends after s_1 without a done
+    BOOST_TEST(t.next_observations(0, 0) == 2.0f);
+    BOOST_TEST(t.dones(0) == 0.0f);
+    BOOST_TEST(t.observations(2, 0) == 11.0f);
+    BOOST_TEST(t.dones(2) == 1.0f);
+    BOOST_TEST(test::contains(test::error_of([&] { trajectory_returns(s, a, toy_reward, {2, 5}); }),
+                              "trajectory 1 has length 5, expected 1..4"));
+    BOOST_TEST(test::contains(test::error_of([&] { trajectories_to_transitions(s, a, s0, toy_reward, toy_done, {2}); }),
+                              "1 lengths for 2 trajectories"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

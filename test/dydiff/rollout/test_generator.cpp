@@ -1,8 +1,11 @@
 // The batched rollout generator (dydiff/rollout/generator.hpp) with injected models: pendulum's true dynamics as the
 // one-step model, a fake denoiser in Algorithm 3, a deterministic policy and a reward on raw values. Checked: real
 // start observations in the stored transitions, actions relabelled by the policy, the kept fraction, the length
-// prefix, M = 0 without a sampler, bounded rows, determinism per seed, and errors.
+// prefix, M = 0 without a sampler, bounded rows, determinism per seed, and errors. Behaviour rollouts (the §9.1
+// control): starts inside episodes by the window rule, s0 and the actions exactly the dataset's, the sampler
+// conditioned on them (padding past an episode end), short episodes truncated, and never a policy or ensemble call.
 #include "support/errors.hpp"
+#include "data/window_dataset.hpp"
 #include "dydiff/envs/pendulum.hpp"
 #include "dydiff/rollout/generator.hpp"
 
@@ -151,6 +154,109 @@ BOOST_AUTO_TEST_CASE(bad_inputs_name_what_is_wrong) {
     const xt::xtensor<float, 2> wrong = xt::zeros<float>({std::size_t{3}, std::size_t{2}});
     BOOST_TEST(test::contains(test::error_of([&] { generate_rollouts(wrong, f.models, config(4, 2, 1), data::Rng(0)); }),
                               "start pool"));
+}
+
+// ---- behaviour rollouts ---------------------------------------------------------------------------------------
+
+namespace {
+
+// Pendulum-shaped rows whose third entry, 0.01 i, names row i; actions 1.5 sin(i) (inside the box), three episodes,
+// the middle one (3 rows) shorter than the rollout length 5.
+BehaviourData behaviour_data() {
+    constexpr std::size_t N = 30;
+    BehaviourData d;
+    d.observations = xt::empty<float>({N, std::size_t{3}});
+    d.actions = xt::empty<float>({N, std::size_t{1}});
+    for (std::size_t i = 0; i < N; ++i) {
+        const double th = 0.2 * static_cast<double>(i) - 3.0;
+        d.observations(i, 0) = static_cast<float>(std::cos(th));
+        d.observations(i, 1) = static_cast<float>(std::sin(th));
+        d.observations(i, 2) = 0.01f * static_cast<float>(i);
+        d.actions(i, 0) = 1.5f * static_cast<float>(std::sin(static_cast<double>(i)));
+    }
+    d.episodes = {{0, 12}, {12, 15}, {15, 30}};
+    return d;
+}
+
+std::size_t row_of(const float* obs) { return static_cast<std::size_t>(std::lround(obs[2] / 0.01f)); }
+
+const data::EpisodeRange& episode_of(const BehaviourData& d, std::size_t row) {
+    for (const auto& e : d.episodes)
+        if (row >= e.start && row < e.end) return e;
+    BOOST_FAIL("row " << row << " is in no episode");
+    return d.episodes.front();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(behaviour_rollouts_keep_the_dataset_start_and_actions_and_never_call_the_policy) {
+    Fixture f;
+    f.models.policy = [](const Array2&, std::size_t) -> Array2 { throw std::logic_error("the policy was called"); };
+    f.models.step = [](const Array2&, const Array2&) -> Array2 { throw std::logic_error("the ensemble was called"); };
+    // Record what the sampler is conditioned on, then sample as the fixture does.
+    std::vector<Array> cond_states, cond_actions;
+    const ConditionalSampler inner = f.models.sample;
+    f.models.sample = [&](const Array& xi, const Array& s0, const Array& a, data::Rng& rng) {
+        cond_states.push_back(s0);
+        cond_actions.push_back(a);
+        return inner(xi, s0, a, rng);
+    };
+    const BehaviourData d = behaviour_data();
+    GeneratorConfig c = config(200, 64, 2, "none");
+    c.actions = "behaviour";
+    c.length = 5;
+    const std::size_t L = 5, H = 8;
+    const Generation g = generate_behaviour_rollouts(d, f.models, c, data::Rng(4));
+    BOOST_TEST(cond_states.size() == 4u);  // one sampler pass per chunk of 64
+    BOOST_TEST_REQUIRE(g.stats.kept == 200u);
+    BOOST_TEST(g.kept.states.shape()[1] == L);
+    std::size_t transitions = 0, truncated = 0;
+    for (std::size_t b = 0; b < 200; ++b) {
+        const std::size_t i = row_of(&g.kept_starts(b, 0));
+        BOOST_TEST_REQUIRE(std::equal(&g.kept_starts(b, 0), &g.kept_starts(b, 0) + 3, &d.observations(i, 0)));
+        BOOST_TEST(std::equal(&g.kept_starts(b, 0), &g.kept_starts(b, 0) + 3, &g.kept.states(b, 0, 0)));
+        // The window rule: L states inside the episode, or an episode shorter than L from its first row.
+        const data::EpisodeRange& e = episode_of(d, i);
+        const std::size_t n = g.kept_lengths[b];
+        BOOST_TEST((i + L <= e.end ? n == L : (i == e.start && n == e.length())), "start row " << i);
+        if (n < L) ++truncated;
+        for (std::size_t t = 0; t < n; ++t) BOOST_TEST(g.kept.actions(b, t, 0) == d.actions(i + t, 0));
+        for (std::size_t t = n; t < L; ++t) BOOST_TEST(g.kept.states(b, t, 0) == 0.0f);
+        transitions += n - 1;
+        // The sampler saw s0 and the actions over the whole horizon H, padded past the episode end.
+        const Array& s0 = cond_states[b / 64];
+        const Array& a = cond_actions[b / 64];
+        const Array2 model_s0 = f.scale.states_to_model(Array2(xt::view(d.observations, xt::range(i, i + 1), xt::all())));
+        for (std::size_t k = 0; k < 3; ++k) BOOST_TEST(s0(b % 64, k) == model_s0(0, k));
+        for (std::size_t t = 0; t < H; ++t) {
+            const float expected =
+                i + t < e.end
+                    ? f.scale.actions_to_model(Array2(xt::view(d.actions, xt::range(i + t, i + t + 1), xt::all())))(0, 0)
+                    : data::kWindowPad;
+            BOOST_TEST(a(b % 64, t, 0) == expected);
+        }
+    }
+    BOOST_TEST(truncated > 0u);  // the 3-row episode is drawn: 1 of 8 + 1 + 11 windows
+    BOOST_TEST(g.transitions.size() == transitions);  // pendulum never terminates; a truncated trajectory stops early
+    BOOST_TEST(g.stats.transitions == transitions);
+}
+
+BOOST_AUTO_TEST_CASE(behaviour_rollouts_are_deterministic_and_refuse_the_wrong_entry) {
+    Fixture f;
+    const BehaviourData d = behaviour_data();
+    GeneratorConfig c = config(12, 5, 1, "softmax");
+    c.actions = "behaviour";
+    const Generation a = generate_behaviour_rollouts(d, f.models, c, data::Rng(5));
+    const Generation b = generate_behaviour_rollouts(d, f.models, c, data::Rng(5));
+    BOOST_TEST(a.transitions.next_observations == b.transitions.next_observations);
+    BOOST_TEST(a.stats.kept == 7u);
+    BOOST_TEST(test::contains(test::error_of([&] { generate_rollouts(f.pool, f.models, c, data::Rng(0)); }),
+                              "generate_behaviour_rollouts"));
+    c.actions = "policy";
+    BOOST_TEST(test::contains(test::error_of([&] { generate_behaviour_rollouts(d, f.models, c, data::Rng(0)); }),
+                              "generate_rollouts"));
+    c.actions = "behavior";
+    BOOST_TEST(test::contains(test::error_of([&] { c.validate(); }), "generator.actions = \"behavior\""));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
