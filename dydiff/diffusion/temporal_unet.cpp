@@ -449,23 +449,24 @@ struct UNetPlan {
 };
 
 /// Copies the weight of every convolution into the rows kernels' layout, one buffer per convolution in call order
-/// (the buffers are kept from call to call).
+/// (the buffers are kept from call to call). With `packed` set, the buffers already hold this network's weights:
+/// only their addresses and the dims are returned, nothing is copied.
 class WeightPacker {
 public:
-    explicit WeightPacker(std::vector<std::vector<float>>& storage) : storage_(storage) {}
+    WeightPacker(std::vector<std::vector<float>>& storage, bool packed) : storage_(storage), packed_(packed) {}
 
     const float* conv(const nn::Conv1d& c, simd::Conv1dDims& dims) {
         const auto& w = c.weight.value();  // (C_out, C_in, K)
         dims = {0, w.shape()[1], 0, w.shape()[0], w.shape()[2], c.stride(), c.padding()};
         float* out = next(simd::conv1d_rows_weight_floats(dims));
-        simd::conv1d_rows_weight(dims, w.data(), out);
+        if (!packed_) simd::conv1d_rows_weight(dims, w.data(), out);
         return out;
     }
     const float* transposed(const nn::ConvTranspose1d& c, simd::Conv1dDims& dims) {
         const auto& w = c.weight.value();  // (C_in, C_out, K)
         dims = {0, w.shape()[0], 0, w.shape()[1], w.shape()[2], c.stride(), c.padding()};
         float* out = next(simd::conv_transpose1d_rows_weight_floats(dims));
-        simd::conv_transpose1d_rows_weight(dims, w.data(), out);
+        if (!packed_) simd::conv_transpose1d_rows_weight(dims, w.data(), out);
         return out;
     }
 
@@ -473,10 +474,14 @@ private:
     float* next(std::size_t n) {
         if (used_ == storage_.size()) storage_.emplace_back();
         std::vector<float>& buffer = storage_[used_++];
+        DYDIFF_CHECK(!packed_ || buffer.size() == n, "TemporalUNet::infer: packed weight " << used_ - 1 << " holds "
+                                                                                            << buffer.size()
+                                                                                            << " floats, not " << n);
         buffer.resize(n);
         return buffer.data();
     }
     std::vector<std::vector<float>>& storage_;
+    bool packed_;
     std::size_t used_ = 0;
 };
 
@@ -614,6 +619,7 @@ void run_chunk(const UNetPlan& plan, BufferPool& pool, std::size_t b0, std::size
 
 struct UNetWorkspace::Impl {
     std::vector<std::vector<float>> weights;  // every convolution weight in the rows kernels' layout
+    const TemporalUNet* packed_for = nullptr;  // the network whose weights `weights` holds; nullptr: none yet
     std::vector<float> time;                  // the time projections of every ResBlock, (Bt, C_out) each
     std::vector<float> time_hidden;           // the time MLP: fc0 (Bt, 4 time_dim), fc1 and its mish (Bt, time_dim)
     std::mutex mutex;                         // guards idle
@@ -634,6 +640,7 @@ struct UNetWorkspace::Impl {
 
 UNetWorkspace::UNetWorkspace() : impl_(std::make_unique<Impl>()) {}
 UNetWorkspace::~UNetWorkspace() = default;
+void UNetWorkspace::clear() { impl_->packed_for = nullptr; }
 
 void TemporalUNet::infer(std::size_t B, std::size_t H, const float* x, const float* c_noise, float* out,
                          UNetWorkspace& workspace) const {
@@ -665,7 +672,9 @@ void TemporalUNet::infer(std::size_t B, std::size_t H, const float* x, const flo
     std::size_t time_floats = 0;
     for (const ResBlock* rb : blocks) time_floats += Bt * rb->time_proj().out_features();
     ws.time.resize(time_floats);
-    WeightPacker packer(ws.weights);
+    DYDIFF_CHECK(ws.packed_for == nullptr || ws.packed_for == this,
+                 "TemporalUNet::infer: this workspace holds another network's weights (clear() it or use a new one)");
+    WeightPacker packer(ws.weights, ws.packed_for == this);
     UNetPlan plan;
     plan.pad = rows_pad(config_);
     float* time = ws.time.data();
@@ -700,6 +709,7 @@ void TemporalUNet::infer(std::size_t B, std::size_t H, const float* x, const flo
     plan.final_block = block_plan(final_block_, packer);
     plan.final_conv.w_rows = packer.conv(final_conv_, plan.final_conv.dims);
     plan.final_conv.bias = final_conv_.bias.value().data();
+    ws.packed_for = this;
 
     // Chunks of equal size: as many samples as fit kChunkFloats in the widest activation (a concatenation of two
     // levels), but at least kChunkMinRows rows at the last level.

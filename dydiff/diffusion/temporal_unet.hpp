@@ -105,14 +105,19 @@ struct UNetTrace {
 };
 
 /// The buffers of TemporalUNet::infer, kept from one call to the next so that the sampler's repeated calls allocate
-/// nothing after the first: the weights repacked for the channels-last kernels, the time projections, and one pool
-/// of activation buffers per worker thread. Not for concurrent calls: one workspace per calling thread.
+/// and copy nothing after the first: the weights repacked for the channels-last kernels (packed at the first call
+/// and reused), the time projections, and one pool of activation buffers per worker thread. A workspace serves one
+/// network whose parameters do not change while it is in use (a sampler's frozen model); after changing them,
+/// call clear() or use a new workspace (a different network is refused). Not for concurrent calls: one workspace
+/// per calling thread.
 class UNetWorkspace {
 public:
     UNetWorkspace();
     ~UNetWorkspace();
     UNetWorkspace(const UNetWorkspace&) = delete;
     UNetWorkspace& operator=(const UNetWorkspace&) = delete;
+    /// Forgets the packed weights: the next call packs the network's current parameters again.
+    void clear();
 
 private:
     friend class TemporalUNet;

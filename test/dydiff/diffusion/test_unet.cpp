@@ -308,4 +308,28 @@ BOOST_AUTO_TEST_CASE(inference_forward_equals_graph_forward) {
     }
 }
 
+// A workspace packs the weights at its first call and reuses them: after a parameter changes, clear() makes the next
+// call pack again (and equal the graph forward of the new parameters); another network is refused.
+BOOST_AUTO_TEST_CASE(inference_workspace_packs_once_until_cleared) {
+    data::Rng rng(71);
+    TemporalUNet net(micro_config(), 3, rng);
+    UNetWorkspace ws;
+    const Array x = test_array({4, 8, 3}, -2.0f, 2.0f, 72);
+    const Array c = xt::full_like(test_array({4}, 0.0f, 1.0f, 73), 0.3f);
+    const Array before = inferred(net, x, c, ws);
+    for (auto& p : net.parameters()) p.mutable_value() *= 1.5f;  // every weight changes in place
+    const Array stale = inferred(net, x, c, ws);
+    BOOST_TEST(xt::amax(xt::abs(stale - before))() > 0.0f);  // biases and norms are read on every call
+    ws.clear();
+    const Array fresh = inferred(net, x, c, ws);
+    const Array want = graph_forward(net, x, c);
+    const float err = xt::amax(xt::abs(fresh - want))() / (1.0f + xt::amax(xt::abs(want))());
+    BOOST_TEST(err <= kInferTol, "after clear(): infer differs from forward by " << err);
+    BOOST_TEST(xt::amax(xt::abs(fresh - stale))() > 0.0f);  // the convolution weights were packed again
+
+    data::Rng rng2(74);
+    TemporalUNet other(micro_config(), 3, rng2);
+    BOOST_CHECK_THROW(inferred(other, x, c, ws), Error);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
