@@ -64,6 +64,13 @@ BOOST_AUTO_TEST_CASE(smoke_pipeline_compares_and_resumes) {
         const std::size_t cell = line.rfind('|', line.size() - 2);
         BOOST_TEST(std::stod(line.substr(cell + 1)) < 1e-5, line);
     }
+    // stats skips a run that has no evaluation yet (a sweep in progress) with a note.
+    std::filesystem::create_directories(out + "/unstarted");
+    std::filesystem::copy_file(out + "/td3bc-base-s0/config.toml", out + "/unstarted/config.toml");
+    const auto partial = dydiff::test::run_dydiff(dir, {"stats", out + "/td3bc-base-s0", out + "/unstarted"});
+    BOOST_TEST_REQUIRE(partial.code == 0, partial.all());
+    BOOST_CHECK(contains(partial.err, "skipped " + out + "/unstarted: no evaluations yet"));
+    BOOST_CHECK(contains(partial.out, "| td3bc | base | pendulum |"));
     const auto base = dydiff::test::run_dydiff(dir, {"synthetic", out + "/td3bc-base-s0"});
     BOOST_CHECK_EQUAL(base.code, 1);
     BOOST_CHECK(contains(base.err, "not a DyDiff run"));
