@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE(smoke_pipeline_compares_and_resumes) {
     const auto partial = dydiff::test::run_dydiff(dir, {"stats", out + "/td3bc-base-s0", out + "/unstarted"});
     BOOST_TEST_REQUIRE(partial.code == 0, partial.all());
     BOOST_CHECK(contains(partial.err, "skipped " + out + "/unstarted: no evaluations yet"));
-    BOOST_CHECK(contains(partial.out, "| td3bc | base | pendulum |"));
+    BOOST_CHECK(contains(partial.out, "| td3bc |") && contains(partial.out, "| pendulum |"));
     const auto base = dydiff::test::run_dydiff(dir, {"synthetic", out + "/td3bc-base-s0"});
     BOOST_CHECK_EQUAL(base.code, 1);
     BOOST_CHECK(contains(base.err, "not a DyDiff run"));
