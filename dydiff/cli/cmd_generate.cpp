@@ -1,4 +1,5 @@
-// `dydiff dataset generate`: writes a dataset of a built-in env (maze2d, pendulum) in D4RL layout as .npz, from the
+// `dydiff dataset generate`: writes a dataset of a built-in env (maze2d, pendulum; hopper, halfcheetah, walker2d with
+// the `mujoco` feature) in D4RL layout as .npz, from the
 // scripted recipes of dydiff/envs/generate.hpp. Progress goes to stderr through dydiff::Progress: a live line on a
 // terminal, plain lines about every 5% otherwise (logs, CI).
 #include "dydiff/cli/args.hpp"
@@ -22,11 +23,13 @@ CommandDoc dataset_generate_doc() {
         "--env NAME [--kind KIND] [--steps N] [--seed S] --out FILE.npz",
         "Writes a dataset of a built-in env in D4RL layout as .npz, from the scripted recipes (docs/environments.md).\n"
         "The same flags and build give identical files.",
-        {{"--env NAME", "maze2d-{umaze,medium,large}[-dense] or pendulum"},
+        {{"--env NAME", "maze2d-{umaze,medium,large}[-dense], pendulum, or (built with MuJoCo) hopper, halfcheetah, "
+                        "walker2d"},
          {"--kind KIND",
           "maze2d: waypoint (D4RL recipe, default), random; pendulum: random, medium, expert, "
-          "medium-replay, medium-expert"},
-         {"--steps N", "rows (default: maze2d umaze 1M, medium 2M, large 4M; pendulum 100k, medium-expert 200k)"},
+          "medium-replay, medium-expert; hopper, halfcheetah, walker2d: random (D4RL's uniform-action recipe)"},
+         {"--steps N",
+          "rows (default: maze2d umaze 1M, medium 2M, large 4M; pendulum 100k, medium-expert 200k; locomotion 1M)"},
          {"--seed S", "random seed (default 0)"},
          {"--out FILE.npz", "output (np.load gives the D4RL keys)"},
          {"--action-noise X", "maze2d: std of the Gaussian action noise (default 0.5)"},
@@ -41,7 +44,7 @@ CommandDoc dataset_generate_doc() {
          {"-h, --help", "this help"}},
         {{"FILE.npz",
           "observations, actions, rewards, terminals, timeouts, next_observations and infos/* "
-          "(docs/data_format.md)"}}};
+          "(locomotion: infos/qpos, infos/qvel; docs/data_format.md)"}}};
 }
 
 int run_dataset_generate(const Words& words) {

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -18,8 +19,13 @@
 namespace dydiff::envs {
 namespace {
 
-// MuJoCo's default warning handler also appends to MUJOCO_LOG.TXT in the working directory; ours only prints.
+// MuJoCo's default handlers also append to MUJOCO_LOG.TXT in the working directory; ours only print. An error (such
+// as an exhausted stack) cannot be recovered from: MuJoCo expects the handler not to return.
 void print_mujoco_warning(const char* message) { std::fprintf(stderr, "MuJoCo warning: %s\n", message); }
+[[noreturn]] void print_mujoco_error(const char* message) {
+    std::fprintf(stderr, "MuJoCo error (dydiff's locomotion envs cannot continue): %s\n", message);
+    std::abort();
+}
 
 struct ModelDeleter {
     void operator()(mjModel* m) const { mj_deleteModel(m); }
@@ -32,6 +38,7 @@ std::shared_ptr<const mjModel> task_model(const LocomotionSpec& spec) {
     const std::lock_guard<std::mutex> lock(mutex);
     if (const auto it = cache.find(spec.name); it != cache.end()) return it->second;
     mju_user_warning = &print_mujoco_warning;
+    mju_user_error = &print_mujoco_error;
 
     const MjcfFile* file = nullptr;
     for (const auto& f : embedded_mjcf_files())
