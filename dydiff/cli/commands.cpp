@@ -18,7 +18,7 @@ const std::vector<Command>& commands() {
         {"train-dynamics", "fit the one-step dynamics ensemble on a dataset", &run_train_dynamics,
          &train_dynamics_pages},
         {"train-reward", "fit the reward model on a dataset", &run_train_reward, &train_reward_pages},
-        {"train-agent", "train an offline-RL learner (bc, td3bc, iql, cql, diffql), with or without DyDiff",
+        {"train-agent", "train an offline-RL learner (bc, td3bc, iql, cql, diffql, sac), with or without DyDiff",
          &run_train_agent, &train_agent_pages},
         {"evaluate", "evaluate a train-agent run's saved agent in its env", &run_evaluate, &evaluate_pages},
         {"export", "write a train-agent run's actor as an embeddable policy file", &run_export, &export_pages},
