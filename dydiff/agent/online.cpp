@@ -5,6 +5,7 @@
 #include "dydiff/eval/policy_eval.hpp"
 #include "dydiff/learners/common.hpp"
 #include "dydiff/learners/registry.hpp"
+#include "nn/checkpoint.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -170,6 +171,82 @@ data::Dataset OnlineTrainer::history(std::size_t rows) const {
     d.env = config_.env;
     d.source = "online sac " + config_.env + " seed " + std::to_string(config_.seed) + ", first " + std::to_string(n) +
                " env steps";
+    d.provenance = {{"recipe", "online sac replay"}, {"seed", std::to_string(config_.seed)},
+                    {"env_steps", std::to_string(n)}};
+    return d;
+}
+
+BehaviourPolicy BehaviourPolicy::load(const std::string& path) {
+    const nn::Checkpoint ckpt = nn::Checkpoint::load(path);
+    const std::string head = ckpt.get_text("actor/head");
+    DYDIFF_USER_CHECK(head == "tanh_gaussian_mean", path << ": actor/head is '" << head
+                                                         << "', a behaviour policy needs a Tanh-Gaussian actor "
+                                                            "(tanh_gaussian_mean: sac, cql, td3bc official)");
+    learners::LearnerSpec spec = learners::load_spec(ckpt);
+    // The MLP's depth and width from its stored layers: net.layers.0 .. net.layers.L (hidden layers = L).
+    std::size_t linear = 0;
+    while (ckpt.contains("actor/net.layers." + std::to_string(linear) + ".weight")) ++linear;
+    DYDIFF_USER_CHECK(linear >= 2, path << ": actor/net.layers.* holds " << linear << " layers, expected >= 2");
+    const std::size_t hidden = ckpt.get("actor/net.layers.0.weight").shape()[0];
+    data::Rng unused(0);
+    auto actor = std::make_shared<learners::TanhGaussianActor>(spec.obs_dim, spec.action_dim, hidden, linear - 1,
+                                                               nn::Init::zeros, unused);
+    // "actor/head" sits beside the parameters, so the parameters are read one by one (load_module wants them alone).
+    for (auto& [name, param] : actor->named_parameters()) {
+        const autograd::Array value = ckpt.get("actor/" + name);
+        DYDIFF_USER_CHECK(value.shape() == param.shape(), path << ": actor/" << name << " is "
+                                                               << shape_str(value.shape()) << ", expected "
+                                                               << shape_str(param.shape()));
+        param.mutable_value() = value;
+    }
+    return BehaviourPolicy(std::move(spec), std::move(actor));
+}
+
+learners::Array2 BehaviourPolicy::act(const learners::Array2& obs, data::Rng& rng, bool deterministic) const {
+    return learners::act_in_box(spec_, obs, [&](const learners::Tensor& obs_hat) {
+        return deterministic ? actor_->mode(obs_hat) : actor_->sample(obs_hat, rng).action;
+    });
+}
+
+data::Dataset policy_dataset(const std::string& env_name, const BehaviourPolicy& policy, std::size_t rows,
+                             std::uint64_t seed, bool deterministic) {
+    DYDIFF_USER_CHECK(rows > 0, "policy_dataset: rows must be > 0");
+    auto env = envs::make_env(env_name);
+    const std::size_t S = env->obs_dim(), A = env->action_dim();
+    DYDIFF_USER_CHECK(policy.spec().obs_dim == S && policy.spec().action_dim == A,
+                      "the policy's obs/action dims " << policy.spec().obs_dim << "/" << policy.spec().action_dim
+                                                      << " are not " << env_name << "'s " << S << "/" << A);
+    data::Dataset d;
+    d.observations = xt::zeros<float>({rows, S});
+    d.actions = xt::zeros<float>({rows, A});
+    d.rewards = xt::zeros<float>({rows});
+    d.terminals = xt::zeros<float>({rows});
+    d.timeouts = xt::zeros<float>({rows});
+    xt::xtensor<float, 2> next = xt::zeros<float>({rows, S});
+    const data::Rng root(seed);
+    learners::Array2 o = xt::empty<float>({std::size_t{1}, S});
+    std::size_t t = 0;
+    for (std::size_t e = 0; t < rows; ++e) {
+        data::Rng rng = root.fork(e);
+        std::vector<float> obs = env->reset(rng);
+        for (bool done = false; !done && t < rows; ++t) {
+            std::copy(obs.begin(), obs.end(), o.data());
+            const learners::Array2 a = policy.act(o, rng, deterministic);
+            const std::vector<float> action(a.data(), a.data() + A);
+            const envs::StepResult r = env->step(action);
+            std::copy(obs.begin(), obs.end(), &d.observations(t, 0));
+            std::copy(action.begin(), action.end(), &d.actions(t, 0));
+            std::copy(r.obs.begin(), r.obs.end(), &next(t, 0));
+            d.rewards(t) = static_cast<float>(r.reward);
+            d.terminals(t) = r.terminated ? 1.0f : 0.0f;
+            d.timeouts(t) = !r.terminated && (r.truncated || t + 1 == rows) ? 1.0f : 0.0f;
+            done = r.terminated || r.truncated;
+            obs = r.obs;
+        }
+    }
+    d.next_observations = std::move(next);
+    d.env = env_name;
+    d.source = "policy rollouts " + env_name;
     return d;
 }
 

@@ -11,6 +11,7 @@
 #include "data/replay_buffer.hpp"
 #include "data/rng.hpp"
 #include "dydiff/envs/env.hpp"
+#include "dydiff/learners/common.hpp"
 #include "dydiff/learners/configs.hpp"
 #include "dydiff/learners/learner.hpp"
 #include "dydiff/run/config.hpp"
@@ -69,6 +70,7 @@ public:
     std::int64_t env_steps() const { return env_steps_; }
     /// Null until start_steps have been taken.
     const learners::Learner* learner() const { return learner_.get(); }
+    learners::Learner* learner() { return learner_.get(); }
 
 private:
     void env_step();
@@ -88,5 +90,29 @@ private:
     // The history, row-major: (T, S), (T, A), (T), (T), (T), (T, S).
     std::vector<float> h_obs_, h_act_, h_rew_, h_term_, h_timeout_, h_next_;
 };
+
+/// A behaviour policy from a policy file of `train-online` (policies/step_<N>.npz: the Tanh-Gaussian actor and its
+/// spec as learners::save_actor_part writes them, head "tanh_gaussian_mean": SAC, CQL, official TD3+BC).
+class BehaviourPolicy {
+public:
+    /// Fails naming the file and key on another head or a malformed actor.
+    static BehaviourPolicy load(const std::string& path);
+    /// Actions (B, A) in the box for RAW observations (B, S): tanh(μ) when deterministic, else a tanh-Gaussian
+    /// sample with noise from rng.
+    learners::Array2 act(const learners::Array2& obs, data::Rng& rng, bool deterministic) const;
+    const learners::LearnerSpec& spec() const { return spec_; }
+
+private:
+    BehaviourPolicy(learners::LearnerSpec spec, std::shared_ptr<learners::TanhGaussianActor> actor)
+        : spec_(std::move(spec)), actor_(std::move(actor)) {}
+    learners::LearnerSpec spec_;
+    std::shared_ptr<learners::TanhGaussianActor> actor_;
+};
+
+/// The policy recipe (D4RL's medium and expert datasets: a fixed policy's own rollouts): whole episodes of `policy`
+/// in `env` from the env's resets, `rows` rows; episode e resets and samples from Rng(seed).fork(e). terminals =
+/// the env's terminations, timeouts = the time limit and the last row; next_observations stored; env = `env`.
+data::Dataset policy_dataset(const std::string& env, const BehaviourPolicy& policy, std::size_t rows,
+                             std::uint64_t seed, bool deterministic);
 
 }  // namespace dydiff::agent

@@ -22,6 +22,8 @@ const std::vector<Command>& commands() {
          &run_train_agent, &train_agent_pages},
         {"evaluate", "evaluate a train-agent run's saved agent in its env", &run_evaluate, &evaluate_pages},
         {"export", "write a train-agent run's actor as an embeddable policy file", &run_export, &export_pages},
+        {"train-online", "train SAC online in a built-in env: the behaviour policies of the dataset recipes",
+         &run_train_online, &train_online_pages},
         {"rollout-error", "state error vs horizon: true env, one-step ensemble, diffusion, DyDiff", &run_rollout_error,
          &rollout_error_pages},
         {"sweep", "a grid of train-agent runs (datasets x algos x DyDiff x seeds): here, or as Slurm/parallel scripts",

@@ -264,6 +264,7 @@ data::Dataset generate_locomotion(const GenerateConfig& c, std::size_t n, const 
     data::Dataset d = rows.finish("generated " + c.env + " " + c.kind);
     d.infos["infos/qpos"] = std::move(qpos);
     d.infos["infos/qvel"] = std::move(qvel);
+    d.provenance = {{"recipe", c.kind}, {"seed", std::to_string(c.seed)}};
     return d;
 #else
     make_locomotion_env(c.env);  // throws: the Error says how to build with MuJoCo

@@ -5,7 +5,9 @@
 
 #include "data/transitions.hpp"
 #include "dydiff/envs/scores.hpp"
+#include "nn/checkpoint.hpp"
 #include "support/errors.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -58,6 +60,23 @@ BOOST_AUTO_TEST_CASE(sac_learns_pendulum) {
     BOOST_TEST(evals[3].updates == 7001);
     BOOST_TEST(evals[3].score_mean > kBar, "final score " << evals[3].score_mean);
     BOOST_TEST(std::isfinite(evals[3].train_return_mean));
+
+    // The policy file train-online writes (the actor part) acts as the learner does, and its rollouts score alike.
+    test::TempDir dir;
+    nn::Checkpoint actor;
+    trainer.learner()->save_actor(actor);
+    actor.save(dir / "policy.npz");
+    const BehaviourPolicy policy = BehaviourPolicy::load(dir / "policy.npz");
+    const data::Dataset d = trainer.history();
+    const learners::Array2 obs = xt::view(d.observations, xt::range(0, 16), xt::all());
+    data::Rng unused(0);
+    BOOST_TEST(policy.act(obs, unused, true) == trainer.learner()->act(obs, true));
+    const data::Dataset rollouts = policy_dataset("pendulum", policy, 1000, 9, true);
+    double total = 0.0;
+    for (std::size_t t = 0; t < rollouts.size(); ++t) total += rollouts.rewards(t);
+    const double score = *envs::normalized_score("pendulum", total / 5.0);  // 5 episodes of 200 steps
+    BOOST_TEST(score > kBar, "policy_dataset mean score " << score);
+    BOOST_TEST(rollouts.timeouts(199) == 1.0f);
 }
 
 BOOST_AUTO_TEST_CASE(history_is_a_d4rl_dataset_and_runs_repeat) {

@@ -57,6 +57,41 @@ BOOST_AUTO_TEST_CASE(generate_evaluate_and_train_on_a_d4rl_layout_file) {
     }
 }
 
+// The behaviour-policy recipes end to end on hopper, at a toy budget: train-online writes its policies and replay;
+// dataset generate rolls a policy (kind policy) and cuts the replay (kind replay), and both files say how they were
+// made (provenance, with the policy file's SHA-256).
+BOOST_AUTO_TEST_CASE(train_online_then_policy_and_replay_recipes) {
+    TempDir dir;
+    CliResult r = run_dydiff(dir, {"train-online", "--env", "hopper", "--out", "sac", "--steps", "600", "--set",
+                                   "start_steps=300", "--set", "eval_every=300", "--set", "eval_episodes=2", "--set",
+                                   "sac.hidden=16", "--set", "sac.batch=32", "--threads", "1"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    for (const char* f : {"config.toml", "eval.csv", "learning_curve.svg", "policies/step_300.npz",
+                          "policies/step_600.npz", "agent.npz", "replay.npz"})
+        BOOST_TEST(fs::exists(dir.path() / "sac" / f), f);
+    BOOST_TEST(contains(read_text(dir.path() / "sac" / "eval.csv"), "\n600,301,"));
+
+    r = run_dydiff(dir, {"dataset", "generate", "--env", "hopper", "--kind", "policy", "--policy",
+                         "sac/policies/step_600.npz", "--steps", "500", "--out", "medium.npz"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    r = run_dydiff(dir, {"dataset", "info", "medium.npz"});
+    BOOST_TEST(contains(r.out, "N 500, obs dim 11, action dim 3"), r.out);
+    BOOST_TEST(contains(r.out, "provenance policy_sha256: "), r.out);
+    BOOST_TEST(contains(r.out, "provenance recipe: policy, sampled"), r.out);
+
+    r = run_dydiff(dir, {"dataset", "generate", "--env", "hopper", "--kind", "replay", "--replay", "sac/replay.npz",
+                         "--steps", "300", "--out", "replay300.npz"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    r = run_dydiff(dir, {"dataset", "info", "replay300.npz"});
+    BOOST_TEST(contains(r.out, "N 300, obs dim 11"), r.out);
+    BOOST_TEST(contains(r.out, "provenance replay_recipe: online sac replay"), r.out);
+
+    r = run_dydiff(dir, {"dataset", "generate", "--env", "walker2d", "--kind", "policy", "--policy",
+                         "sac/policies/step_600.npz", "--steps", "10", "--out", "bad.npz"});
+    BOOST_TEST(r.code != 0);
+    BOOST_TEST(contains(r.all(), "are not walker2d's 17/6"), r.all());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 #endif
