@@ -15,15 +15,6 @@ import time
 import torch
 from torch import nn
 
-mode = sys.argv[1] if len(sys.argv) > 1 else 'train'
-threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-preset = sys.argv[3] if len(sys.argv) > 3 else 'paper'
-batch = int(sys.argv[4]) if len(sys.argv) > 4 else (8 if mode == 'train' else 256)
-seconds = float(sys.argv[5]) if len(sys.argv) > 5 else 0.5
-assert mode in ('train', 'sample'), mode
-torch.set_num_threads(threads)
-torch.manual_seed(0)
-
 # Same presets as dydiff::unet_preset: (dim, dim_mults, time_dim); kernel 5 and 8 groups throughout.
 PRESETS = {'paper': (128, (1, 4, 8), 128), 'small': (32, (1, 2, 4), 32), 'tiny': (16, (1, 2, 4), 16)}
 D, S, H = 14, 11, 100
@@ -105,34 +96,48 @@ def edm_loss(net, y):
     return (weight * ((denoise(net, x_in, sigma) - y) ** 2).sum(dim=(1, 2))).mean()
 
 
-net = UNet(D, *PRESETS[preset])
-params = sum(p.numel() for p in net.parameters())
-if mode == 'train':
-    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
-    y = torch.rand(batch, H, D) * 2 - 1
+def main():
+    mode = sys.argv[1] if len(sys.argv) > 1 else 'train'
+    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    preset = sys.argv[3] if len(sys.argv) > 3 else 'paper'
+    batch = int(sys.argv[4]) if len(sys.argv) > 4 else (8 if mode == 'train' else 256)
+    seconds = float(sys.argv[5]) if len(sys.argv) > 5 else 0.5
+    assert mode in ('train', 'sample'), mode
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
 
-    def run():
-        loss = edm_loss(net, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-else:
-    x = torch.randn(batch, H, D)
-    sigma = torch.ones(batch)
+    net = UNet(D, *PRESETS[preset])
+    params = sum(p.numel() for p in net.parameters())
+    if mode == 'train':
+        opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+        y = torch.rand(batch, H, D) * 2 - 1
 
-    def run():
-        with torch.no_grad():
-            denoise(net, x, sigma)
+        def run():
+            loss = edm_loss(net, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    else:
+        x = torch.randn(batch, H, D)
+        sigma = torch.ones(batch)
 
-run()  # warm-up, as dydiff bench
-times = []
-start = time.perf_counter()
-while len(times) < 3 or time.perf_counter() - start < seconds:
-    t0 = time.perf_counter()
-    run()
-    times.append(time.perf_counter() - t0)
-times.sort()
-print(json.dumps({'workload': 'unet-' + mode, 'peer': 'pytorch ' + torch.__version__, 'preset': preset,
-                  'shape': [batch, H, D], 'params': params, 'threads': threads,
-                  'seconds_per_iter': times[len(times) // 2], 'best_seconds_per_iter': times[0],
-                  'iterations': len(times), 'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        def run():
+            with torch.no_grad():
+                denoise(net, x, sigma)
+
+    run()  # warm-up, as dydiff bench
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    print(json.dumps({'workload': 'unet-' + mode, 'peer': 'pytorch ' + torch.__version__, 'preset': preset,
+                      'shape': [batch, H, D], 'params': params, 'threads': threads,
+                      'seconds_per_iter': times[len(times) // 2], 'best_seconds_per_iter': times[0],
+                      'iterations': len(times), 'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+if __name__ == '__main__':  # docs/bench/torch_generate.py imports the model from here
+    main()

@@ -1,5 +1,5 @@
 #!/bin/bash
-# docs/results.md section 1: 5 learners x 5 built-in datasets x 3 seeds, 10,000 gradient steps (CQL 1,000, Diffusion-QL
+# docs/results.md section 1: 5 learners x 5 built-in datasets x 3 seeds, 10,000 gradient steps (CQL 2,000, Diffusion-QL
 # 5,000). Resumable: an existing run is resumed (a finished run does nothing). Usage: bash docs/results/learners.sh JOBS
 # from the directory that gets data/, runs/ and logs/; DYDIFF=path/to/dydiff if it is not ./build/dydiff/cli/dydiff.
 set -u
@@ -11,8 +11,8 @@ mkdir -p data runs logs
 for m in umaze medium large; do
   [ -f data/maze2d-$m.npz ] || $D dataset generate --env maze2d-$m --seed 0 --out data/maze2d-$m.npz
 done
-steps_of() { case $1 in cql) echo 1000;; diffql) echo 5000;; *) echo 10000;; esac; }
-every_of() { case $1 in cql) echo 500;; *) echo 2500;; esac; }
+steps_of() { case $1 in cql) echo 2000;; diffql) echo 5000;; *) echo 10000;; esac; }
+every_of() { case $1 in cql) echo 1000;; *) echo 2500;; esac; }
 cmds=()
 for algo in bc td3bc iql diffql cql; do
   for data in pendulum-medium pendulum-medium-replay maze2d-umaze maze2d-medium maze2d-large; do

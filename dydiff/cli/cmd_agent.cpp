@@ -1,18 +1,23 @@
-// `dydiff train-agent`, `dydiff evaluate` and `dydiff export`: an offline-RL learner trained on a dataset (with or
-// without DyDiff's synthetic rollouts, dydiff/agent/agent.hpp), a saved agent evaluated in its env, and its actor
-// written as the embeddable policy file (docs/embedding.md).
+// `dydiff train-agent`, `dydiff evaluate`, `dydiff export` and `dydiff synthetic`: an offline-RL learner trained on
+// a dataset (with or without DyDiff's synthetic rollouts, dydiff/agent/agent.hpp), a saved agent evaluated in its
+// env, its actor written as the embeddable policy file (docs/embedding.md), and a DyDiff run's synthetic transitions
+// checked against the true env (dydiff/eval/synthetic_check.hpp).
 #include "dydiff/cli/run_command.hpp"
 
 #include "data/data_identity.hpp"
 #include "dydiff/agent/agent.hpp"
 #include "dydiff/eval/maze_plot.hpp"
 #include "dydiff/eval/policy_eval.hpp"
+#include "dydiff/eval/run_stats.hpp"
+#include "dydiff/eval/synthetic_check.hpp"
 #include "dydiff/learners/actor_export.hpp"
 #include "dydiff/learners/common.hpp"
 #include "dydiff/learners/registry.hpp"
 #include "dydiff/run/toml.hpp"
 #include "nn/checkpoint.hpp"
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -166,12 +171,41 @@ CommandDoc export_doc() {
             {{"POLICY.npz", "the policy file (docs/embedding.md)"}}};
 }
 
+CommandDoc synthetic_doc() {
+    return {"synthetic",
+            "RUN [--data FILE] [--samples N] [--seed S]",
+            "Checks the synthetic transitions of a DyDiff train-agent run (the buffer in its last checkpoint)\n"
+            "against the true env: for each (s, a, r, s'), the env's own next state from s under a and the reward\n"
+            "the dataset's recipe gives (s, a). Prints, for the synthetic buffer and, as the control, for the\n"
+            "dataset's real transitions: the next-state error (raw L2 mean, median, 90th percentile; in units of\n"
+            "the dataset's observation std; per dimension), the reward-label error, and the share of states\n"
+            "outside the env's domain (maze2d: inside a wall). Built-in envs whose observation is their state:\n"
+            "maze2d-* and pendulum (docs/dydiff.md, \"Checking the synthetic data\").",
+            {{"RUN", "a train-agent run directory with dydiff.enabled = true"},
+             {"--data FILE", "the run's dataset (default: the path it recorded, relative to where it ran)"},
+             {"--samples N", "transitions checked on each side, drawn uniformly (default 20000; 0 = all)"},
+             {"--seed S", "the draw of those transitions (default 0)"},
+             {"-h, --help", "this help"}},
+            {}};
+}
+
+void print_check_row(const char* what, const std::string& synthetic, const std::string& real) {
+    std::printf("| %s | %s | %s |\n", what, synthetic.c_str(), real.c_str());
+}
+
+std::string fmt(const char* format, double a, double b = 0.0, double c = 0.0) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, format, a, b, c);
+    return buf;
+}
+
 }  // namespace
 
 int run_train_agent(const Words& words) { return run_job_command(train_agent_command(), words); }
 std::vector<Page> train_agent_pages() { return {{train_agent_command().page(), &train_agent_command()}}; }
 std::vector<Page> evaluate_pages() { return {{evaluate_doc()}}; }
 std::vector<Page> export_pages() { return {{export_doc()}}; }
+std::vector<Page> synthetic_pages() { return {{synthetic_doc()}}; }
 
 int run_evaluate(const Words& words) {
     Args args("evaluate", words);
@@ -225,6 +259,91 @@ int run_export(const Words& words) {
     std::printf("wrote %s (%s actor after %lld steps, %ju bytes)\n", out->c_str(), a.config.algo.c_str(),
                 static_cast<long long>(a.learner->steps()),
                 static_cast<std::uintmax_t>(std::filesystem::file_size(*out)));
+    return 0;
+}
+
+int run_synthetic(const Words& words) {
+    Args args("synthetic", words);
+    if (args.help()) {
+        std::cout << help_text(synthetic_doc());
+        return 0;
+    }
+    const auto data_flag = args.value("data");
+    const auto samples = static_cast<std::size_t>(args.integer("samples", 20000, 0, INT64_MAX));
+    const auto seed = static_cast<std::uint64_t>(args.integer("seed", 0, 0, INT64_MAX));
+    args.finish(1);
+    if (args.positional().empty()) args.fail("give the RUN directory");
+    const std::string run_path = args.positional()[0];
+    RunDir::check_existing(run_path);
+    const eval::RunIdentity id = eval::read_run_identity(run_path);
+    const auto oracle = eval::transition_oracle(id.env);
+    DYDIFF_USER_CHECK(oracle, run_path << ": env '" << id.env
+                                       << "' has no true one-step model here (maze2d-* and pendulum have one: their "
+                                          "observation is their whole state)");
+    const std::string checkpoint = (std::filesystem::path(run_path) / kCheckpointFile).string();
+    DYDIFF_USER_CHECK(std::filesystem::exists(checkpoint),
+                      run_path << ": no " << kCheckpointFile << " yet (the run has not reached its first evaluation)");
+    const nn::Checkpoint ckpt = nn::Checkpoint::load(checkpoint);
+    const std::string key = "agent/synthetic/observations";
+    const auto keys = ckpt.keys();
+    DYDIFF_USER_CHECK(std::find(keys.begin(), keys.end(), key) != keys.end(),
+                      checkpoint << ": no synthetic buffer (key " << key
+                                 << "): not a DyDiff run (dydiff.enabled = false), or none generated yet");
+    data::Transitions synthetic;
+    const auto to2 = [](const autograd::Array& a) { return xt::xtensor<float, 2>(a); };
+    const auto to1 = [](const autograd::Array& a) { return xt::xtensor<float, 1>(a); };
+    synthetic.observations = to2(ckpt.get("agent/synthetic/observations"));
+    synthetic.actions = to2(ckpt.get("agent/synthetic/actions"));
+    synthetic.rewards = to1(ckpt.get("agent/synthetic/rewards"));
+    synthetic.next_observations = to2(ckpt.get("agent/synthetic/next_observations"));
+    synthetic.dones = to1(ckpt.get("agent/synthetic/dones"));
+
+    const std::string data_path = data_flag ? *data_flag : id.dataset;
+    DYDIFF_USER_CHECK(std::filesystem::exists(data_path),
+                      run_path << ": its dataset " << data_path
+                               << " is not there (a recorded path is relative to where the run started); pass --data FILE");
+    const data::Dataset dataset = data::load_dataset(data_path);
+    data::check_dims(dataset, oracle->obs_dim, oracle->action_dim, "dataset " + data_path);
+    const data::Transitions real = data::make_transitions(dataset);
+    std::vector<double> scale(oracle->obs_dim, 0.0);  // the real observations' std per dimension
+    for (std::size_t k = 0; k < oracle->obs_dim; ++k) {
+        double sum = 0.0, sq = 0.0;
+        for (std::size_t i = 0; i < real.size(); ++i) sum += real.observations(i, k);
+        const double mean = sum / static_cast<double>(std::max<std::size_t>(1, real.size()));
+        for (std::size_t i = 0; i < real.size(); ++i) sq += (real.observations(i, k) - mean) * (real.observations(i, k) - mean);
+        scale[k] = std::sqrt(sq / static_cast<double>(std::max<std::size_t>(1, real.size())));
+    }
+    const eval::TransitionCheck s = eval::check_transitions(*oracle, synthetic, scale, samples, seed);
+    const eval::TransitionCheck r = eval::check_transitions(*oracle, real, scale, samples, seed);
+
+    std::printf("%s (%s, %s): %zu synthetic transitions in the buffer after %lld learner steps; %zu real in %s\n\n",
+                run_path.c_str(), id.algo.c_str(), id.env.c_str(), synthetic.size(),
+                static_cast<long long>(ckpt.get_int64("learner/step")), real.size(), data_path.c_str());
+    print_check_row("", "synthetic", "real (control)");
+    print_check_row("---", "---:", "---:");
+    const auto count = [](std::size_t n) { return std::to_string(n); };
+    const auto share = [](std::size_t part, std::size_t whole) {
+        return fmt("%.2f%%", whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
+    };
+    print_check_row("transitions drawn", count(s.total), count(r.total));
+    print_check_row("s outside the env's domain (not checked)", share(s.total - s.checked, s.total),
+                    share(r.total - r.checked, r.total));
+    print_check_row("s' outside the env's domain", share(s.invalid_next, s.checked), share(r.invalid_next, r.checked));
+    print_check_row("next-state error, raw L2: mean / median / p90",
+                    fmt("%.4g / %.4g / %.4g", s.state_error_mean, s.state_error_p50, s.state_error_p90),
+                    fmt("%.4g / %.4g / %.4g", r.state_error_mean, r.state_error_p50, r.state_error_p90));
+    print_check_row("next-state error in obs-std units (mean L2)", fmt("%.4g", s.state_error_z_mean),
+                    fmt("%.4g", r.state_error_z_mean));
+    std::string ds, dr;
+    for (std::size_t k = 0; k < oracle->obs_dim; ++k) {
+        ds += (k ? " / " : "") + fmt("%.3g", s.dim_error_mean[k]);
+        dr += (k ? " / " : "") + fmt("%.3g", r.dim_error_mean[k]);
+    }
+    print_check_row("mean abs error per dimension", ds, dr);
+    print_check_row("reward label error (mean absolute)", fmt("%.4g", s.reward_error_mean),
+                    fmt("%.4g", r.reward_error_mean));
+    print_check_row("mean reward: stored label / true", fmt("%.4g / %.4g", s.reward_mean, s.reward_true_mean),
+                    fmt("%.4g / %.4g", r.reward_mean, r.reward_true_mean));
     return 0;
 }
 

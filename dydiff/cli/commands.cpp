@@ -24,6 +24,8 @@ const std::vector<Command>& commands() {
         {"export", "write a train-agent run's actor as an embeddable policy file", &run_export, &export_pages},
         {"train-online", "train SAC online in a built-in env: the behaviour policies of the dataset recipes",
          &run_train_online, &train_online_pages},
+        {"synthetic", "check a DyDiff run's synthetic transitions against the true env (maze2d, pendulum)",
+         &run_synthetic, &synthetic_pages},
         {"rollout-error", "state error vs horizon: true env, one-step ensemble, diffusion, DyDiff", &run_rollout_error,
          &rollout_error_pages},
         {"sweep", "a grid of train-agent runs (datasets x algos x DyDiff x seeds): here, or as Slurm/parallel scripts",

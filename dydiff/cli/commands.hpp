@@ -65,6 +65,7 @@ int run_dataset_generate(const Words& args);     // cmd_generate.cpp: `dataset g
 int run_evaluate(const Words& args);             // cmd_agent.cpp
 int run_evaluate_controller(const Words& args);  // cmd_evaluate.cpp
 int run_export(const Words& args);               // cmd_agent.cpp
+int run_synthetic(const Words& args);            // cmd_agent.cpp
 int run_plot(const Words& args);                 // cmd_plot.cpp
 int run_quickstart(const Words& args);           // cmd_quickstart.cpp
 int run_rollout_error(const Words& args);        // cmd_rollout_error.cpp
@@ -83,6 +84,7 @@ CommandDoc dataset_generate_doc();              // cmd_generate.cpp
 std::vector<Page> evaluate_controller_pages();  // cmd_evaluate.cpp
 std::vector<Page> evaluate_pages();             // cmd_agent.cpp
 std::vector<Page> export_pages();               // cmd_agent.cpp
+std::vector<Page> synthetic_pages();            // cmd_agent.cpp
 std::vector<Page> plot_pages();                 // cmd_plot.cpp
 std::vector<Page> quickstart_pages();           // cmd_quickstart.cpp
 std::vector<Page> rollout_error_pages();        // cmd_rollout_error.cpp

@@ -50,6 +50,23 @@ BOOST_AUTO_TEST_CASE(smoke_pipeline_compares_and_resumes) {
     // The +DyDiff runs generated rollouts (their metrics carry the generation columns).
     BOOST_CHECK(contains(slurp(out + "/td3bc-dydiff-s0/metrics.csv"), "synthetic_size"));
     BOOST_CHECK(!contains(slurp(out + "/td3bc-base-s0/metrics.csv"), "synthetic_size"));
+    // `dydiff synthetic` checks a +DyDiff run's buffer against the true env, the real data as its control; a base run
+    // has no buffer.
+    const auto check = dydiff::test::run_dydiff(dir, {"synthetic", out + "/td3bc-dydiff-s0", "--samples", "500"});
+    BOOST_TEST_REQUIRE(check.code == 0, check.all());
+    BOOST_CHECK(contains(check.out, "| transitions drawn | 500 | 500 |"));
+    BOOST_CHECK(contains(check.out, "| reward label error (mean absolute) |"));
+    // The real data's control: the true model reproduces them (the last cell of the row, at float round-off).
+    for (const std::string row : {"| next-state error in obs-std units (mean L2) |", "| reward label error (mean absolute) |"}) {
+        const std::size_t at = check.out.find(row);
+        BOOST_TEST_REQUIRE(at != std::string::npos, row);
+        const std::string line = check.out.substr(at, check.out.find('\n', at) - at);
+        const std::size_t cell = line.rfind('|', line.size() - 2);
+        BOOST_TEST(std::stod(line.substr(cell + 1)) < 1e-5, line);
+    }
+    const auto base = dydiff::test::run_dydiff(dir, {"synthetic", out + "/td3bc-base-s0"});
+    BOOST_CHECK_EQUAL(base.code, 1);
+    BOOST_CHECK(contains(base.err, "not a DyDiff run"));
 
     // A rerun finds every stage finished: nothing is trained again, the comparison is the same.
     const std::string checkpoint = slurp(out + "/td3bc-dydiff-s0/checkpoint.npz");
