@@ -20,6 +20,7 @@
 #include <iostream>
 #include <iterator>
 #include <optional>
+#include <vector>
 
 namespace dydiff::cli {
 
@@ -35,13 +36,14 @@ CommandDoc dataset_generate_doc() {
           "maze2d: waypoint (D4RL recipe, default), random; pendulum: random, medium, expert, "
           "medium-replay, medium-expert; hopper, halfcheetah, walker2d: random (D4RL's uniform-action recipe); any "
           "env: policy (rollouts of --policy, D4RL's medium and expert recipe), replay (the first --steps rows of "
-          "--replay, D4RL's medium-replay recipe)"},
+          "--replay, D4RL's medium-replay recipe), concat (--parts joined row-wise, D4RL's medium-expert)"},
          {"--steps N",
           "rows (default: maze2d umaze 1M, medium 2M, large 4M; pendulum 100k, medium-expert 200k; locomotion 1M)"},
          {"--seed S", "random seed (default 0)"},
          {"--policy FILE", "kind policy: a train-online policies/step_N.npz (a Tanh-Gaussian actor)"},
          {"--deterministic", "kind policy: act with tanh(mu) instead of sampling the policy (default: sample)"},
          {"--replay FILE", "kind replay: a train-online replay.npz; --steps = the env steps of the chosen policy"},
+         {"--parts A.npz,B.npz", "kind concat: datasets of --env joined row-wise in this order (medium, expert)"},
          {"--out FILE.npz", "output (np.load gives the D4RL keys)"},
          {"--action-noise X", "maze2d: std of the Gaussian action noise (default 0.5)"},
          {"--reward-goal G",
@@ -67,14 +69,85 @@ std::string file_sha256(const std::string& path) {
     return data::sha256_hex(bytes.data(), bytes.size());
 }
 
-/// Kinds policy and replay: a behaviour policy's rollouts, or the head of an online run's replay.
-int run_behaviour_recipe(const envs::GenerateConfig& config, const std::string& out,
-                         const std::optional<std::string>& policy, const std::optional<std::string>& replay,
-                         bool deterministic) {
+/// The flags of the behaviour-policy kinds.
+struct BehaviourFlags {
+    std::optional<std::string> policy;  // kind policy
+    std::optional<std::string> replay;  // kind replay
+    std::optional<std::string> parts;   // kind concat: FILE,FILE[,...]
+    bool deterministic = false;         // kind policy
+};
+
+std::vector<std::string> split_commas(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t from = 0;
+    for (std::size_t at; (at = text.find(',', from)) != std::string::npos; from = at + 1)
+        out.push_back(text.substr(from, at - from));
+    out.push_back(text.substr(from));
+    return out;
+}
+
+/// D4RL's medium-expert: the parts' rows one after the other (each part ends its last episode with a flag, so no
+/// transition crosses from one part into the next). Every part must record --env and have the same dims; infos
+/// and next_observations are kept when every part has them.
+data::Dataset concat_parts(const std::string& env, const std::vector<std::string>& paths) {
+    DYDIFF_USER_CHECK(paths.size() >= 2, "dataset generate --kind concat needs at least two files in --parts");
+    std::vector<data::Dataset> parts;
+    std::size_t n = 0;
+    for (const auto& path : paths) {
+        parts.push_back(data::load_dataset(path));
+        const data::Dataset& p = parts.back();
+        DYDIFF_USER_CHECK(p.env == env, path << " records env '" << p.env << "', not --env " << env);
+        DYDIFF_USER_CHECK(p.obs_dim() == parts[0].obs_dim() && p.action_dim() == parts[0].action_dim(),
+                          path << " has obs/action dims " << p.obs_dim() << "/" << p.action_dim() << ", "
+                               << paths[0] << " " << parts[0].obs_dim() << "/" << parts[0].action_dim());
+        DYDIFF_USER_CHECK(p.terminals(p.size() - 1) != 0.0f || p.timeouts(p.size() - 1) != 0.0f,
+                          path << ": its last row carries no terminal or timeout, so its last episode would run "
+                                  "into the next file");
+        n += p.size();
+    }
+    const std::size_t S = parts[0].obs_dim(), A = parts[0].action_dim();
+    bool with_next = true;
+    for (const auto& p : parts) with_next = with_next && p.next_observations.has_value();
+    data::Dataset d;
+    d.observations = xt::empty<float>({n, S});
+    d.actions = xt::empty<float>({n, A});
+    d.rewards = xt::empty<float>({n});
+    d.terminals = xt::empty<float>({n});
+    d.timeouts = xt::empty<float>({n});
+    xt::xtensor<float, 2> next = xt::empty<float>({with_next ? n : 0, S});
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        const data::Dataset& p = parts[i];
+        // Row-major arrays: part i fills rows [at, at + size) contiguously.
+        std::copy(p.observations.begin(), p.observations.end(), d.observations.data() + at * S);
+        std::copy(p.actions.begin(), p.actions.end(), d.actions.data() + at * A);
+        std::copy(p.rewards.begin(), p.rewards.end(), d.rewards.data() + at);
+        std::copy(p.terminals.begin(), p.terminals.end(), d.terminals.data() + at);
+        std::copy(p.timeouts.begin(), p.timeouts.end(), d.timeouts.data() + at);
+        if (with_next) std::copy(p.next_observations->begin(), p.next_observations->end(), next.data() + at * S);
+        at += p.size();
+        d.provenance["part" + std::to_string(i)] = paths[i] + " (sha256 " + file_sha256(paths[i]) + ")";
+        for (const auto& [key, text] : p.provenance) d.provenance["part" + std::to_string(i) + "_" + key] = text;
+    }
+    if (with_next) d.next_observations = std::move(next);
+    d.provenance["recipe"] = "concat";
+    d.env = env;
+    return d;
+}
+
+/// Kinds policy, replay and concat: a behaviour policy's rollouts, the head of an online run's replay, files joined.
+int run_behaviour_recipe(const envs::GenerateConfig& config, const std::string& out, const BehaviourFlags& flags) {
+    const auto& [policy, replay, parts, deterministic] = flags;
     const auto start = std::chrono::steady_clock::now();
     data::Dataset d;
-    if (config.kind == "policy") {
-        DYDIFF_USER_CHECK(policy && !replay, "dataset generate --kind policy needs --policy FILE (and no --replay)");
+    if (config.kind == "concat") {
+        DYDIFF_USER_CHECK(parts && !policy && !replay && !deterministic,
+                          "dataset generate --kind concat needs --parts FILE,FILE (and no --policy, --replay or "
+                          "--deterministic)");
+        d = concat_parts(config.env, split_commas(*parts));
+    } else if (config.kind == "policy") {
+        DYDIFF_USER_CHECK(policy && !replay && !parts,
+                          "dataset generate --kind policy needs --policy FILE (and no --replay or --parts)");
         const std::size_t rows = config.steps ? config.steps : 1000000;  // D4RL's medium and expert files: 1M rows
         d = agent::policy_dataset(config.env, agent::BehaviourPolicy::load(*policy), rows, config.seed,
                                   deterministic);
@@ -83,8 +156,9 @@ int run_behaviour_recipe(const envs::GenerateConfig& config, const std::string& 
                         {"policy", *policy},
                         {"policy_sha256", file_sha256(*policy)}};
     } else {
-        DYDIFF_USER_CHECK(replay && !policy && !deterministic,
-                          "dataset generate --kind replay needs --replay FILE (and no --policy or --deterministic)");
+        DYDIFF_USER_CHECK(replay && !policy && !parts && !deterministic,
+                          "dataset generate --kind replay needs --replay FILE (and no --policy, --parts or "
+                          "--deterministic)");
         DYDIFF_USER_CHECK(config.steps > 0, "dataset generate --kind replay needs --steps N: the env steps of the "
                                             "policy the replay runs up to (eval.csv's env_steps)");
         const data::Dataset all = data::load_dataset(*replay);
@@ -146,16 +220,16 @@ int run_dataset_generate(const Words& words) {
     config.maze_reward_timing = args.value_or("reward-timing", config.maze_reward_timing);
     config.pendulum_expert_noise = args.real("expert-noise", config.pendulum_expert_noise, 0.0, 10.0);
     config.pendulum_medium_noise = args.real("medium-noise", config.pendulum_medium_noise, 0.0, 10.0);
-    const auto policy = args.value("policy");
-    const auto replay = args.value("replay");
-    const bool deterministic = args.flag("deterministic");
+    BehaviourFlags behaviour{args.value("policy"), args.value("replay"), args.value("parts"),
+                             args.flag("deterministic")};
     args.finish(0);
     if (!env) args.fail("--env is required");
     if (!out) args.fail("--out is required");
     config.env = *env;
-    if (config.kind == "policy" || config.kind == "replay")
-        return run_behaviour_recipe(config, *out, policy, replay, deterministic);
-    if (policy || replay || deterministic) args.fail("--policy, --replay and --deterministic belong to kinds policy and replay");
+    if (config.kind == "policy" || config.kind == "replay" || config.kind == "concat")
+        return run_behaviour_recipe(config, *out, behaviour);
+    if (behaviour.policy || behaviour.replay || behaviour.parts || behaviour.deterministic)
+        args.fail("--policy, --replay, --parts and --deterministic belong to kinds policy, replay and concat");
 
     const auto start = std::chrono::steady_clock::now();
     const std::string kind = config.kind.empty() ? envs::dataset_kinds(config.env).at(0) : config.kind;

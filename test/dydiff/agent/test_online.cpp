@@ -43,7 +43,8 @@ BOOST_AUTO_TEST_SUITE(online)
 BOOST_AUTO_TEST_CASE(sac_learns_pendulum) {
     // Budget: 8000 env steps (40 episodes), 7000 updates of batch 64, hidden 64: about 6 s of CPU. The random
     // policy scores about −1219 (normalised 0), our scripted expert −146 (100). Measured (seed 4): −14, 0, 67, 98
-    // at 2000, 4000, 6000, 8000 env steps, and 102 at 10 000.
+    // at 2000, 4000, 6000, 8000 env steps, and 102 at 10 000; the same budget through train-online with seeds 0-3:
+    // 99.8, 97.7, 98.2, 89.1.
     constexpr double kBar = 60.0;  // normalised score of the final deterministic policy
     constexpr std::int64_t kSteps = 8000;
     OnlineTrainer trainer(pendulum_config(kSteps));

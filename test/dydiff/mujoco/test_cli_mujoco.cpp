@@ -58,8 +58,8 @@ BOOST_AUTO_TEST_CASE(generate_evaluate_and_train_on_a_d4rl_layout_file) {
 }
 
 // The behaviour-policy recipes end to end on hopper, at a toy budget: train-online writes its policies and replay;
-// dataset generate rolls a policy (kind policy) and cuts the replay (kind replay), and both files say how they were
-// made (provenance, with the policy file's SHA-256).
+// dataset generate rolls a policy (kind policy), cuts the replay (kind replay) and joins files (kind concat), and
+// every file says how it was made (provenance, with the policy file's SHA-256).
 BOOST_AUTO_TEST_CASE(train_online_then_policy_and_replay_recipes) {
     TempDir dir;
     CliResult r = run_dydiff(dir, {"train-online", "--env", "hopper", "--out", "sac", "--steps", "600", "--set",
@@ -85,6 +85,18 @@ BOOST_AUTO_TEST_CASE(train_online_then_policy_and_replay_recipes) {
     r = run_dydiff(dir, {"dataset", "info", "replay300.npz"});
     BOOST_TEST(contains(r.out, "N 300, obs dim 11"), r.out);
     BOOST_TEST(contains(r.out, "provenance replay_recipe: online sac replay"), r.out);
+
+    // medium-expert's recipe: two files joined row-wise, each part's provenance kept under part<i>_.
+    r = run_dydiff(dir, {"dataset", "generate", "--env", "hopper", "--kind", "concat", "--parts",
+                         "medium.npz,replay300.npz", "--out", "joined.npz"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    r = run_dydiff(dir, {"dataset", "info", "joined.npz"});
+    BOOST_TEST(contains(r.out, "N 800, obs dim 11"), r.out);
+    BOOST_TEST(contains(r.out, "provenance part0_recipe: policy, sampled"), r.out);
+    BOOST_TEST(contains(r.out, "provenance recipe: concat"), r.out);
+    r = run_dydiff(dir, {"dataset", "generate", "--env", "walker2d", "--kind", "concat", "--parts",
+                         "medium.npz,replay300.npz", "--out", "bad.npz"});
+    BOOST_TEST(contains(r.all(), "medium.npz records env 'hopper', not --env walker2d"), r.all());
 
     r = run_dydiff(dir, {"dataset", "generate", "--env", "walker2d", "--kind", "policy", "--policy",
                          "sac/policies/step_600.npz", "--steps", "10", "--out", "bad.npz"});
