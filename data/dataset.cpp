@@ -24,6 +24,7 @@ namespace dydiff::data {
 
 namespace {
 constexpr const char* kEnvKey = "metadata/env";  // the env a generated dataset was made for, uint8 text
+constexpr const char* kProvenancePrefix = "metadata/provenance/";  // + key: how it was made, uint8 text
 }  // namespace
 
 void save_dataset_npz(const Dataset& d, const std::string& path) {
@@ -47,6 +48,10 @@ void save_dataset_npz(const Dataset& d, const std::string& path) {
     if (!d.env.empty()) {
         const std::vector<std::uint8_t> env(d.env.begin(), d.env.end());
         entries.emplace_back(kEnvKey, NpyArray::from_vector<std::uint8_t>({env.size()}, env));
+    }
+    for (const auto& [key, text] : d.provenance) {
+        const std::vector<std::uint8_t> bytes(text.begin(), text.end());
+        entries.emplace_back(kProvenancePrefix + key, NpyArray::from_vector<std::uint8_t>({bytes.size()}, bytes));
     }
     write_npz(path, entries);
 }
@@ -188,6 +193,10 @@ Dataset dataset_from_arrays(const std::map<std::string, RawArray>& arrays, const
                                 << shape_str(raw.array.shape));
             const std::vector<std::uint8_t> bytes = raw.array.to_vector<std::uint8_t>();
             d.env.assign(bytes.begin(), bytes.end());
+        } else if (key.rfind(kProvenancePrefix, 0) == 0 && raw.array.dtype == DType::u8 &&
+                   raw.array.shape.size() == 1) {
+            const std::vector<std::uint8_t> bytes = raw.array.to_vector<std::uint8_t>();
+            d.provenance[key.substr(std::string(kProvenancePrefix).size())].assign(bytes.begin(), bytes.end());
         } else if (key.rfind("infos/", 0) == 0 && !raw.array.shape.empty() && raw.array.shape[0] == n) {
             d.infos[key] = raw.array.to_float();
             d.stored_dtypes[key] = raw.stored;

@@ -33,6 +33,9 @@ struct Dataset {
     /// `dataset generate` writes; empty when the file does not say (D4RL and Minari files never do: their ids are
     /// not our env names, and dydiff does not guess one).
     std::string env;
+    /// How a generated dataset was made (recipe, seed, the behaviour policy file and its SHA-256, ...): NPZ keys
+    /// "metadata/provenance/<key>" (uint8 text), written by save_dataset_npz and read back by the loaders.
+    std::map<std::string, std::string> provenance;
     /// Key -> dtype as stored in the file ("float64", "bool", "float32 (HDF5)"...), filled by the loaders; empty for
     /// a dataset built in memory. `dataset info` prints it.
     std::map<std::string, std::string> stored_dtypes;

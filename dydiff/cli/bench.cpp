@@ -848,7 +848,7 @@ CommandDoc bench_doc() {
                   {"--shapes ...", "comma-separated cases, syntax per workload (default: a built-in list)"},
                   {"--preset P", "U-Net size for unet-* (paper, the default, §5.1; small; tiny; JSON adds peak_rss_mib) "
                                  "and generate (default: tiny and small)"},
-                  {"--algo A,...", "learners for `learner` (bc, td3bc, iql, cql, diffql; default all)"},
+                  {"--algo A,...", "learners for `learner` (bc, td3bc, iql, cql, diffql, sac; default all)"},
                   {"--steps N", "`learner`: timed gradient steps per learner, after a warm-up of 10 (default 300; "
                                 "DYDIFF_KEEP_FREED_MEMORY=0 in the environment times it with glibc's malloc defaults); "
                                 "`unet-sample`: a whole sampler pass of N steps per iteration"},

@@ -72,7 +72,7 @@ const JobCommand& train_agent_command() {
     static const JobCommand command = [] {
         JobCommand c;
         c.doc.name = "train-agent";
-        c.doc.synopsis = "DATA --algo bc|td3bc|iql|cql|diffql --out RUN [--dydiff --diffusion RUN --dynamics RUN "
+        c.doc.synopsis = "DATA --algo bc|td3bc|iql|cql|diffql|sac --out RUN [--dydiff --diffusion RUN --dynamics RUN "
                          "--reward RUN] [options]";
         c.doc.summary =
             "Trains an offline-RL learner on DATA, evaluating the deterministic policy in the built-in env every\n"

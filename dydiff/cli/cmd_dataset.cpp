@@ -117,8 +117,9 @@ int dataset_info(const Words& words) {
         return 0;
     }
     std::cout << path << (d.dataset_id.empty() ? "" : " (Minari dataset " + d.dataset_id + ")") << "\n"
-              << "  env " << (d.env.empty() ? data::kUnknownEnv : d.env) << " (metadata/env)\n"
-              << "  N " << s.size << ", obs dim " << s.obs_dim << ", action dim " << s.action_dim
+              << "  env " << (d.env.empty() ? data::kUnknownEnv : d.env) << " (metadata/env)\n";
+    for (const auto& [key, text] : d.provenance) std::cout << "  provenance " << key << ": " << text << "\n";
+    std::cout << "  N " << s.size << ", obs dim " << s.obs_dim << ", action dim " << s.action_dim
               << (d.next_observations ? ", with next_observations" : ", no next_observations") << "\n"
               << "  stored dtypes:";
     for (const auto& [key, dtype] : d.stored_dtypes) std::cout << " " << key << "=" << dtype;

@@ -1,6 +1,7 @@
 // `dydiff evaluate-controller`: runs the scripted expert and the random policy (and, for pendulum, the medium
-// controller) on a built-in env and prints raw returns and normalized scores (mean +- std over episodes). Its
-// random and expert means are the reference returns of dydiff/envs/scores.cpp. The episodes run batched through
+// controller; for the MuJoCo locomotion envs the random policy only) on a built-in env and prints raw returns and
+// normalized scores (mean +- std over episodes). For maze2d and pendulum its random and expert means are the
+// reference returns of dydiff/envs/scores.cpp; the locomotion envs use D4RL's. The episodes run batched through
 // eval::evaluate_policy, with the same seeding as envs::run_episodes.
 #include "autograd/error.hpp"
 #include "dydiff/cli/args.hpp"
@@ -18,8 +19,11 @@ CommandDoc evaluate_controller_doc() {
     return {"evaluate-controller",
             "--env NAME [--episodes N] [--seed S]",
             "Runs the scripted expert and the random policy (and, for pendulum, the medium controller) on a built-in\n"
-            "env and prints raw returns and normalized scores (mean +- std over episodes) and success rates.",
-            {{"--env NAME", "maze2d-{umaze,medium,large}[-dense] or pendulum"},
+            "env and prints raw returns and normalized scores (mean +- std over episodes) and success rates. The\n"
+            "MuJoCo locomotion envs have no scripted expert: the random policy only, scored with D4RL's constants.",
+            {{"--env NAME",
+              "maze2d-{umaze,medium,large}[-dense], pendulum, or (built with MuJoCo) hopper, halfcheetah, walker2d "
+              "(D4RL names such as hopper-medium-v2 too)"},
              {"--episodes N", "episodes per policy (default 100)"},
              {"--seed S", "episode e resets from Rng(S).fork(e) (default 0); every policy sees the same starts"},
              {"-h, --help", "this help"}},

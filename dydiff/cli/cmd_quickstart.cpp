@@ -10,6 +10,7 @@
 #include "autograd/error.hpp"
 #include "data/atomic_file.hpp"
 #include "dydiff/envs/env.hpp"
+#include "dydiff/envs/locomotion.hpp"
 #include "dydiff/eval/run_stats.hpp"
 #include "dydiff/eval/svg_plot.hpp"
 
@@ -136,7 +137,10 @@ int run_quickstart(const Words& words) {
     QuickstartPreset preset = preset_for(env, preset_name);
     preset.agent_steps = args.integer("steps", preset.agent_steps, 1, 100000000);
     args.finish(0);
-    const auto names = envs::known_env_names();
+    // The locomotion envs are left out: their only recipe here is the random one, which teaches nothing quickly.
+    std::vector<std::string> names;
+    for (const auto& n : envs::known_env_names())
+        if (envs::locomotion_task_of(n).empty()) names.push_back(n);
     if (std::find(names.begin(), names.end(), env) == names.end()) {
         std::string list;
         for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;

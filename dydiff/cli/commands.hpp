@@ -69,6 +69,7 @@ int run_synthetic(const Words& args);            // cmd_agent.cpp
 int run_plot(const Words& args);                 // cmd_plot.cpp
 int run_quickstart(const Words& args);           // cmd_quickstart.cpp
 int run_rollout_error(const Words& args);        // cmd_rollout_error.cpp
+int run_train_online(const Words& args);         // cmd_online.cpp
 int run_stats(const Words& args);                // cmd_stats.cpp
 int run_sweep(const Words& args);                // cmd_sweep.cpp
 int run_train_agent(const Words& args);          // cmd_agent.cpp
@@ -87,6 +88,7 @@ std::vector<Page> synthetic_pages();            // cmd_agent.cpp
 std::vector<Page> plot_pages();                 // cmd_plot.cpp
 std::vector<Page> quickstart_pages();           // cmd_quickstart.cpp
 std::vector<Page> rollout_error_pages();        // cmd_rollout_error.cpp
+std::vector<Page> train_online_pages();         // cmd_online.cpp
 std::vector<Page> stats_pages();                // cmd_stats.cpp
 std::vector<Page> sweep_pages();                // cmd_sweep.cpp
 std::vector<Page> train_agent_pages();          // cmd_agent.cpp

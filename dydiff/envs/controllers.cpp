@@ -2,6 +2,7 @@
 #include "dydiff/envs/controllers.hpp"
 
 #include "autograd/error.hpp"
+#include "dydiff/envs/locomotion.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -147,6 +148,7 @@ private:
 
 std::vector<std::string> policy_kinds(const Env& env) {
     if (dynamic_cast<const PendulumEnv*>(&env)) return {"expert", "medium", "random"};
+    if (!locomotion_task_of(env.name()).empty()) return {"random"};  // no scripted gait: learned policies only
     return {"expert", "random"};
 }
 

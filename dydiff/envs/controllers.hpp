@@ -59,7 +59,7 @@ public:
 };
 
 /// "expert" (maze2d: waypoint controller to the env's target, no noise; pendulum: the expert gains), "medium"
-/// (pendulum only) or "random" (uniform over the action box). Other kinds are an Error naming the known ones.
+/// (pendulum only) or "random" (uniform over the action box; the only kind for hopper, halfcheetah, walker2d). Other kinds are an Error naming the known ones.
 std::unique_ptr<Policy> make_policy(const Env& env, const std::string& kind);
 /// The kinds make_policy() accepts for this env.
 std::vector<std::string> policy_kinds(const Env& env);

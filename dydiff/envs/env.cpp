@@ -2,6 +2,7 @@
 #include "dydiff/envs/env.hpp"
 
 #include "autograd/error.hpp"
+#include "dydiff/envs/locomotion.hpp"
 #include "dydiff/envs/maze2d.hpp"
 #include "dydiff/envs/pendulum.hpp"
 
@@ -33,12 +34,17 @@ StepResult Env::step(const std::vector<float>& action) {
 }
 
 std::vector<std::string> known_env_names() {
-    return {"maze2d-umaze",       "maze2d-medium",       "maze2d-large", "maze2d-umaze-dense",
-            "maze2d-medium-dense", "maze2d-large-dense", "pendulum"};
+    std::vector<std::string> names{"maze2d-umaze",        "maze2d-medium",      "maze2d-large", "maze2d-umaze-dense",
+                                   "maze2d-medium-dense", "maze2d-large-dense", "pendulum"};
+#if DYDIFF_HAVE_MUJOCO
+    for (const auto& task : locomotion_task_names()) names.push_back(task);
+#endif
+    return names;
 }
 
 std::unique_ptr<Env> make_env(const std::string& name) {
     if (name == "pendulum") return std::make_unique<PendulumEnv>();
+    if (!locomotion_task_of(name).empty()) return make_locomotion_env(name);
     for (const char* size : {"umaze", "medium", "large"}) {
         const std::string base = std::string("maze2d-") + size;
         if (name == base) return std::make_unique<Maze2dEnv>(maze_by_name(size), false);
@@ -46,7 +52,8 @@ std::unique_ptr<Env> make_env(const std::string& name) {
     }
     std::string known;
     for (const auto& n : known_env_names()) known += (known.empty() ? "" : ", ") + n;
-    DYDIFF_USER_FAIL("unknown environment '" << name << "' (known: " << known << ")");
+    DYDIFF_USER_FAIL("unknown environment '" << name << "' (known: " << known
+                                              << "; a locomotion env also takes its D4RL names, hopper-medium-v2 ...)");
 }
 
 }  // namespace dydiff::envs

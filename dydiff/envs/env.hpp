@@ -1,8 +1,9 @@
-// Env: the small environment interface of dydiff's built-in tasks (maze2d point mass, pendulum), used to evaluate
+// Env: the small environment interface of dydiff's built-in tasks (maze2d point mass, pendulum, and with the `mujoco`
+// feature the MuJoCo locomotion tasks hopper, halfcheetah, walker2d), used to evaluate
 // policies, to script behaviour policies and to generate datasets in D4RL layout (docs/environments.md).
 // reset() draws the initial state from a data::Rng; step() takes one action and returns the next observation,
 // the reward, and the two flags that end an episode (terminated: a true end; truncated: the step limit).
-// Layering: dydiff/envs depends on data/ (Rng) and autograd/error.hpp only; no physics engine.
+// Layering: dydiff/envs depends on data/ (Rng) and autograd/error.hpp only, plus libmujoco behind locomotion.hpp.
 #pragma once
 
 #include "data/rng.hpp"
@@ -64,10 +65,12 @@ private:
     bool needs_reset_ = true;
 };
 
-/// The names make_env() accepts, in a stable order.
+/// The names make_env() accepts, in a stable order: the maze2d tasks, pendulum, then (built with the `mujoco` feature)
+/// hopper, halfcheetah, walker2d.
 std::vector<std::string> known_env_names();
-/// Builds a built-in environment by name ("maze2d-umaze", "maze2d-medium-dense", "pendulum", ...). An unknown
-/// name is an Error that lists known_env_names().
+/// Builds a built-in environment by name ("maze2d-umaze", "maze2d-medium-dense", "pendulum", "hopper", ...). A
+/// locomotion env also takes its D4RL names ("hopper-medium-v2"); without the `mujoco` feature those are an Error
+/// saying how to build them. An unknown name is an Error that lists known_env_names().
 std::unique_ptr<Env> make_env(const std::string& name);
 
 }  // namespace dydiff::envs

@@ -5,6 +5,7 @@
 #include "data/rng.hpp"
 #include "dydiff/envs/controllers.hpp"
 #include "dydiff/envs/env.hpp"
+#include "dydiff/envs/locomotion.hpp"
 #include "dydiff/envs/maze2d.hpp"
 #include "dydiff/envs/pendulum.hpp"
 
@@ -218,9 +219,63 @@ data::Dataset generate_pendulum(const GenerateConfig& c, std::size_t n, const Pr
     return rows.finish("generated pendulum " + c.kind);
 }
 
+// ---- MuJoCo locomotion ----
+
+constexpr std::size_t kLocomotionDefaultSteps = 1000000;  // D4RL's *-random-v2 files hold 1M rows
+
+/// D4RL's random recipe: whole episodes of uniform actions over the action box; episode e resets from root.fork(e)
+/// and draws its actions from that stream. terminals = the env's termination, timeouts = the 1000-step limit (and
+/// the last row, cut mid-episode); infos/qpos and infos/qvel hold the simulator state of observations[t].
+data::Dataset generate_locomotion(const GenerateConfig& c, std::size_t n, const ProgressFn& progress) {
+    DYDIFF_USER_CHECK(c.kind == "random", "unknown dataset kind '" << c.kind << "' for " << c.env
+                                                                     << " (known: " << join(dataset_kinds(c.env))
+                                                                     << ")");
+#if DYDIFF_HAVE_MUJOCO
+    LocomotionEnv env(c.env);
+    const LocomotionSpec& spec = env.spec();
+    const Box box = env.action_space();
+    Rows rows(n, spec.obs_dim(), spec.nu, true);
+    xt::xtensor<float, 2> qpos = xt::zeros<float>({n, spec.nq});  // (N, nq) infos/qpos
+    xt::xtensor<float, 2> qvel = xt::zeros<float>({n, spec.nv});  // (N, nv) infos/qvel
+    const data::Rng root(c.seed);
+    std::vector<float> action(spec.nu);
+    std::size_t t = 0;
+    for (std::size_t e = 0; t < n; ++e) {
+        data::Rng rng = root.fork(e);
+        std::vector<float> obs = env.reset(rng);
+        for (bool done = false; !done && t < n; ++t) {
+            const std::vector<double> q = env.qpos(), v = env.qvel();
+            std::copy(q.begin(), q.end(), &qpos(t, 0));
+            std::copy(v.begin(), v.end(), &qvel(t, 0));
+            for (std::size_t k = 0; k < spec.nu; ++k)
+                action[k] = static_cast<float>(box.low[k] + (box.high[k] - box.low[k]) * rng.uniform_double());
+            StepResult r = env.step(action);
+            std::copy(obs.begin(), obs.end(), &rows.observations(t, 0));
+            std::copy(r.obs.begin(), r.obs.end(), &rows.next_observations(t, 0));
+            std::copy(action.begin(), action.end(), &rows.actions(t, 0));
+            rows.rewards(t) = static_cast<float>(r.reward);
+            rows.terminals(t) = r.terminated ? 1.0f : 0.0f;
+            rows.timeouts(t) = !r.terminated && (r.truncated || t + 1 == n) ? 1.0f : 0.0f;
+            done = r.terminated || r.truncated;
+            obs = std::move(r.obs);
+            report(progress, t + 1, n);
+        }
+    }
+    data::Dataset d = rows.finish("generated " + c.env + " " + c.kind);
+    d.infos["infos/qpos"] = std::move(qpos);
+    d.infos["infos/qvel"] = std::move(qvel);
+    d.provenance = {{"recipe", c.kind}, {"seed", std::to_string(c.seed)}};
+    return d;
+#else
+    make_locomotion_env(c.env);  // throws: the Error says how to build with MuJoCo
+    DYDIFF_FAIL("make_locomotion_env(" << c.env << ") returned in a build without MuJoCo");
+#endif
+}
+
 }  // namespace
 
 std::vector<std::string> dataset_kinds(const std::string& env) {
+    if (locomotion_task_of(env) == env) return {"random"};  // generating one says whether this build has MuJoCo
     const auto names = known_env_names();
     DYDIFF_USER_CHECK(std::find(names.begin(), names.end(), env) != names.end(),
                       "unknown environment '" << env << "' (known: " << join(names) << ")");
@@ -236,6 +291,7 @@ std::size_t default_steps(const std::string& env, const std::string& kind) {
         if (env.find("medium") != std::string::npos) return 2000000;
         return 4000000;
     }
+    if (!locomotion_task_of(env).empty()) return kLocomotionDefaultSteps;
     return kind == "medium-expert" ? 2 * kPendulumDefaultSteps : kPendulumDefaultSteps;
 }
 
@@ -246,7 +302,9 @@ data::Dataset generate_dataset(const GenerateConfig& config, const ProgressFn& p
     DYDIFF_USER_CHECK(std::find(kinds.begin(), kinds.end(), c.kind) != kinds.end(),
                       "unknown dataset kind '" << c.kind << "' for " << c.env << " (known: " << join(kinds) << ")");
     const std::size_t n = c.steps > 0 ? c.steps : default_steps(c.env, c.kind);
-    data::Dataset d = is_maze(c.env) ? generate_maze(c, n, progress) : generate_pendulum(c, n, progress);
+    data::Dataset d = is_maze(c.env)                        ? generate_maze(c, n, progress)
+                      : !locomotion_task_of(c.env).empty() ? generate_locomotion(c, n, progress)
+                                                           : generate_pendulum(c, n, progress);
     d.env = c.env;  // saved as metadata/env: the models trained on it record it (data/data_identity.hpp)
     return d;
 }

@@ -1,7 +1,9 @@
 // Dataset recipes for the built-in envs, written in D4RL layout (data::Dataset, saved with data::save_dataset_npz).
 // maze2d follows D4RL's recipe: one long run of a noisy waypoint controller toward random goal cells, `timeouts`
 // marking goal switches and `infos/goal` the goal in force. pendulum has random / medium / expert / medium-replay /
-// medium-expert kinds from the scripted controllers, in 200-step episodes. docs/environments.md explains each one.
+// medium-expert kinds from the scripted controllers, in 200-step episodes. hopper, halfcheetah and walker2d (the
+// `mujoco` feature) have D4RL's random recipe: uniform actions, the env's terminations, 1000-step episodes.
+// docs/environments.md explains each one.
 #pragma once
 
 #include "data/dataset.hpp"
@@ -32,10 +34,10 @@ struct GenerateConfig {
 };
 
 /// The dataset kinds of an env: maze2d "waypoint" (the D4RL recipe) and "random"; pendulum "random", "medium",
-/// "expert", "medium-replay", "medium-expert". Fails for an unknown env.
+/// "expert", "medium-replay", "medium-expert"; hopper, halfcheetah, walker2d "random". Fails for an unknown env.
 std::vector<std::string> dataset_kinds(const std::string& env);
-/// D4RL's sizes: maze2d umaze 1M, medium 2M, large 4M rows; pendulum 100k rows (500 episodes), 200k for
-/// medium-expert (its two halves).
+/// D4RL's sizes: maze2d umaze 1M, medium 2M, large 4M rows; locomotion random 1M; pendulum 100k rows (500
+/// episodes), 200k for medium-expert (its two halves).
 std::size_t default_steps(const std::string& env, const std::string& kind);
 
 /// Called with (rows done, rows total) about every 2^14 rows and once at the end.

@@ -21,7 +21,7 @@ namespace dydiff::eval {
 
 /// What a run is: the fields of its saved config that name the experiment.
 struct RunIdentity {
-    std::string algo;            // "bc", "td3bc", "cql", "iql", "diffql"
+    std::string algo;            // "bc", "td3bc", "cql", "iql", "diffql", "sac"
     std::string env;             // the evaluation env, e.g. "maze2d-umaze"
     std::string dataset;         // the dataset path as given to the run
     std::string dataset_sha256;  // "" when the config does not record it

@@ -175,6 +175,36 @@ void CqlConfig::validate() const {
     check_finite("cql", "reward_bias", reward_bias);
 }
 
+// ---- sac --------------------------------------------------------------------------------------------------------
+
+void SacConfig::fields(ConfigFields& f) {
+    f.add("hidden", &hidden, "width of each hidden layer, actor and critics (SAC: 256)").at_least(1);
+    f.add("layers", &layers, "hidden layers, ReLU (SAC: 2)").at_least(1);
+    f.add("actor_lr", &actor_lr, "actor Adam learning rate (SAC: 3e-4)").positive();
+    f.add("critic_lr", &critic_lr, "twin-critic Adam learning rate (SAC: 3e-4)").positive();
+    f.add("alpha_lr", &alpha_lr, "log alpha Adam learning rate (SAC: 3e-4)").positive();
+    f.add("discount", &discount, "discount γ (SAC: 0.99)").in_range(0, 1);
+    f.add("tau", &tau, "target-critic soft-update rate, every step (SAC: 0.005)").in_range(0, 1);
+    f.add("target_entropy_per_dim", &target_entropy_per_dim,
+          "target entropy = target_entropy_per_dim * A (SAC: -1, i.e. -A)").finite();
+    f.add("batch", &batch, "rows per update (SAC: 256)").at_least(1);
+    f.add("reward_scale", &reward_scale, "rewards become reward_scale * r + reward_bias (SAC: raw, 1)").finite();
+    f.add("reward_bias", &reward_bias, "see reward_scale (SAC: 0)").finite();
+}
+
+void SacConfig::validate() const {
+    check_network("sac", hidden, layers);
+    check_positive("sac", "actor_lr", actor_lr);
+    check_positive("sac", "critic_lr", critic_lr);
+    check_positive("sac", "alpha_lr", alpha_lr);
+    check_unit("sac", "discount", discount, true);
+    check_unit("sac", "tau", tau, true);
+    check_finite("sac", "target_entropy_per_dim", target_entropy_per_dim);
+    DYDIFF_CHECK(batch > 0, "sac config: batch = 0 (must be > 0)");
+    check_finite("sac", "reward_scale", reward_scale);
+    check_finite("sac", "reward_bias", reward_bias);
+}
+
 // ---- diffql -----------------------------------------------------------------------------------------------------
 
 void DiffQlConfig::fields(ConfigFields& f) {

@@ -146,6 +146,29 @@ struct DiffQlConfig {
 /// Defined in diffql.cpp.
 std::unique_ptr<Learner> make_diffql(const DiffQlConfig& config, const LearnerSpec& spec);
 
+/// SAC (Haarnoja et al. 2018, "Soft Actor-Critic Algorithms and Applications"; docs/algorithm.md §5.4.8), made to
+/// train behaviour policies online (dydiff/agent/online.hpp), and usable offline like any learner: Tanh-Gaussian
+/// actor, twin critics, automatic entropy temperature, the entropy term in the TD target, updates in the order α,
+/// actor, critics, PyTorch's default initialisation.
+struct SacConfig {
+    std::size_t hidden = 256;              // width of each hidden layer, actor and critics (SAC: 256)
+    std::size_t layers = 2;                // hidden layers, ReLU (SAC: 2)
+    float actor_lr = 3e-4f;                // Adam learning rate of the actor (SAC)
+    float critic_lr = 3e-4f;               // Adam learning rate of the twin critic (SAC)
+    float alpha_lr = 3e-4f;                // Adam learning rate of log α (SAC)
+    float discount = 0.99f;                // γ (SAC)
+    float tau = 0.005f;                    // target-critic soft-update rate, every step (SAC)
+    float target_entropy_per_dim = -1.0f;  // target entropy = this · A (SAC: −A)
+    std::size_t batch = 256;               // rows per update, sampled by the caller (SAC)
+    float reward_scale = 1.0f;             // r <- reward_scale r + reward_bias (SAC with auto-α: raw rewards)
+    float reward_bias = 0.0f;              // see reward_scale
+
+    void fields(ConfigFields& f);
+    void validate() const;
+};
+/// Defined in sac.cpp.
+std::unique_ptr<Learner> make_sac(const SacConfig& config, const LearnerSpec& spec);
+
 /// One config per algorithm, the registry's input (a run uses only the one of its algo).
 struct LearnerConfigs {
     BcConfig bc;
@@ -153,6 +176,7 @@ struct LearnerConfigs {
     IqlConfig iql;
     CqlConfig cql;
     DiffQlConfig diffql;
+    SacConfig sac;
 };
 
 }  // namespace dydiff::learners

@@ -31,6 +31,7 @@ const Entry kLearners[] = {
     entry<IqlConfig, &LearnerConfigs::iql, &make_iql>("iql"),
     entry<CqlConfig, &LearnerConfigs::cql, &make_cql>("cql"),
     entry<DiffQlConfig, &LearnerConfigs::diffql, &make_diffql>("diffql"),
+    entry<SacConfig, &LearnerConfigs::sac, &make_sac>("sac"),
 };
 
 const Entry& find(const std::string& algo) {

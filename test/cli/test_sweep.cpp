@@ -183,7 +183,7 @@ BOOST_AUTO_TEST_CASE(every_mistake_names_the_file_line_and_key) {
         {grid("algo = [\"bc\", \"bc\"]"), "grid.toml:5: grid.algo lists \"bc\" twice"},
         {grid("bc.lr = [1e-3, 0.001]"), "grid.toml:5: grid.bc.lr lists 0.001 twice"},
         {grid("algo = [\"bc\", \"dqn\"]"),
-         "grid.toml:5: config key 'algo' = \"dqn\" is out of range (valid: one of: bc, td3bc, iql, cql, diffql)"},
+         "grid.toml:5: config key 'algo' = \"dqn\" is out of range (valid: one of: bc, td3bc, iql, cql, diffql, sac)"},
         {grid("steps = [100, 0]"), "grid.toml:5: config key 'steps' = 0 is out of range"},
         {grid("eval_every = [\"often\"]"), "grid.toml:5: config key 'eval_every' wants an integer"},
         {grid("dydiff.enabled = [true]"), "grid.toml: run a/dydiff-s0: config [dydiff]: dydiff.diffusion is empty"},

@@ -62,6 +62,17 @@ BOOST_AUTO_TEST_CASE(generated_env_round_trips_through_npz_and_absent_env_is_unk
     const data::Dataset plain = data::load_dataset(dir / "no_env.npz");
     BOOST_TEST(plain.env.empty());
     BOOST_TEST(data::identify_dataset(plain).env == data::kUnknownEnv);
+    BOOST_TEST(plain.provenance.empty());
+}
+
+BOOST_AUTO_TEST_CASE(provenance_round_trips_through_npz) {
+    test::TempDir dir;
+    data::Dataset d = tiny_dataset(0.0f);
+    d.provenance = {{"recipe", "policy, sampled"}, {"policy_sha256", "ab12"}, {"seed", "3"}};
+    data::save_dataset_npz(d, dir / "p.npz");
+    const data::Dataset loaded = data::load_dataset(dir / "p.npz");
+    BOOST_TEST((loaded.provenance == d.provenance));
+    BOOST_TEST(loaded.ignored_keys.empty());  // metadata/provenance/* is read, not ignored
 }
 
 BOOST_AUTO_TEST_CASE(metadata_env_of_another_dtype_is_an_error_naming_the_key) {

@@ -45,6 +45,7 @@ LearnerConfigs small_configs() {
     c.diffql.ema_start = 1;  // the EMA actor moves on steps 2, 4, 6 of these short runs
     c.diffql.ema_every = 2;
     c.diffql.eval_samples = 4;
+    c.sac.hidden = 16;
     return c;
 }
 
@@ -57,6 +58,7 @@ const std::vector<Variant>& variants() {
         {"iql", "iql deterministic", [](LearnerConfigs& c) { c.iql.actor = "deterministic"; }},
         {"cql", "cql", [](LearnerConfigs&) {}},
         {"diffql", "diffql", [](LearnerConfigs&) {}},
+        {"sac", "sac", [](LearnerConfigs&) {}},
     };
     return v;
 }
