@@ -3,6 +3,8 @@
 
 #include "autograd/error.hpp"
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -219,6 +221,35 @@ void Checkpoint::load_module(const std::string& section, Module& module) const {
         Tensor p = t;
         p.mutable_value() = array(prefix + name).to_float();
     }
+}
+
+void Checkpoint::require_finite(const std::string& who) const {
+    for (const auto& [key, a] : entries_) {
+        const auto scan = [&](auto tag) {
+            using T = decltype(tag);
+            const std::size_t n = a.size();
+            for (std::size_t i = 0; i < n; ++i) {
+                T v;
+                std::memcpy(&v, a.bytes.data() + i * sizeof(T), sizeof(T));
+                if (!std::isfinite(v))
+                    throw NonFiniteError(who + ": key '" + key + "' holds NaN or Inf (element " + std::to_string(i) +
+                                         " of shape " + shape_str(a.shape) + " is " + std::to_string(v) +
+                                         "); not written");
+            }
+        };
+        if (a.dtype == data::DType::f32) scan(float{});
+        if (a.dtype == data::DType::f64) scan(double{});
+    }
+}
+
+std::string last_good_checkpoint(const std::string& file, std::int64_t step, std::int64_t first_due) {
+    if (step >= 1) return "the last good checkpoint is " + file + " (step " + std::to_string(step) + ")";
+    return "no checkpoint exists yet (the first is due at step " + std::to_string(first_due) + ")";
+}
+
+void stop_non_finite(const NonFiniteError& e, const std::string& last_good) {
+    throw NonFiniteError(std::string(e.what()) + "; stopping. " + last_good +
+                         "; hint: lower the learning rate, or check the data for extreme values");
 }
 
 std::vector<std::string> Checkpoint::keys() const {

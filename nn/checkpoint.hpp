@@ -63,6 +63,9 @@ public:
     void load_module(const std::string& section, Module& module) const;
     /// Keys in order.
     std::vector<std::string> keys() const;
+    /// Throws NonFiniteError ("<who>: key 'k' holds NaN or Inf (element i is nan); not written") unless every
+    /// float32/float64 array is finite. Every trainer calls it before save(): no checkpoint holds a NaN or Inf.
+    void require_finite(const std::string& who) const;
     /// Fails unless this is a model file of `kind` in `version` (put_format). A file without "format/version" was
     /// written before model files recorded their format (or is no model file): the error says so and names the file.
     void check_format(const std::string& kind, std::int64_t version) const;
@@ -86,6 +89,13 @@ private:
     std::string source_;
     std::vector<data::NpzEntry> entries_;
 };
+
+/// What a training run that met a NaN or Inf can go back to: "the last good checkpoint is <file> (step <step>)" when
+/// step >= 1, else "no checkpoint exists yet (the first is due at step <first_due>)".
+std::string last_good_checkpoint(const std::string& file, std::int64_t step, std::int64_t first_due);
+/// Rethrows `e` (a NonFiniteError) with "; stopping. <last_good>; hint: ..." appended: the one message every trainer
+/// ends with when its numbers stop being finite (docs/reliability.md).
+[[noreturn]] void stop_non_finite(const NonFiniteError& e, const std::string& last_good);
 
 /// The model file a path names: `run_or_file` itself when it is a file, `run_or_file/file_in_run` when it is a
 /// directory (a run directory of `command`, e.g. "train-dynamics"). Anything else fails with one error naming the

@@ -169,6 +169,7 @@ void TrainedDynamics::save(nn::Checkpoint& c) const {
 void TrainedDynamics::save(const std::string& path) const {
     nn::Checkpoint c;
     save(c);
+    c.require_finite(path);
     c.save(path);
 }
 

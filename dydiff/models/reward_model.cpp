@@ -92,6 +92,7 @@ void TrainedReward::save(nn::Checkpoint& c) const {
 void TrainedReward::save(const std::string& path) const {
     nn::Checkpoint c;
     save(c);
+    c.require_finite(path);
     c.save(path);
 }
 

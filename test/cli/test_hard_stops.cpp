@@ -145,7 +145,8 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_then_resume_is_bitwise_uninterrup
     BOOST_TEST_REQUIRE(code == 0, read_text(f.dir.path() / ".stderr"));
     BOOST_TEST((read_text(f.run() / "checkpoint.npz") == f.checkpoint), "checkpoint differs from the uninterrupted run");
     BOOST_TEST(metrics_without_seconds(f.run() / "metrics.csv") == f.metrics);
-    if (resume) BOOST_TEST(temp_files(f.run()).empty(), "left behind: " << temp_files(f.run()).front());
+    const std::vector<std::string> left = temp_files(f.run());
+    if (resume) BOOST_TEST(left.empty(), "left behind: " << (left.empty() ? "" : left.front()));
 }
 
 BOOST_AUTO_TEST_CASE(resume_before_the_first_checkpoint_starts_from_step_0) {
@@ -182,6 +183,73 @@ BOOST_AUTO_TEST_CASE(full_disk_keeps_the_good_checkpoint) {
     const auto r = run_dydiff(f.dir, {"train-diffusion", "data.npz", "--out", "file/r", "--set", "steps=1"});
     BOOST_TEST(r.code == 1, r.all());
     BOOST_TEST(r.err.find("file: cannot create the directory") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// A NaN or Inf in any trainer, forced by an absurd learning rate (1e30: the parameters overflow within two steps):
+// exit 1, one message naming the last good checkpoint or saying that none exists yet, and no checkpoint written.
+BOOST_AUTO_TEST_SUITE(non_finite)
+
+BOOST_AUTO_TEST_CASE(every_learner_stops_before_writing_a_checkpoint) {
+    TempDir dir;
+    BOOST_TEST_REQUIRE(run_dydiff(dir, {"dataset", "generate", "--env", "pendulum", "--kind", "medium-replay",
+                                        "--steps", "1000", "--out", "p.npz"})
+                           .code == 0);
+    const std::vector<std::pair<std::string, std::vector<std::string>>> learners{
+        {"bc", {"lr"}},
+        {"td3bc", {"actor_lr", "critic_lr"}},
+        {"iql", {"actor_lr", "critic_lr", "value_lr"}},
+        {"cql", {"actor_lr", "critic_lr", "alpha_lr"}},
+        {"diffql", {"actor_lr", "critic_lr"}}};
+    const std::vector<std::string> small{"--set", "steps=6", "--set", "eval_every=3", "--set", "log_every=3",
+                                         "--set", "eval_episodes=1", "--threads", "1"};
+    for (const auto& [algo, keys] : learners) {
+        std::vector<std::string> words{"train-agent", "p.npz", "--algo", algo, "--out", algo};
+        words.insert(words.end(), small.begin(), small.end());
+        for (const auto& k : keys) words.insert(words.end(), {"--set", algo + "." + k + "=1e30"});
+        const auto r = run_dydiff(dir, words);
+        BOOST_TEST(r.code == 1, algo << ": " << r.all());
+        BOOST_TEST(r.err.rfind("dydiff: error: " + algo + ": ", 0) == 0u, r.err);
+        BOOST_TEST(r.err.find("; stopping. no checkpoint exists yet (the first is due at step 3)") != std::string::npos,
+                   r.err);
+        BOOST_TEST(!fs::exists(dir.path() / algo / "checkpoint.npz"), algo);
+    }
+    // A resumed run that diverges names the checkpoint it resumed from, and leaves it as it was.
+    std::vector<std::string> words{"train-agent", "p.npz", "--algo", "bc", "--out", "good"};
+    words.insert(words.end(), small.begin(), small.end());
+    words[7] = "steps=3";
+    BOOST_TEST_REQUIRE(run_dydiff(dir, words).code == 0);
+    const std::string good = read_text(dir.path() / "good/checkpoint.npz");
+    const auto r = run_dydiff(dir, {"train-agent", "--out", "good", "--resume", "--set", "steps=9", "--set",
+                                    "bc.lr=1e30"});
+    BOOST_TEST(r.code == 1, r.all());
+    BOOST_TEST(r.err.find("; stopping. the last good checkpoint is good/checkpoint.npz (step 3)") != std::string::npos,
+               r.err);
+    BOOST_TEST((read_text(dir.path() / "good/checkpoint.npz") == good));
+}
+
+BOOST_AUTO_TEST_CASE(diffusion_and_one_step_fits_stop_with_their_last_good_file) {
+    Fixture f;
+    std::vector<std::string> two = kRun;
+    two[5] = "steps=2";
+    BOOST_TEST_REQUIRE(run_dydiff(f.dir, two).code == 0);
+    const std::string good = read_text(f.run() / "checkpoint.npz");
+    const auto r = run_dydiff(f.dir, {"train-diffusion", "--out", "r", "--resume", "--set", "steps=40", "--set",
+                                      "lr=1e30", "--set", "lr_rampup_kimg=0", "--set", "checkpoint_every=40"});
+    BOOST_TEST(r.code == 1, r.all());
+    BOOST_TEST(r.err.find("dydiff: error: train-diffusion: ") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("; stopping. the last good checkpoint is r/checkpoint.npz (step 2)") != std::string::npos,
+               r.err);
+    BOOST_TEST((read_text(f.run() / "checkpoint.npz") == good));
+    for (const char* command : {"train-dynamics", "train-reward"}) {
+        const auto fit = run_dydiff(f.dir, {command, "data.npz", "--out", command, "--set", "lr=1e30"});
+        BOOST_TEST(fit.code == 1, fit.all());
+        BOOST_TEST(fit.err.find("; stopping. no model was saved (the fit writes it only when it ends)") !=
+                       std::string::npos,
+                   fit.err);
+        BOOST_TEST(!fs::exists(f.dir.path() / command / "model.npz"));
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
