@@ -479,6 +479,11 @@ Hdf5Contents read_hdf5_arrays(const std::string& path) {
     std::error_code ec;
     const std::uint64_t file_size = std::filesystem::file_size(path, ec);
     DYDIFF_USER_CHECK(!ec, path << ": cannot read the file's size (" << ec.message() << ")");
+    // NOTE: libhdf5 cannot close some damaged files (a corrupt metadata entry stays in its cache) and then prints
+    // "HDF5: infinite loop closing library" from its atexit handler, after our one error message. We only read, so
+    // there is nothing to flush at exit: the handler is not installed (a no-op once the library is initialised).
+    static const bool no_atexit = H5dont_atexit() >= 0;
+    (void)no_atexit;
     const QuietErrors quiet;
     DYDIFF_USER_CHECK(H5Fis_hdf5(path.c_str()) > 0, path << ": not an HDF5 file");
     Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
@@ -486,7 +491,7 @@ Hdf5Contents read_hdf5_arrays(const std::string& path) {
 
     Walk walk;
     DYDIFF_USER_CHECK(H5Lvisit(file.get(), H5_INDEX_NAME, H5_ITER_INC, &collect, &walk) >= 0,
-                      path << ": cannot list the HDF5 file's contents");
+                      path << ": cannot list the HDF5 file's contents (a damaged file)");
 
     Hdf5Contents out;
     for (const std::string& p : walk.paths) {

@@ -11,10 +11,11 @@
 
 namespace dydiff::nn {
 
-Checkpoint Checkpoint::load(const std::string& path) {
-    data::NpzFile file = data::read_npz(path);
+Checkpoint Checkpoint::load(const std::string& path) { return from_npz(data::read_npz(path)); }
+
+Checkpoint Checkpoint::from_npz(const data::NpzFile& file) {
     Checkpoint c;
-    c.source_ = path;
+    c.source_ = file.path();
     c.entries_ = file.entries();
     return c;
 }

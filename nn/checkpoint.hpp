@@ -22,6 +22,8 @@ public:
     Checkpoint() = default;
     /// Reads a checkpoint file (any np.savez archive).
     static Checkpoint load(const std::string& path);
+    /// The checkpoint an archive already read holds (load is from_npz(read_npz(path))); its path names it in errors.
+    static Checkpoint from_npz(const data::NpzFile& file);
     /// Writes all entries, in insertion order, atomically.
     void save(const std::string& path) const;
 
