@@ -3,6 +3,7 @@
 
 #include "autograd/error.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -112,10 +113,26 @@ std::vector<std::int64_t> Checkpoint::get_int64s(const std::string& key) const {
     return a.to_vector<std::int64_t>();
 }
 
-std::size_t Checkpoint::get_size(const std::string& key, std::int64_t min) const {
+std::size_t Checkpoint::get_size(const std::string& key, std::int64_t min, std::int64_t max) const {
     const std::int64_t v = get_int64(key);
     DYDIFF_USER_CHECK(v >= min, where() << ": key '" << key << "' is " << v << ", expected an integer >= " << min);
+    DYDIFF_USER_CHECK(v <= max, where() << ": key '" << key << "' is " << v << ", but the file's weights allow at most "
+                                        << max << " (a damaged file, or the weights are missing)");
     return static_cast<std::size_t>(v);
+}
+
+std::int64_t Checkpoint::largest_dim(const std::string& section) const {
+    std::size_t out = 0;
+    for (const auto& [k, a] : entries_)
+        if (k.rfind(section + "/", 0) == 0 && (a.dtype == data::DType::f32 || a.dtype == data::DType::f64))
+            for (std::size_t d : a.shape) out = std::max(out, d);
+    return static_cast<std::int64_t>(out);
+}
+
+std::int64_t Checkpoint::array_count(const std::string& section) const {
+    std::int64_t n = 0;
+    for (const auto& [k, a] : entries_) n += k.rfind(section + "/", 0) == 0;
+    return n;
 }
 
 float Checkpoint::get_float32(const std::string& key) const {
@@ -225,7 +242,9 @@ void Checkpoint::load_module(const std::string& section, Module& module) const {
 }
 
 void Checkpoint::require_finite(const std::string& who) const {
-    for (const auto& [key, a] : entries_) {
+    for (const auto& entry : entries_) {
+        const std::string& key = entry.first;
+        const data::NpyArray& a = entry.second;
         const auto scan = [&](auto tag) {
             using T = decltype(tag);
             const std::size_t n = a.size();

@@ -50,8 +50,13 @@ public:
     std::string get_text(const std::string& key) const;
     /// A 1-d int64 array.
     std::vector<std::int64_t> get_int64s(const std::string& key) const;
-    /// An int64 scalar >= `min` as a size (dims, widths, counts); an error names the file, the key and the value.
-    std::size_t get_size(const std::string& key, std::int64_t min = 1) const;
+    /// An int64 scalar in [min, max] as a size (dims, widths, counts); an error names the file, the key and the value.
+    std::size_t get_size(const std::string& key, std::int64_t min = 1, std::int64_t max = INT64_MAX) const;
+    /// The bounds a model reader puts on the architecture a file claims, so that a damaged file cannot make it build
+    /// (allocate) a model larger than the file (docs/reliability.md): every width of a model is a dimension of one of
+    /// its stored float weights under "<section>/", and every count (layers, members) is at most their number.
+    std::int64_t largest_dim(const std::string& section) const;
+    std::int64_t array_count(const std::string& section) const;
     /// One float32 / float64 value of exactly that dtype.
     float get_float32(const std::string& key) const;
     double get_float64(const std::string& key) const;
