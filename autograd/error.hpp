@@ -28,6 +28,14 @@ public:
     explicit UserError(const std::string& message) : Error(message) {}
 };
 
+/// A UserError for a NaN or Inf met while training (a loss, a gradient, a value about to be saved): the usual causes
+/// are a learning rate or data out of scale. Trainers catch it to add where the run can go back to
+/// (nn/checkpoint.hpp: stop_non_finite), and no checkpoint holding a NaN or Inf is written (Checkpoint::require_finite).
+class NonFiniteError : public UserError {
+public:
+    explicit NonFiniteError(const std::string& message) : UserError(message) {}
+};
+
 /// Throws Error("file:line: message"). Not inline-expanded at call sites, to keep checks cheap.
 [[noreturn]] void fail(const char* file, int line, const std::string& message);
 /// Throws UserError(message).

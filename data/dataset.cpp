@@ -207,11 +207,12 @@ Dataset dataset_from_arrays(const std::map<std::string, RawArray>& arrays, const
     return d;
 }
 
-Dataset load_dataset_npz(const std::string& path) {
-    const NpzFile file = read_npz(path);
+Dataset load_dataset_npz(const std::string& path) { return dataset_from_npz(read_npz(path)); }
+
+Dataset dataset_from_npz(const NpzFile& file) {
     std::map<std::string, RawArray> arrays;
     for (const auto& [key, array] : file) arrays[key] = RawArray{array, dtype_name(array.dtype)};
-    return dataset_from_arrays(arrays, path);
+    return dataset_from_arrays(arrays, file.path());
 }
 
 bool hdf5_supported() noexcept { return DYDIFF_HAVE_HDF5 != 0; }

@@ -19,6 +19,8 @@
 
 namespace dydiff::data {
 
+class NpzFile;
+
 struct Dataset {
     xt::xtensor<float, 2> observations;                      // (N, S)
     xt::xtensor<float, 2> actions;                           // (N, A)
@@ -70,6 +72,8 @@ Dataset dataset_from_arrays(const std::map<std::string, RawArray>& arrays, const
 
 /// Reads an np.savez archive in D4RL layout (numeric members only, see data/npz.hpp) into a Dataset.
 Dataset load_dataset_npz(const std::string& path);
+/// The same from an archive already read (load_dataset_npz is dataset_from_npz(read_npz(path))).
+Dataset dataset_from_npz(const NpzFile& file);
 
 /// True when this build reads HDF5 files (the Meson feature `hdf5` found libhdf5).
 bool hdf5_supported() noexcept;

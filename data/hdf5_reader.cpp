@@ -14,7 +14,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <string>
@@ -79,8 +81,97 @@ bool is_bool_enum(hid_t type) {
     return true;
 }
 
+// The standard (IEEE / two's complement, either byte order) file types we convert: libhdf5's converters are asked
+// only about these. Anything else of the float or integer class (a damaged or exotic precision, offset or size) is
+// refused by read_dataset before H5Dread.
+bool is_one_of(hid_t type, std::initializer_list<hid_t> types) {
+    for (hid_t t : types)
+        if (H5Tequal(type, t) > 0) return true;
+    return false;
+}
+bool is_standard_float(hid_t type) {
+    return is_one_of(type, {H5T_IEEE_F32LE, H5T_IEEE_F32BE, H5T_IEEE_F64LE, H5T_IEEE_F64BE});
+}
+bool is_standard_integer(hid_t type) {
+    return is_one_of(type, {H5T_STD_I8LE, H5T_STD_I8BE, H5T_STD_U8LE, H5T_STD_U8BE, H5T_STD_I16LE, H5T_STD_I16BE,
+                            H5T_STD_U16LE, H5T_STD_U16BE, H5T_STD_I32LE, H5T_STD_I32BE, H5T_STD_U32LE, H5T_STD_U32BE,
+                            H5T_STD_I64LE, H5T_STD_I64BE, H5T_STD_U64LE, H5T_STD_U64BE});
+}
+
+// NOTE: deflate cannot compress better than about 1032:1 (each 258-byte match costs at least 2 bits); a filtered
+// dataset claiming more uncompressed bytes than this many times its stored bytes is damaged (or not deflate, and then
+// not something dydiff reads). Bounds what one small file can make us allocate.
+constexpr std::uint64_t kMaxFilterRatio = 1032;
+
+// Checks what the file actually stores for a dataset against what its shape claims, before anything is allocated or
+// H5Dread is called (docs/reliability.md): the layout, each storage's place inside the file, every chunk present,
+// and for unfiltered data the exact byte count. `claimed` is elements * the file type's size (overflow-checked).
+void check_storage(hid_t ds, const std::string& source, const std::string& path, const std::vector<hsize_t>& dims,
+                   std::uint64_t claimed, std::uint64_t item, std::uint64_t file_size) {
+    const auto fail_prefix = [&] { return source + ": HDF5 dataset '" + path + "' (shape " + shape_str(dims) + ")"; };
+    Handle dcpl(H5Dget_create_plist(ds), H5Pclose);
+    DYDIFF_USER_CHECK(dcpl.ok(), fail_prefix() << ": cannot read its storage properties (a damaged file)");
+    const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+    const hsize_t storage = H5Dget_storage_size(ds);
+    DYDIFF_USER_CHECK(storage <= file_size, fail_prefix() << " claims " << storage << " bytes of storage in a file of "
+                                                          << file_size << " bytes (a damaged file)");
+    if (layout == H5D_CONTIGUOUS || layout == H5D_COMPACT) {
+        DYDIFF_USER_CHECK(storage == claimed, fail_prefix() << " needs " << claimed << " bytes, but the file stores "
+                                                            << storage << " (a damaged or truncated file)");
+        if (layout == H5D_CONTIGUOUS) {
+            const haddr_t offset = H5Dget_offset(ds);
+            DYDIFF_USER_CHECK(offset != HADDR_UNDEF && offset <= file_size && storage <= file_size - offset,
+                              fail_prefix() << ": its " << storage << " bytes at byte " << offset
+                                            << " run past the end of the file (" << file_size
+                                            << " bytes; a damaged or truncated file)");
+        }
+        return;
+    }
+    DYDIFF_USER_CHECK(layout == H5D_CHUNKED, fail_prefix() << " has a layout dydiff does not read (virtual or unknown, "
+                                                           << "code " << static_cast<int>(layout)
+                                                           << "); copy it into a plain dataset with h5py");
+    const int rank = static_cast<int>(dims.size());
+    std::vector<hsize_t> chunk(dims.size(), 0);
+    DYDIFF_USER_CHECK(H5Pget_chunk(dcpl.get(), rank, chunk.data()) == rank,
+                      fail_prefix() << ": its chunk shape does not match its rank (a damaged file)");
+    // Chunks the shape needs, and the bytes they hold uncompressed (edge chunks are stored whole).
+    std::uint64_t chunks = 1, chunk_elems = 1;
+    for (std::size_t k = 0; k < dims.size(); ++k) {
+        DYDIFF_USER_CHECK(chunk[k] >= 1, fail_prefix() << ": chunk shape " << shape_str(chunk)
+                                                       << " has a zero dimension (a damaged file)");
+        const std::uint64_t per_axis = dims[k] / chunk[k] + (dims[k] % chunk[k] != 0);
+        DYDIFF_USER_CHECK(per_axis == 0 || chunks <= UINT64_MAX / per_axis,
+                          fail_prefix() << ": chunk count overflows (a damaged file)");
+        chunks *= per_axis;
+        DYDIFF_USER_CHECK(chunk_elems <= UINT64_MAX / chunk[k], fail_prefix() << ": chunk shape " << shape_str(chunk)
+                                                                              << " overflows (a damaged file)");
+        chunk_elems *= chunk[k];
+    }
+    hsize_t present = 0;
+    Handle space(H5Dget_space(ds), H5Sclose);
+    DYDIFF_USER_CHECK(space.ok() && H5Dget_num_chunks(ds, space.get(), &present) >= 0,
+                      fail_prefix() << ": cannot count its chunks (a damaged file)");
+    DYDIFF_USER_CHECK(present == chunks, fail_prefix() << " needs " << chunks << " chunk(s) of shape "
+                                                       << shape_str(chunk) << ", but the file stores " << present
+                                                       << " (a damaged or unfinished file; dydiff does not read "
+                                                          "unwritten chunks as fill values)");
+    const double uncompressed = static_cast<double>(chunks) * static_cast<double>(chunk_elems) *
+                                static_cast<double>(item);
+    if (H5Pget_nfilters(dcpl.get()) == 0) {
+        DYDIFF_USER_CHECK(static_cast<double>(storage) >= uncompressed,
+                          fail_prefix() << " stores " << storage << " bytes for " << chunks << " unfiltered chunk(s) of "
+                                        << uncompressed << " bytes (a damaged file)");
+    } else {
+        DYDIFF_USER_CHECK(uncompressed <= static_cast<double>(kMaxFilterRatio) * static_cast<double>(storage),
+                          fail_prefix() << " claims " << uncompressed << " uncompressed bytes from " << storage
+                                        << " stored bytes, more than deflate's " << kMaxFilterRatio
+                                        << ":1 limit (a damaged file)");
+    }
+}
+
 // Reads one dataset; returns false (with `why`) for a type we do not keep.
-bool read_dataset(hid_t file, const std::string& path, const std::string& source, RawArray& out, std::string& why) {
+bool read_dataset(hid_t file, const std::string& path, const std::string& source, std::uint64_t file_size,
+                  RawArray& out, std::string& why) {
     Handle ds(H5Dopen2(file, path.c_str(), H5P_DEFAULT), H5Dclose);
     DYDIFF_USER_CHECK(ds.ok(), source << ": cannot open HDF5 dataset '" << path << "'");
     Handle type(H5Dget_type(ds.get()), H5Tclose);
@@ -92,20 +183,32 @@ bool read_dataset(hid_t file, const std::string& path, const std::string& source
         return false;
     }
     const int rank = H5Sget_simple_extent_ndims(space.get());
-    DYDIFF_USER_CHECK(rank >= 0, source << ": cannot read the shape of '" << path << "'");
+    DYDIFF_USER_CHECK(rank >= 0 && rank <= H5S_MAX_RANK,
+                      source << ": cannot read the shape of '" << path << "' (rank " << rank << ")");
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-    if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    if (rank > 0)
+        DYDIFF_USER_CHECK(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) == rank,
+                          source << ": cannot read the " << rank << " dimensions of '" << path << "'");
 
     const H5T_class_t cls = H5Tget_class(type.get());
     const std::size_t size = H5Tget_size(type.get());
     hid_t mem_type = -1;  // a predefined native type: never closed
     std::string stored;
     if (cls == H5T_FLOAT) {
-        out.array.dtype = size <= 4 ? DType::f32 : DType::f64;
-        mem_type = size <= 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
         stored = "float" + std::to_string(8 * size);
+        if (!is_standard_float(type.get())) {
+            why = "float type of " + std::to_string(size) + " bytes that is not IEEE float32 or float64";
+            return false;
+        }
+        out.array.dtype = size == 4 ? DType::f32 : DType::f64;
+        mem_type = size == 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
     } else if (cls == H5T_INTEGER) {
         const bool is_signed = H5Tget_sign(type.get()) == H5T_SGN_2;
+        stored = std::string(is_signed ? "int" : "uint") + std::to_string(8 * size);
+        if (!is_standard_integer(type.get())) {
+            why = "integer type of " + std::to_string(size) + " bytes with a non-standard precision or offset";
+            return false;
+        }
         if (!is_signed && size == 1) {
             out.array.dtype = DType::u8;
             mem_type = H5T_NATIVE_UINT8;
@@ -116,7 +219,6 @@ bool read_dataset(hid_t file, const std::string& path, const std::string& source
             out.array.dtype = DType::i64;  // HDF5 clamps uint64 values beyond int64 in the conversion
             mem_type = H5T_NATIVE_INT64;
         }
-        stored = std::string(is_signed ? "int" : "uint") + std::to_string(8 * size);
     } else if (cls == H5T_ENUM && is_bool_enum(type.get())) {
         out.array.dtype = DType::bool_;
         stored = "bool";
@@ -125,10 +227,17 @@ bool read_dataset(hid_t file, const std::string& path, const std::string& source
         return false;
     }
 
-    out.array.shape.assign(dims.begin(), dims.end());
-    out.array.bytes.assign(out.array.size() * itemsize(out.array.dtype), 0);
+    // Every size is checked before anything is allocated: the shape against overflow (in memory and in the file),
+    // then the file's storage against the shape (check_storage), so that a small file cannot claim gigabytes.
+    const std::vector<std::size_t> shape(dims.begin(), dims.end());
+    const std::string where = source + ": HDF5 dataset '" + path + "'";
+    const std::size_t bytes = checked_nbytes(shape, itemsize(out.array.dtype), where);
+    const std::uint64_t claimed = checked_nbytes(shape, size, where);
     out.stored = stored;
-    if (out.array.size() == 0) return true;
+    out.array.shape = shape;
+    if (bytes == 0) return true;
+    check_storage(ds.get(), source, path, dims, claimed, size, file_size);
+    out.array.bytes.assign(bytes, 0);
     herr_t status;
     if (out.array.dtype == DType::bool_) {
         // Enum -> the native enum of the same members (HDF5 converts enums only to enums).
@@ -168,7 +277,8 @@ struct MinariColumns {
 };
 
 // One episode member, read and checked: it exists, is a dataset (a group means a Dict/Tuple space) and is numeric.
-RawArray read_member(hid_t file, const std::string& source, const std::string& episode, const std::string& key) {
+RawArray read_member(hid_t file, const std::string& source, std::uint64_t file_size, const std::string& episode,
+                     const std::string& key) {
     const std::string p = episode + "/" + key;
     DYDIFF_USER_CHECK(H5Lexists(file, p.c_str(), H5P_DEFAULT) > 0,
                       source << ": Minari " << episode << " has no '" << key
@@ -183,7 +293,7 @@ RawArray read_member(hid_t file, const std::string& source, const std::string& e
                << "Discrete) spaces; flatten the space before recording, or convert with your own h5py script");
     RawArray raw;
     std::string why;
-    DYDIFF_USER_CHECK(read_dataset(file, p, source, raw, why),
+    DYDIFF_USER_CHECK(read_dataset(file, p, source, file_size, raw, why),
                       source << ": Minari " << episode << "/" << key << " cannot be read as numbers (" << why << ")");
     return raw;
 }
@@ -225,15 +335,15 @@ void check_finite_f32(const std::vector<double>& v, std::size_t cols, const std:
     }
 }
 
-void append_episode(hid_t file, const std::string& source, const std::string& episode, MinariColumns& c,
-                    std::vector<std::string>& ignored) {
-    const RawArray act = read_member(file, source, episode, "actions");
+void append_episode(hid_t file, const std::string& source, std::uint64_t file_size, const std::string& episode,
+                    MinariColumns& c, std::vector<std::string>& ignored) {
+    const RawArray act = read_member(file, source, file_size, episode, "actions");
     DYDIFF_USER_CHECK(!act.array.shape.empty(), source << ": Minari " << episode << "/actions is a scalar");
     const std::size_t steps = act.array.shape[0];  // T
-    const RawArray obs = read_member(file, source, episode, "observations");
-    const RawArray rew = read_member(file, source, episode, "rewards");
-    const RawArray term = read_member(file, source, episode, "terminations");
-    const RawArray trunc = read_member(file, source, episode, "truncations");
+    const RawArray obs = read_member(file, source, file_size, episode, "observations");
+    const RawArray rew = read_member(file, source, file_size, episode, "rewards");
+    const RawArray term = read_member(file, source, file_size, episode, "terminations");
+    const RawArray trunc = read_member(file, source, file_size, episode, "truncations");
     const std::size_t s = matrix_dim(obs, source, episode, "observations", steps + 1);
     const std::size_t a = matrix_dim(act, source, episode, "actions", steps);
     if (c.first_episode.empty()) {
@@ -304,7 +414,8 @@ std::uint64_t episode_id(const std::string& name, const std::string& source) {
 }
 
 // A Minari main_data.hdf5 as D4RL arrays (docs/data_format.md, "Minari HDF5"). `paths` is the whole walk.
-Hdf5Contents read_minari(hid_t file, const std::string& source, const std::vector<std::string>& paths) {
+Hdf5Contents read_minari(hid_t file, const std::string& source, std::uint64_t file_size,
+                         const std::vector<std::string>& paths) {
     std::vector<std::pair<std::uint64_t, std::string>> episodes;  // (id, group name)
     std::set<std::string> ignored_kinds;                          // one entry per kind, not per episode
     for (const std::string& p : paths) {
@@ -336,7 +447,7 @@ Hdf5Contents read_minari(hid_t file, const std::string& source, const std::vecto
 
     MinariColumns c;
     std::vector<std::string> ignored;
-    for (const auto& [id, name] : episodes) append_episode(file, source, name, c, ignored);
+    for (const auto& [id, name] : episodes) append_episode(file, source, file_size, name, c, ignored);
     DYDIFF_USER_CHECK(c.rows >= 1,
                       source << ": Minari file with " << episodes.size() << " episode group(s) but no steps");
 
@@ -365,6 +476,14 @@ Hdf5Contents read_minari(hid_t file, const std::string& source, const std::vecto
 
 Hdf5Contents read_hdf5_arrays(const std::string& path) {
     DYDIFF_USER_CHECK(std::ifstream(path).good(), path << ": cannot open the file (missing or unreadable)");
+    std::error_code ec;
+    const std::uint64_t file_size = std::filesystem::file_size(path, ec);
+    DYDIFF_USER_CHECK(!ec, path << ": cannot read the file's size (" << ec.message() << ")");
+    // NOTE: libhdf5 cannot close some damaged files (a corrupt metadata entry stays in its cache) and then prints
+    // "HDF5: infinite loop closing library" from its atexit handler, after our one error message. We only read, so
+    // there is nothing to flush at exit: the handler is not installed (a no-op once the library is initialised).
+    static const bool no_atexit = H5dont_atexit() >= 0;
+    (void)no_atexit;
     const QuietErrors quiet;
     DYDIFF_USER_CHECK(H5Fis_hdf5(path.c_str()) > 0, path << ": not an HDF5 file");
     Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
@@ -372,11 +491,11 @@ Hdf5Contents read_hdf5_arrays(const std::string& path) {
 
     Walk walk;
     DYDIFF_USER_CHECK(H5Lvisit(file.get(), H5_INDEX_NAME, H5_ITER_INC, &collect, &walk) >= 0,
-                      path << ": cannot list the HDF5 file's contents");
+                      path << ": cannot list the HDF5 file's contents (a damaged file)");
 
     Hdf5Contents out;
     for (const std::string& p : walk.paths) {
-        if (is_episode_group(p)) return read_minari(file.get(), path, walk.paths);
+        if (is_episode_group(p)) return read_minari(file.get(), path, file_size, walk.paths);
     }
     for (const std::string& p : walk.paths) {
         if (is_metadata(p)) {
@@ -388,7 +507,7 @@ Hdf5Contents read_hdf5_arrays(const std::string& path) {
         if (H5Iget_type(obj.get()) != H5I_DATASET) continue;  // groups: their datasets are visited on their own
         RawArray raw;
         std::string why;
-        if (read_dataset(file.get(), p, path, raw, why)) {
+        if (read_dataset(file.get(), p, path, file_size, raw, why)) {
             out.arrays.emplace(p, std::move(raw));
         } else {
             out.ignored.push_back(p + " (" + why + ")");

@@ -32,16 +32,26 @@ std::string quote_printable(const std::string& s) {
     return os.str();
 }
 
-// size * itemsize with overflow detection.
-std::size_t checked_bytes(const std::vector<std::size_t>& shape, std::size_t item, const std::string& where) {
-    std::size_t n = item;
+}  // namespace
+
+std::size_t checked_nbytes(const std::vector<std::size_t>& shape, std::size_t item, const std::string& where) {
+    // NOTE: a zero dimension makes the byte count 0, but xtensor still computes strides from the other dimensions
+    // (signed std::ptrdiff_t): (0, 2^32, 2^32) must fail like (1, 2^32, 2^32). So the product runs over every
+    // dimension with 0 counted as 1, and must stay within PTRDIFF_MAX bytes.
+    constexpr std::size_t kLimit = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
+    std::size_t n = item, bytes = item;
     for (std::size_t d : shape) {
-        if (d != 0 && n > std::numeric_limits<std::size_t>::max() / d)
-            DYDIFF_USER_FAIL(where << ": shape " << shape_str(shape) << " overflows the address space");
-        n *= d;
+        const std::size_t f = d == 0 ? 1 : d;
+        if (n > kLimit / f)
+            DYDIFF_USER_FAIL(where << ": shape " << shape_str(shape) << " of " << item
+                                   << "-byte elements overflows the address space");
+        n *= f;
+        bytes = d == 0 ? 0 : bytes * d;
     }
-    return n;
+    return bytes;
 }
+
+namespace {
 
 // ---- header parser: a Python dict literal of strings, booleans and int tuples --------------------------------
 class HeaderParser {
@@ -239,7 +249,7 @@ std::size_t NpyArray::size() const noexcept {
 }
 
 void NpyArray::validate(const std::string& where) const {
-    const std::size_t expected = checked_bytes(shape, itemsize(dtype), where);
+    const std::size_t expected = checked_nbytes(shape, itemsize(dtype), where);
     DYDIFF_USER_CHECK(bytes.size() == expected, where << ": shape " << shape_str(shape) << " of " << dtype_name(dtype)
                                                       << " needs " << expected << " bytes, found " << bytes.size());
     if (dtype == DType::bool_) {
@@ -372,7 +382,7 @@ NpyArray decode_npy(const std::uint8_t* data, std::size_t n, const std::string& 
     a.dtype = d.dtype;
     a.shape = shape;
     const std::size_t item = itemsize(d.dtype);
-    const std::size_t expected = checked_bytes(shape, item, where);
+    const std::size_t expected = checked_nbytes(shape, item, where);
     const std::size_t found = n - data_start;
     DYDIFF_USER_CHECK(found == expected, where << ": header says shape " << shape_str(shape) << " of "
                                                << dtype_name(d.dtype) << " = " << expected << " bytes of data, found "

@@ -124,6 +124,11 @@ struct NpyArray {
     void check_dtype(DType expected, const std::string& context) const;
 };
 
+/// size * item bytes of an array of this shape, for every reader before it allocates: fails (naming `where` and the
+/// shape) unless the product of the dimensions, a 0 counted as 1, times item fits in std::ptrdiff_t (xtensor's
+/// strides are signed, and are computed even for an empty array).
+std::size_t checked_nbytes(const std::vector<std::size_t>& shape, std::size_t item, const std::string& where);
+
 /// The .npy bytes of a: header (v1.0, or v2.0 when the header exceeds 65535 bytes) followed by the data.
 std::vector<std::uint8_t> encode_npy(const NpyArray& a);
 /// Just the header part of encode_npy(a) (magic .. '\n'); the data follows it unchanged.

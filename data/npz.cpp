@@ -274,8 +274,9 @@ void write_npz(const std::string& path, const std::vector<NpzEntry>& arrays, con
 }
 
 // ---- reader ------------------------------------------------------------------------------------------------
-NpzFile read_npz(const std::string& path) {
-    const std::vector<std::uint8_t> b = read_file_bytes(path);
+NpzFile read_npz(const std::string& path) { return decode_npz(read_file_bytes(path), path); }
+
+NpzFile decode_npz(const std::vector<std::uint8_t>& b, const std::string& path) {
     const Reader r(b, path);
     const std::size_t end_pos = find_end_record(b, path);
 

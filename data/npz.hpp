@@ -56,7 +56,7 @@ public:
     const NpyArray& require(const std::string& key, DType dtype, const std::vector<std::size_t>& shape) const;
 
 private:
-    friend NpzFile read_npz(const std::string& path);
+    friend NpzFile decode_npz(const std::vector<std::uint8_t>& bytes, const std::string& path);
     std::string path_;
     std::vector<NpzEntry> entries_;
     std::map<std::string, std::size_t> index_;  // key -> position in entries_
@@ -66,5 +66,7 @@ private:
 /// from the central directory, each local header's own name and extra lengths, CRC-32 checked per member.
 /// Errors name the file, the member and what was expected vs found.
 NpzFile read_npz(const std::string& path);
+/// The same from the archive's bytes in memory; `path` names it in errors (the NPZ fuzz target's entry point).
+NpzFile decode_npz(const std::vector<std::uint8_t>& bytes, const std::string& path);
 
 }  // namespace dydiff::data

@@ -3,16 +3,20 @@
 
 #include "autograd/error.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <sstream>
 
 namespace dydiff::nn {
 
-Checkpoint Checkpoint::load(const std::string& path) {
-    data::NpzFile file = data::read_npz(path);
+Checkpoint Checkpoint::load(const std::string& path) { return from_npz(data::read_npz(path)); }
+
+Checkpoint Checkpoint::from_npz(const data::NpzFile& file) {
     Checkpoint c;
-    c.source_ = path;
+    c.source_ = file.path();
     c.entries_ = file.entries();
     return c;
 }
@@ -109,10 +113,26 @@ std::vector<std::int64_t> Checkpoint::get_int64s(const std::string& key) const {
     return a.to_vector<std::int64_t>();
 }
 
-std::size_t Checkpoint::get_size(const std::string& key, std::int64_t min) const {
+std::size_t Checkpoint::get_size(const std::string& key, std::int64_t min, std::int64_t max) const {
     const std::int64_t v = get_int64(key);
     DYDIFF_USER_CHECK(v >= min, where() << ": key '" << key << "' is " << v << ", expected an integer >= " << min);
+    DYDIFF_USER_CHECK(v <= max, where() << ": key '" << key << "' is " << v << ", but the file's weights allow at most "
+                                        << max << " (a damaged file, or the weights are missing)");
     return static_cast<std::size_t>(v);
+}
+
+std::int64_t Checkpoint::largest_dim(const std::string& section) const {
+    std::size_t out = 0;
+    for (const auto& [k, a] : entries_)
+        if (k.rfind(section + "/", 0) == 0 && (a.dtype == data::DType::f32 || a.dtype == data::DType::f64))
+            for (std::size_t d : a.shape) out = std::max(out, d);
+    return static_cast<std::int64_t>(out);
+}
+
+std::int64_t Checkpoint::array_count(const std::string& section) const {
+    std::int64_t n = 0;
+    for (const auto& [k, a] : entries_) n += k.rfind(section + "/", 0) == 0;
+    return n;
 }
 
 float Checkpoint::get_float32(const std::string& key) const {
@@ -219,6 +239,37 @@ void Checkpoint::load_module(const std::string& section, Module& module) const {
         Tensor p = t;
         p.mutable_value() = array(prefix + name).to_float();
     }
+}
+
+void Checkpoint::require_finite(const std::string& who) const {
+    for (const auto& entry : entries_) {
+        const std::string& key = entry.first;
+        const data::NpyArray& a = entry.second;
+        const auto scan = [&](auto tag) {
+            using T = decltype(tag);
+            const std::size_t n = a.size();
+            for (std::size_t i = 0; i < n; ++i) {
+                T v;
+                std::memcpy(&v, a.bytes.data() + i * sizeof(T), sizeof(T));
+                if (!std::isfinite(v))
+                    throw NonFiniteError(who + ": key '" + key + "' holds NaN or Inf (element " + std::to_string(i) +
+                                         " of shape " + shape_str(a.shape) + " is " + std::to_string(v) +
+                                         "); not written");
+            }
+        };
+        if (a.dtype == data::DType::f32) scan(float{});
+        if (a.dtype == data::DType::f64) scan(double{});
+    }
+}
+
+std::string last_good_checkpoint(const std::string& file, std::int64_t step, std::int64_t first_due) {
+    if (step >= 1) return "the last good checkpoint is " + file + " (step " + std::to_string(step) + ")";
+    return "no checkpoint exists yet (the first is due at step " + std::to_string(first_due) + ")";
+}
+
+void stop_non_finite(const NonFiniteError& e, const std::string& last_good) {
+    throw NonFiniteError(std::string(e.what()) + "; stopping. " + last_good +
+                         "; hint: lower the learning rate, or check the data for extreme values");
 }
 
 std::vector<std::string> Checkpoint::keys() const {

@@ -22,6 +22,8 @@ public:
     Checkpoint() = default;
     /// Reads a checkpoint file (any np.savez archive).
     static Checkpoint load(const std::string& path);
+    /// The checkpoint an archive already read holds (load is from_npz(read_npz(path))); its path names it in errors.
+    static Checkpoint from_npz(const data::NpzFile& file);
     /// Writes all entries, in insertion order, atomically.
     void save(const std::string& path) const;
 
@@ -48,8 +50,13 @@ public:
     std::string get_text(const std::string& key) const;
     /// A 1-d int64 array.
     std::vector<std::int64_t> get_int64s(const std::string& key) const;
-    /// An int64 scalar >= `min` as a size (dims, widths, counts); an error names the file, the key and the value.
-    std::size_t get_size(const std::string& key, std::int64_t min = 1) const;
+    /// An int64 scalar in [min, max] as a size (dims, widths, counts); an error names the file, the key and the value.
+    std::size_t get_size(const std::string& key, std::int64_t min = 1, std::int64_t max = INT64_MAX) const;
+    /// The bounds a model reader puts on the architecture a file claims, so that a damaged file cannot make it build
+    /// (allocate) a model larger than the file (docs/reliability.md): every width of a model is a dimension of one of
+    /// its stored float weights under "<section>/", and every count (layers, members) is at most their number.
+    std::int64_t largest_dim(const std::string& section) const;
+    std::int64_t array_count(const std::string& section) const;
     /// One float32 / float64 value of exactly that dtype.
     float get_float32(const std::string& key) const;
     double get_float64(const std::string& key) const;
@@ -63,6 +70,9 @@ public:
     void load_module(const std::string& section, Module& module) const;
     /// Keys in order.
     std::vector<std::string> keys() const;
+    /// Throws NonFiniteError ("<who>: key 'k' holds NaN or Inf (element i is nan); not written") unless every
+    /// float32/float64 array is finite. Every trainer calls it before save(): no checkpoint holds a NaN or Inf.
+    void require_finite(const std::string& who) const;
     /// Fails unless this is a model file of `kind` in `version` (put_format). A file without "format/version" was
     /// written before model files recorded their format (or is no model file): the error says so and names the file.
     void check_format(const std::string& kind, std::int64_t version) const;
@@ -86,6 +96,13 @@ private:
     std::string source_;
     std::vector<data::NpzEntry> entries_;
 };
+
+/// What a training run that met a NaN or Inf can go back to: "the last good checkpoint is <file> (step <step>)" when
+/// step >= 1, else "no checkpoint exists yet (the first is due at step <first_due>)".
+std::string last_good_checkpoint(const std::string& file, std::int64_t step, std::int64_t first_due);
+/// Rethrows `e` (a NonFiniteError) with "; stopping. <last_good>; hint: ..." appended: the one message every trainer
+/// ends with when its numbers stop being finite (docs/reliability.md).
+[[noreturn]] void stop_non_finite(const NonFiniteError& e, const std::string& last_good);
 
 /// The model file a path names: `run_or_file` itself when it is a file, `run_or_file/file_in_run` when it is a
 /// directory (a run directory of `command`, e.g. "train-dynamics"). Anything else fails with one error naming the

@@ -85,8 +85,8 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
 
 void check_finite_grads(const NamedTensors& params) {
     for (const auto& [name, p] : params)
-        DYDIFF_CHECK(!p.has_grad() || simd::all_finite(p.numel(), p.node().grad.data()),
-                     "non-finite gradient (NaN or Inf) in parameter '" << name << "'");
+        if (p.has_grad() && !simd::all_finite(p.numel(), p.node().grad.data()))
+            throw NonFiniteError("non-finite gradient (NaN or Inf) in parameter '" + name + "'");
 }
 
 Ema::Ema(const NamedTensors& params) : tracked_(params) {

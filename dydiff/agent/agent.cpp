@@ -231,6 +231,7 @@ void AgentLoop::save(const std::string& path) const {
         ckpt.put("agent/synthetic/dones", autograd::Array(rows.dones));
         ckpt.put_int64("agent/synthetic/head", static_cast<std::int64_t>(synthetic_->head()));
     }
+    ckpt.require_finite("train-agent: checkpoint at step " + std::to_string(steps()));
     ckpt.save(path);
 }
 
@@ -302,9 +303,20 @@ void train_agent(AgentLoop& loop, const AgentConfig& config, const std::string& 
     std::string last_eval = "not evaluated yet";
     bool metrics_open = false;
 
+    // The one way this loop stops on a NaN or Inf (a learner's loss or gradient, a generated return, a value about to
+    // be saved): the message says where the run can go back to.
+    std::int64_t last_checkpoint = resume_step > 0 ? resume_step : 0;
+    const auto guarded = [&](auto&& f) {
+        try {
+            return f();
+        } catch (const NonFiniteError& e) {
+            nn::stop_non_finite(e, nn::last_good_checkpoint(run.file("checkpoint.npz"), last_checkpoint,
+                                                            std::min(config.eval_every, config.steps)));
+        }
+    };
     while (loop.steps() < config.steps) {
         learners::Stats stats;
-        const std::optional<GenerationRecord> gen = loop.step(stats);
+        const std::optional<GenerationRecord> gen = guarded([&] { return loop.step(stats); });
         if (gen) {
             const bool first = !last_generation;
             last_generation = gen;
@@ -366,7 +378,8 @@ void train_agent(AgentLoop& loop, const AgentConfig& config, const std::string& 
                         ")";
             eval::write_learning_curve_svg(run.file("learning_curve.svg"), eval_log.rows(),
                                            config.algo + (dydiff ? " + DyDiff" : "") + " on " + env);
-            loop.save(run.file("checkpoint.npz"));
+            guarded([&] { loop.save(run.file("checkpoint.npz")); });
+            last_checkpoint = step;
             write_imagined(loop, env, run);
             progress.update(step, last_eval);
         }

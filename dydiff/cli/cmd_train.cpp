@@ -46,6 +46,8 @@ public:
 
     void run(RunDir& run) override {
         Progress progress("train-diffusion", config_.steps, &run);
+        if (restarted_)
+            progress.note("no " + std::string(kCheckpointFile) + " in " + run.path() + " yet: starting from step 0");
         const double loss = trainer_->run(run, progress);
         progress.finish(std::to_string(config_.steps) + " steps, last logged loss " + number(loss) + "; wrote " +
                         run.file(kCheckpointFile));
@@ -53,14 +55,14 @@ public:
 
 protected:
     void prepare_model(const JobContext& context) override {
+        // A run stopped before its first checkpoint starts again from step 0 (its metrics rows are dropped).
         std::string checkpoint;
         if (context.resume) {
             checkpoint = (std::filesystem::path(context.run_path) / kCheckpointFile).string();
-            DYDIFF_USER_CHECK(std::filesystem::exists(checkpoint),
-                              context.run_path << ": no " << kCheckpointFile
-                                               << " yet (the run stopped before its first checkpoint at step "
-                                               << std::min(config_.checkpoint_every, config_.steps)
-                                               << "); nothing to resume: remove the directory and start again");
+            if (!std::filesystem::exists(checkpoint)) {
+                checkpoint.clear();
+                restarted_ = true;
+            }
         }
         trainer_ = std::make_unique<DiffusionTrainer>(dataset_, identity_, config_, checkpoint);
     }
@@ -68,6 +70,7 @@ protected:
 private:
     DiffusionTrainConfig config_;
     std::unique_ptr<DiffusionTrainer> trainer_;
+    bool restarted_ = false;  // --resume of a run that stopped before its first checkpoint
 };
 
 const JobCommand& train_diffusion_command() {
@@ -93,8 +96,8 @@ const JobCommand& train_diffusion_command() {
                           "weights, EMA weights, Adam state, Rng, normaliser, config; every checkpoint_every "
                           "steps and at the end (docs/checkpoints.md)"}};
         c.resume_doc =
-            "continue the run in --out from its config.toml and checkpoint.npz; --set may change keys that do not "
-            "alter the model or its data, and raise steps";
+            "continue the run in --out from its config.toml and checkpoint.npz (from step 0 when it stopped before "
+            "its first checkpoint); --set may change keys that do not alter the model or its data, and raise steps";
         c.presets = DiffusionTrainConfig::presets();
         c.make = [] { return std::make_unique<TrainDiffusionJob>(); };
         return c;

@@ -10,6 +10,7 @@
 #include "nn/simd/arch.hpp"
 #include "nn/simd/gemm.hpp"
 
+#include <csignal>
 #include <exception>
 #include <iomanip>
 #include <iostream>
@@ -39,6 +40,9 @@ void print_help(std::ostream& os) {
 
 int main(int argc, char** argv) {
     dydiff::nn::keep_freed_memory();  // before any thread starts (nn/allocator.hpp)
+    // A file-size limit (`ulimit -f`) would kill us with SIGXFSZ mid-write; ignored, the write fails with EFBIG and
+    // the error names the file, like a full disk (data/atomic_file.hpp keeps the previous file).
+    std::signal(SIGXFSZ, SIG_IGN);
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
         if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {

@@ -105,7 +105,10 @@ std::vector<std::string> run_args(const SweepRun& run, std::int64_t threads) {
     const JobCommand& command = train_agent_command();
     std::vector<std::string> words{command.doc.name, run.dataset, "--out", run.dir};
     const auto shorthands = command.all_shorthands();
-    for (const auto& [key, value] : run.keys) {
+    // NOTE: no structured bindings here: C++17 lambdas cannot capture them (g++ accepts it, clang refuses).
+    for (const auto& key_value : run.keys) {
+        const std::string& key = key_value.first;
+        const std::string& value = key_value.second;
         const auto sw = std::find_if(command.switches.begin(), command.switches.end(),
                                      [&](const auto& s) { return s.second == key + "=" + value; });
         if (sw != command.switches.end()) {
@@ -237,9 +240,12 @@ void read_tables(const toml::Document& doc, Sweep& s,
 /// last part, or the whole key with '_' for '.' where two axes share a last part.
 void assign_labels(const std::string& file, std::vector<SweepAxis>& axes,
                    const std::map<std::string, std::pair<std::string, std::size_t>>& labels) {
-    for (const auto& [key, label] : labels)
+    for (const auto& key_label : labels) {
+        const std::string& key = key_label.first;
+        const auto& label = key_label.second;
         DYDIFF_USER_CHECK(std::any_of(axes.begin(), axes.end(), [&](const SweepAxis& a) { return a.key == key; }),
                           at(file, label.second) << ": label." << key << " labels no axis of [grid]");
+    }
     const auto last_part = [](const std::string& key) { return key.substr(key.rfind('.') + 1); };
     for (SweepAxis& a : axes) {
         if (const auto it = labels.find(a.key); it != labels.end()) {

@@ -55,16 +55,26 @@ DiffusionModel DiffusionModel::read(const nn::Checkpoint& c) {
         DiffusionModel m;
         m.data = data::DataIdentity::load([&](const std::string& key) -> const data::NpyArray& { return c.array(key); },
                                           "data", c.source());
+        // Widths are bounded by the stored weights' dimensions, before anything is allocated.
+        const std::int64_t width = c.largest_dim("params");
+        DYDIFF_USER_CHECK(static_cast<std::int64_t>(m.data.obs_dim + m.data.action_dim) <= width,
+                          "data/obs_dim + data/action_dim = " << m.data.obs_dim + m.data.action_dim
+                                                              << " exceeds every stored weight's dimensions");
         m.horizon = c.get_size("arch/horizon");
-        m.unet.dim = c.get_size("arch/unet/dim");
+        m.unet.dim = c.get_size("arch/unet/dim", 1, width);
         m.unet.dim_mults.clear();
         for (const std::int64_t v : c.get_int64s("arch/unet/dim_mults")) {
-            DYDIFF_CHECK(v >= 1, "key 'arch/unet/dim_mults' holds " << v << ", expected multipliers >= 1");
+            DYDIFF_CHECK(v >= 1 && v <= width / static_cast<std::int64_t>(m.unet.dim),
+                         "key 'arch/unet/dim_mults' holds " << v << ", expected multipliers >= 1 that keep dim * "
+                                                            << "multiplier within the stored weights (" << width << ")");
             m.unet.dim_mults.push_back(static_cast<std::size_t>(v));
         }
-        m.unet.kernel_size = c.get_size("arch/unet/kernel_size");
-        m.unet.groups = c.get_size("arch/unet/groups");
-        m.unet.time_dim = c.get_size("arch/unet/time_dim");
+        DYDIFF_CHECK(static_cast<std::int64_t>(m.unet.dim_mults.size()) <= c.array_count("params"),
+                     "key 'arch/unet/dim_mults' has " << m.unet.dim_mults.size() << " levels, more than the file "
+                                                      << "stores weights for");
+        m.unet.kernel_size = c.get_size("arch/unet/kernel_size", 1, width);
+        m.unet.groups = c.get_size("arch/unet/groups", 1, width);
+        m.unet.time_dim = c.get_size("arch/unet/time_dim", 1, width);
         m.sigma_data = c.get_float64("arch/sigma_data");
         data::MinMaxNormalizer norm =
             data::MinMaxNormalizer::load([&](const std::string& key) { return c.get(key); }, "norm/state_action");

@@ -105,6 +105,7 @@ void save_checkpoint(RunDir& run, const DiffusionModel& model, const nn::Adam& a
     c.put_float64("train/loss_sum", st.loss_sum);
     c.put_int64("train/loss_count", st.loss_count);
     c.put_bytes("train/rng_state", rng.state());
+    c.require_finite("train-diffusion: checkpoint at step " + std::to_string(st.step));
     c.save(run.file(DiffusionModel::kFile));
 }
 
@@ -201,6 +202,12 @@ double DiffusionTrainer::run(RunDir& run, Progress& progress) {
     double last_loss = std::nan("");
     std::int64_t last_checkpoint = s.resumed ? s.st.step : 0;
     std::string status = "loss -";  // until the first metrics row
+    // The one way this loop stops on a NaN or Inf (the loss, a gradient, a value about to be saved): the message says
+    // where the run can go back to.
+    const auto stop_non_finite = [&](const NonFiniteError& e) {
+        nn::stop_non_finite(e, nn::last_good_checkpoint(run.file(DiffusionModel::kFile), last_checkpoint,
+                                                        std::min(config.checkpoint_every, config.steps)));
+    };
     for (std::int64_t step = s.st.step + 1; step <= config.steps; ++step) {
         const double seen = static_cast<double>(step - 1) * static_cast<double>(config.batch);
         const double lr = diffusion_learning_rate(config, seen);
@@ -209,21 +216,16 @@ double DiffusionTrainer::run(RunDir& run, Progress& progress) {
         autograd::Tensor loss = edm_loss(*s.denoiser, y, s.S, s.rng);
         const float value = loss.item();
         if (!std::isfinite(value)) {
-            std::ostringstream where;
-            if (last_checkpoint > 0)
-                where << "the last good checkpoint is " << run.file(DiffusionModel::kFile) << " (step "
-                      << last_checkpoint << ")";
-            else
-                where << "no checkpoint exists yet (the first is due at step "
-                      << std::min(config.checkpoint_every, config.steps) << ")";
-            DYDIFF_USER_FAIL("train-diffusion: the loss is " << value << " at step " << step << "; stopping. "
-                                                             << where.str()
-                                                             << "; hint: lower lr, or check the dataset for extreme "
-                                                                "values");
+            stop_non_finite(NonFiniteError("train-diffusion: the loss is " + std::to_string(value) + " at step " +
+                                           std::to_string(step)));
         }
         s.adam->zero_grad();
         loss.backward();
-        nn::check_finite_grads(s.model.net->named_parameters());
+        try {
+            nn::check_finite_grads(s.model.net->named_parameters());
+        } catch (const NonFiniteError& e) {
+            stop_non_finite(NonFiniteError("train-diffusion: step " + std::to_string(step) + ": " + e.what()));
+        }
         s.adam->step();
         const double beta = diffusion_ema_beta(config, static_cast<double>(step) * static_cast<double>(config.batch));
         s.model.ema->update(static_cast<float>(beta));
@@ -245,7 +247,11 @@ double DiffusionTrainer::run(RunDir& run, Progress& progress) {
         }
         progress.update(step, status);
         if (step % config.checkpoint_every == 0 || step == config.steps) {
-            save_checkpoint(run, s.model, *s.adam, s.rng, s.st);
+            try {
+                save_checkpoint(run, s.model, *s.adam, s.rng, s.st);
+            } catch (const NonFiniteError& e) {
+                stop_non_finite(e);
+            }
             last_checkpoint = step;
         }
     }

@@ -208,8 +208,8 @@ Tensor gaussian_log_prob(const Tensor& x, const Tensor& mean, const Tensor& log_
 
 float checked_loss(const Tensor& loss, const std::string& who, const char* loss_name, std::int64_t step) {
     const float v = loss.item();
-    DYDIFF_CHECK(std::isfinite(v), who << ": " << loss_name << " is " << v << " at step " << step
-                                       << " (diverged: lower the learning rate or check the data for NaN/Inf)");
+    if (!std::isfinite(v))
+        throw NonFiniteError(who + ": " + loss_name + " is " + std::to_string(v) + " at step " + std::to_string(step));
     return v;
 }
 

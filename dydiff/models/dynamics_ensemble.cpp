@@ -169,6 +169,7 @@ void TrainedDynamics::save(nn::Checkpoint& c) const {
 void TrainedDynamics::save(const std::string& path) const {
     nn::Checkpoint c;
     save(c);
+    c.require_finite(path);
     c.save(path);
 }
 
@@ -177,11 +178,16 @@ TrainedDynamics TrainedDynamics::read(const nn::Checkpoint& c) {
     return c.naming_errors([&] {
         TrainedDynamics t;
         read_one_step_common(c, t.data, t.obs_normalizer);
+        // Sizes are bounded by the stored weights (Checkpoint::largest_dim), before anything is allocated.
+        const std::int64_t width = c.largest_dim("params"), count = c.array_count("params");
+        DYDIFF_USER_CHECK(static_cast<std::int64_t>(t.data.obs_dim + t.data.action_dim) <= width,
+                          "data/obs_dim + data/action_dim = " << t.data.obs_dim + t.data.action_dim
+                                                              << " exceeds every stored weight's dimensions");
         EnsembleConfig config;  // training fields keep their defaults: the run's config file holds them
-        config.members = c.get_size("arch/members");
-        config.elites = c.get_size("arch/elites");
-        config.hidden = c.get_size("arch/hidden");
-        config.layers = c.get_size("arch/layers");
+        config.members = c.get_size("arch/members", 1, width);
+        config.elites = c.get_size("arch/elites", 1, width);
+        config.hidden = c.get_size("arch/hidden", 1, width);
+        config.layers = c.get_size("arch/layers", 1, count);
         const std::string activation = c.get_text("arch/activation");
         try {
             config.activation = nn::parse_activation(activation);

@@ -2,6 +2,7 @@
 #include "dydiff/models/holdout.hpp"
 
 #include "autograd/error.hpp"
+#include "nn/checkpoint.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +10,11 @@
 #include <numeric>
 
 namespace dydiff {
+
+namespace {
+// What a one-step fit that met a NaN or Inf can go back to: nothing, it writes its model only when it ends.
+const char* const kNoModelYet = "no model was saved (the fit writes it only when it ends)";
+}  // namespace
 
 std::size_t holdout_size(std::size_t n, float fraction, std::size_t max_holdout) {
     DYDIFF_USER_CHECK(fraction > 0.0f && fraction < 1.0f, "holdout_fraction must be in (0, 1), got " << fraction);
@@ -50,9 +56,10 @@ std::size_t num_batches(std::size_t n, std::size_t batch) {
 float minibatch_step(autograd::Tensor& loss, nn::Adam& adam, const std::string& what, std::size_t epoch,
                      std::size_t batch) {
     const float value = loss.item();
-    DYDIFF_USER_CHECK(std::isfinite(value), what << ": loss " << value << " at epoch " << epoch << ", batch " << batch
-                                                 << "; stopping. No model was saved (the fit writes it only when it "
-                                                    "ends); hint: lower lr, or check the inputs' scale (docs/algorithm.md §2)");
+    if (!std::isfinite(value))
+        nn::stop_non_finite(NonFiniteError(what + ": loss " + std::to_string(value) + " at epoch " +
+                                           std::to_string(epoch) + ", batch " + std::to_string(batch)),
+                            kNoModelYet);
     adam.zero_grad();
     loss.backward();
     adam.step();
@@ -71,9 +78,11 @@ std::vector<bool> EarlyStopping::update(const std::vector<float>& holdout_mse) {
     std::vector<bool> improved(best_.size(), false);
     bool any = false;
     for (std::size_t e = 0; e < best_.size(); ++e) {
-        DYDIFF_CHECK(std::isfinite(holdout_mse[e]),
-                     "hold-out MSE of member " << e << " is " << holdout_mse[e] << " at epoch " << epochs_
-                                               << " (diverged: lower the learning rate or check the inputs' scale)");
+        if (!std::isfinite(holdout_mse[e]))
+            nn::stop_non_finite(NonFiniteError("hold-out MSE of member " + std::to_string(e) + " is " +
+                                               std::to_string(holdout_mse[e]) + " at epoch " +
+                                               std::to_string(epochs_)),
+                                kNoModelYet);
         if (holdout_mse[e] < best_[e]) {
             best_[e] = holdout_mse[e];
             best_epoch_[e] = epochs_;

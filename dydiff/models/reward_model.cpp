@@ -92,6 +92,7 @@ void TrainedReward::save(nn::Checkpoint& c) const {
 void TrainedReward::save(const std::string& path) const {
     nn::Checkpoint c;
     save(c);
+    c.require_finite(path);
     c.save(path);
 }
 
@@ -100,9 +101,14 @@ TrainedReward TrainedReward::read(const nn::Checkpoint& c) {
     return c.naming_errors([&] {
         TrainedReward t;
         read_one_step_common(c, t.data, t.obs_normalizer);
+        // Sizes are bounded by the stored weights (Checkpoint::largest_dim), before anything is allocated.
+        const std::int64_t width = c.largest_dim("params"), count = c.array_count("params");
+        DYDIFF_USER_CHECK(static_cast<std::int64_t>(t.data.obs_dim + t.data.action_dim) <= width,
+                          "data/obs_dim + data/action_dim = " << t.data.obs_dim + t.data.action_dim
+                                                              << " exceeds every stored weight's dimensions");
         RewardConfig config;  // training fields keep their defaults: the run's config file holds them
-        config.hidden = c.get_size("arch/hidden");
-        config.layers = c.get_size("arch/layers");
+        config.hidden = c.get_size("arch/hidden", 1, width);
+        config.layers = c.get_size("arch/layers", 1, count);
         data::Rng unused(0);  // the weights come from the file
         t.model = std::make_unique<RewardModel>(t.data.obs_dim, t.data.action_dim, config, unused);
         c.load_module("params", *t.model);

@@ -73,8 +73,9 @@ std::vector<std::size_t> filter_trajectories(const std::vector<double>& returns,
     config.validate();
     const std::size_t K = returns.size();
     for (std::size_t b = 0; b < K; ++b)
-        DYDIFF_CHECK(std::isfinite(returns[b]), "filter: trajectory " << b << " has a non-finite predicted return "
-                                                                      << returns[b]);
+        if (!std::isfinite(returns[b]))
+            throw NonFiniteError("DyDiff filter: trajectory " + std::to_string(b) +
+                                 " has a non-finite predicted return " + std::to_string(returns[b]));
     std::vector<std::size_t> all(K);
     std::iota(all.begin(), all.end(), std::size_t{0});
     if (K == 0 || config.kind == "none") return all;

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
+#include <regex>
 #include <sstream>
 #include <unistd.h>
 
@@ -110,6 +111,13 @@ void RunDir::check_existing(const std::string& path) {
 
 RunDir RunDir::open_existing(const std::string& path) {
     check_existing(path);
+    // A process killed while writing (SIGKILL, power loss) leaves its AtomicFile temp ("<name>.tmp-<pid>-<n>",
+    // data/atomic_file.hpp) behind; the file it was replacing is intact. Only one process works in a run at a time.
+    std::error_code ec;
+    static const std::regex kTemp(R"(.+\.tmp-[0-9]+-[0-9]+)");
+    for (const auto& entry : fs::directory_iterator(path, ec))
+        if (entry.is_regular_file(ec) && std::regex_match(entry.path().filename().string(), kTemp))
+            fs::remove(entry.path(), ec);
     RunDir run(path);
     run.log_.open(run.file("log.txt"), std::ios::app);
     DYDIFF_USER_CHECK(run.log_, run.file("log.txt") << ": cannot open for appending");

@@ -58,7 +58,8 @@ public:
     static RunDir create(const std::string& path, const std::vector<std::pair<std::string, std::string>>& files);
     /// Fails unless `path` is a run directory (holds config.toml); opens nothing.
     static void check_existing(const std::string& path);
-    /// An existing run to resume: `path` must hold config.toml.
+    /// An existing run to resume: `path` must hold config.toml. Removes the temp files of writes that a killed
+    /// process left unfinished ("<name>.tmp-<pid>-<n>").
     static RunDir open_existing(const std::string& path);
     /// Appends a line to log.txt of the run at `path` if there is one (errors of a failed --resume); never throws.
     static void append_log(const std::string& path, const std::string& line) noexcept;

@@ -328,13 +328,8 @@ BOOST_AUTO_TEST_CASE(resume_is_honest) {
     BOOST_TEST(more.err.find("step 6/6  loss " + loss6.substr(0, 5)) != std::string::npos, more.err << " / " << loss6);
 }
 
-BOOST_AUTO_TEST_CASE(resume_without_a_checkpoint_and_a_diverging_run) {
+BOOST_AUTO_TEST_CASE(a_diverging_run) {
     Work w;
-    BOOST_TEST_REQUIRE(w.run(cat({"train-diffusion", "data.npz", "--out", "r"}, kTinyDiffusion)).code == 0);
-    fs::remove(w.dir / "r/checkpoint.npz");
-    const Result none = w.run({"train-diffusion", "--out", "r", "--resume"});
-    BOOST_TEST(none.code == 1);
-    BOOST_TEST(none.err.find("r: no checkpoint.npz yet") != std::string::npos, none.err);
     // A loss that is not finite before the first checkpoint says that none exists; the run keeps its log.
     const Result diverged = w.run({"train-diffusion", "data.npz", "--out", "d", "--set", "lr=1e30", "--set",
                                    "lr_rampup_kimg=0", "--set", "steps=40", "--set", "checkpoint_every=40"});

@@ -10,6 +10,7 @@
 
 #define BOOST_TEST_MODULE data_hdf5
 #include "support/errors.hpp"
+#include "support/run_dydiff.hpp"
 #include "support/temp_dir.hpp"
 #include <boost/test/unit_test.hpp>
 
@@ -28,11 +29,14 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 using dydiff::test::error_of;
 using dydiff::test::contains;
 using dydiff::test::TempDir;
+using dydiff::test::CliResult;
+using dydiff::test::run_dydiff;
 
 namespace fs = std::filesystem;
 using namespace dydiff::data;
@@ -68,6 +72,23 @@ public:
         const hid_t ds = H5Dcreate2(file_, path.c_str(), type, space, lcpl_, dcpl, H5P_DEFAULT);
         BOOST_REQUIRE(ds >= 0);
         BOOST_REQUIRE(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+        H5Dclose(ds);
+        H5Pclose(dcpl);
+        H5Sclose(space);
+    }
+
+    /// A dataset that claims `dims` but is never written: no storage (contiguous) or no chunks (chunked, `chunk`
+    /// given, deflate on), as a damaged or hand-made hostile file has it. Unlimited max dims allow a 0 dimension.
+    void claim(const std::string& path, hid_t type, const std::vector<hsize_t>& dims, const std::vector<hsize_t>& chunk) {
+        const std::vector<hsize_t> max(dims.size(), H5S_UNLIMITED);
+        const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), chunk.empty() ? nullptr : max.data());
+        const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        if (!chunk.empty()) {
+            H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
+            H5Pset_deflate(dcpl, 4);
+        }
+        const hid_t ds = H5Dcreate2(file_, path.c_str(), type, space, lcpl_, dcpl, H5P_DEFAULT);
+        BOOST_REQUIRE(ds >= 0);
         H5Dclose(ds);
         H5Pclose(dcpl);
         H5Sclose(space);
@@ -392,6 +413,104 @@ BOOST_AUTO_TEST_CASE(not_an_hdf5_file) {
     BOOST_TEST(contains(e, "fake.hdf5: not an HDF5 file"), e);
     const std::string e2 = error_of([&] { load_dataset(tmp / "missing.hdf5"); });
     BOOST_TEST(contains(e2, "missing.hdf5: cannot open the file"), e2);
+}
+
+namespace {
+
+// Replaces every occurrence of the 8-byte little-endian dims `from` (as HDF5 stores a dataspace) by `to` in the file;
+// returns how many it replaced. Files written with the default (earliest) format have no header checksums, so the
+// damaged dims are what libhdf5 reads back.
+std::size_t patch_dims(const std::string& path, const std::vector<std::uint64_t>& from,
+                       const std::vector<std::uint64_t>& to) {
+    const auto encode = [](const std::vector<std::uint64_t>& dims) {
+        std::string b;
+        for (std::uint64_t d : dims)
+            for (int i = 0; i < 8; ++i) b.push_back(static_cast<char>((d >> (8 * i)) & 0xFF));
+        return b;
+    };
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::string a = encode(from), b = encode(to);
+    std::size_t n = 0;
+    for (auto pos = bytes.find(a); pos != std::string::npos; pos = bytes.find(a, pos + b.size()), ++n)
+        bytes.replace(pos, a.size(), b);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    return n;
+}
+
+// Peak resident memory of this process so far, in MiB.
+double peak_rss_mib() {
+    struct rusage u {};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+// What every hostile file must give: one dydiff::Error naming the file (and a key where there is one), no crash, no
+// allocation of what the header claims (the peak memory check at the end of the test case).
+void check_refused(const std::string& path, const std::string& part) {
+    const std::string e = error_of([&] { load_dataset(path); });
+    BOOST_TEST(contains(e, path), e);
+    BOOST_TEST(contains(e, part), e);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(claims_beyond_the_stored_data_are_refused_before_reading) {
+    TempDir tmp;
+    const double rss_before = peak_rss_mib();
+    {
+        H5Writer w(tmp / "chunked.hdf5");  // (2^28, 2) float32 in a file of a few KB: 2 GiB claimed, no chunk stored
+        w.claim("observations", H5T_NATIVE_FLOAT, {hsize_t{1} << 28, 2}, {1024, 2});
+    }
+    check_refused(tmp / "chunked.hdf5", "'observations' (shape (268435456, 2)) needs 262144 chunk(s) of shape (1024, 2), "
+                                        "but the file stores 0");
+    {
+        H5Writer w(tmp / "contiguous.hdf5");
+        w.claim("observations", H5T_NATIVE_FLOAT, {hsize_t{1} << 28, 2}, {});
+    }
+    check_refused(tmp / "contiguous.hdf5", "needs 2147483648 bytes, but the file stores 0");
+    {
+        H5Writer w(tmp / "wraps.hdf5");  // (2^62,) int32: 2^64 bytes, 0 after a wrap-around
+        w.claim("rewards", H5T_NATIVE_INT32, {hsize_t{1} << 62}, {1 << 20});
+    }
+    check_refused(tmp / "wraps.hdf5", "HDF5 dataset 'rewards': shape (4611686018427387904,) of 4-byte elements "
+                                      "overflows the address space");
+    {
+        H5Writer w(tmp / "empty.hdf5");  // 0 elements, but strides of 2^64 elements
+        w.claim("infos/big", H5T_NATIVE_FLOAT, {0, hsize_t{1} << 32, hsize_t{1} << 32}, {1, 1, 1});
+    }
+    check_refused(tmp / "empty.hdf5", "HDF5 dataset 'infos/big': shape (0, 4294967296, 4294967296)");
+
+    // A real file whose dims are damaged on disk: contiguous (the layout's byte count disagrees) and gzip chunks.
+    const std::vector<float> obs(15, 1.0f);
+    for (const bool gzip : {false, true}) {
+        const std::string path = tmp / (gzip ? "patched_gzip.hdf5" : "patched.hdf5");
+        {
+            H5Writer w(path);
+            w.write("observations", H5T_NATIVE_FLOAT, {5, 3}, obs.data(), gzip);
+        }
+        BOOST_REQUIRE(patch_dims(path, {5, 3}, {std::uint64_t{1} << 40, 3}) >= 1u);
+        check_refused(path, "observations");
+    }
+    BOOST_TEST(peak_rss_mib() - rss_before < 256.0, "peak memory grew by " << peak_rss_mib() - rss_before << " MiB");
+}
+
+BOOST_AUTO_TEST_CASE(minari_file_with_damaged_dims_is_one_error) {
+    TempDir tmp;
+    const std::string path = tmp / "main_data.hdf5";
+    write_minari(path);
+    // episode_0/observations (4, 2) and episode_10/actions (4, 2) claim 2^40 rows.
+    BOOST_REQUIRE(patch_dims(path, {4, 2}, {std::uint64_t{1} << 40, 2}) >= 1u);
+    const double rss_before = peak_rss_mib();
+    check_refused(path, "episode_");
+    BOOST_TEST(peak_rss_mib() - rss_before < 256.0, "peak memory grew by " << peak_rss_mib() - rss_before << " MiB");
+    // The same through the CLI: exit 1 and one message, never an abort.
+    const CliResult r = run_dydiff(tmp, {"dataset", "info", path});
+    BOOST_TEST(r.code == 1, r.all());
+    BOOST_TEST(contains(r.err, "dydiff: error: " + path), r.all());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -190,6 +190,39 @@ BOOST_AUTO_TEST_CASE(npy_errors_name_file_and_problem) {
     BOOST_TEST(contains(missing, "cannot open '" + (tmp / "nope.npy") + "' for reading"), missing);
 }
 
+// A .npy image with this header dict (padded to 64 bytes, v1.0) followed by `data_bytes` zero bytes.
+std::vector<std::uint8_t> npy_image(std::string dict, std::size_t data_bytes) {
+    while ((10 + dict.size() + 1) % 64 != 0) dict += ' ';
+    dict += '\n';
+    std::vector<std::uint8_t> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<std::uint8_t>(dict.size() & 0xFF),
+                                     static_cast<std::uint8_t>(dict.size() >> 8)};
+    out.insert(out.end(), dict.begin(), dict.end());
+    out.resize(out.size() + data_bytes, 0);
+    return out;
+}
+
+BOOST_AUTO_TEST_CASE(hostile_shapes_are_refused_before_allocating) {
+    const auto error = [](const std::string& shape, std::size_t data_bytes) {
+        const std::vector<std::uint8_t> b =
+            npy_image("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }", data_bytes);
+        return error_of([&] { decode_npy(b.data(), b.size(), "h.npy"); });
+    };
+    // A zero dimension makes 0 bytes, but xtensor's strides still multiply the others (signed): refused alike.
+    const std::string zero = error("(0, 4294967296, 4294967296)", 0);
+    BOOST_TEST(contains(zero, "h.npy: shape (0, 4294967296, 4294967296) of 4-byte elements overflows the address space"),
+               zero);
+    const std::string wrap = error("(4611686018427387904,)", 0);  // 2^62 * 4 bytes wraps to 0
+    BOOST_TEST(contains(wrap, "h.npy: shape (4611686018427387904,) of 4-byte elements overflows"), wrap);
+    const std::string big = error("(1099511627776,)", 64);  // 2^40 elements claimed, 64 bytes present
+    BOOST_TEST(contains(big, "h.npy: header says shape (1099511627776,) of float32 = 4398046511104 bytes of data, "
+                             "found 64 (truncated)"),
+               big);
+    // The largest legal empty shape still loads: 0 rows of 2^20 columns.
+    const std::vector<std::uint8_t> ok =
+        npy_image("{'descr': '<f4', 'fortran_order': True, 'shape': (0, 1048576), }", 0);
+    BOOST_TEST(dydiff::shape_str(decode_npy(ok.data(), ok.size(), "ok.npy").shape) == "(0, 1048576)");
+}
+
 BOOST_AUTO_TEST_CASE(header_parser_accepts_numpy_variants) {
     // Key order, double quotes, extra whitespace, no trailing comma, Python 2 longs: all legal headers.
     const std::string dict = "{\"shape\" : ( 2 ,3L ),'fortran_order':False , 'descr':'<f4'}";
@@ -345,6 +378,19 @@ BOOST_AUTO_TEST_CASE(corruption_errors_name_file_and_member) {
     write_file_atomic(tmp / "magic.npz", magic);
     const std::string m = error_of([&] { read_npz(tmp / "magic.npz"); });
     BOOST_TEST(contains(m, "magic.npz: member 'a.npy': bad NPY magic"), m);
+
+    // Claimed sizes beyond the file: member a's sizes in the central directory, then the member count.
+    std::vector<std::uint8_t> sizes = good;
+    for (int i = 0; i < 4; ++i) sizes[cd + 20 + i] = sizes[cd + 24 + i] = 0xF0;
+    write_file_atomic(tmp / "sizes.npz", sizes);
+    const std::string z = error_of([&] { read_npz(tmp / "sizes.npz"); });
+    BOOST_TEST(contains(z, "sizes.npz: member 'a.npy': truncated: 4042322160 bytes of data at byte 35 run past the end"),
+               z);
+    std::vector<std::uint8_t> count = good;
+    count[good.size() - 22 + 10] = count[good.size() - 22 + 8] = 0xFE;
+    write_file_atomic(tmp / "count.npz", count);
+    const std::string n = error_of([&] { read_npz(tmp / "count.npz"); });
+    BOOST_TEST(contains(n, "count.npz: central directory holds fewer entries than the 254 announced"), n);
 }
 
 BOOST_AUTO_TEST_CASE(require_checks_key_dtype_and_shape) {

@@ -7,7 +7,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 using namespace dydiff;
 using dydiff::test::contains;
@@ -25,6 +27,29 @@ fs::path temp_file(const std::string& name) {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(checkpoint)
+
+BOOST_AUTO_TEST_CASE(require_finite_names_the_key_and_last_good_checkpoint) {
+    nn::Checkpoint c;
+    c.put_int64("step", 3);
+    c.put_float64("train/loss_sum", 1.5);
+    c.put("model/w", autograd::Array{1.0f, 2.0f});
+    c.require_finite("trainer");  // all finite: nothing thrown
+    c.put("model/w", autograd::Array{1.0f, std::numeric_limits<float>::infinity()});
+    const std::string e = error_of([&] { c.require_finite("trainer: checkpoint at step 3"); });
+    BOOST_TEST(contains(e, "trainer: checkpoint at step 3: key 'model/w' holds NaN or Inf (element 1 of shape (2,) "
+                           "is inf); not written"),
+               e);
+    c.put("model/w", autograd::Array{1.0f, 2.0f});
+    c.put_float64("train/loss_sum", std::nan(""));
+    BOOST_CHECK_THROW(c.require_finite("t"), NonFiniteError);
+    // The one closing message of a stopped run.
+    const std::string stop = error_of([] { nn::stop_non_finite(NonFiniteError("x: loss is nan at step 5"),
+                                                               nn::last_good_checkpoint("r/c.npz", 3, 3)); });
+    BOOST_TEST(stop.rfind("x: loss is nan at step 5; stopping. the last good checkpoint is r/c.npz (step 3); hint:", 0) ==
+                   0u,
+               stop);
+    BOOST_TEST(nn::last_good_checkpoint("r/c.npz", 0, 40) == "no checkpoint exists yet (the first is due at step 40)");
+}
 
 BOOST_AUTO_TEST_CASE(module_round_trip_is_exact) {
     data::Rng rng(5);

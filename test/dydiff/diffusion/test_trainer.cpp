@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(non_finite_loss_before_the_first_checkpoint_says_so) {
     } catch (const UserError& e) {
         const std::string what = e.what();
         BOOST_TEST(what.find("no checkpoint exists yet") != std::string::npos, what);
-        BOOST_TEST(what.find("lower lr") != std::string::npos, what);
+        BOOST_TEST(what.find("lower the learning rate") != std::string::npos, what);
     }
     BOOST_TEST(!fs::exists(dir / "checkpoint.npz"));
 }

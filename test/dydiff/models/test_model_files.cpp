@@ -156,10 +156,10 @@ BOOST_AUTO_TEST_CASE(an_edited_architecture_or_bad_value_is_refused_naming_the_f
     test::TempDir dir;
     test_dynamics().save(dir / "model.npz");
     nn::Checkpoint c = nn::Checkpoint::load(dir / "model.npz");
-    c.put_int64("arch/hidden", 13);  // the weights are 12 wide
-    c.save(dir / "wider.npz");
-    std::string e = error_of([&] { TrainedDynamics::load(dir / "wider.npz"); });
-    BOOST_TEST(contains(e, dir / "wider.npz"), e);
+    c.put_int64("arch/hidden", 11);  // the weights are 12 wide
+    c.save(dir / "narrower.npz");
+    std::string e = error_of([&] { TrainedDynamics::load(dir / "narrower.npz"); });
+    BOOST_TEST(contains(e, dir / "narrower.npz"), e);
     BOOST_TEST(contains(e, "does not fit the model"), e);
 
     c = nn::Checkpoint::load(dir / "model.npz");
@@ -175,6 +175,22 @@ BOOST_AUTO_TEST_CASE(an_edited_architecture_or_bad_value_is_refused_naming_the_f
     c.save(dir / "negative.npz");
     e = error_of([&] { TrainedDynamics::load(dir / "negative.npz"); });
     BOOST_TEST(contains(e, dir / "negative.npz" + ": key 'arch/layers' is -1, expected an integer >= 1"), e);
+    // A claim far beyond the stored weights is refused before the model is built (no allocation of 2^40 x 2^40).
+    for (const char* key : {"arch/hidden", "arch/members", "arch/layers"}) {
+        c = nn::Checkpoint::load(dir / "model.npz");
+        c.put_int64(key, std::int64_t{1} << 40);
+        c.save(dir / "huge.npz");
+        e = error_of([&] { TrainedDynamics::load(dir / "huge.npz"); });
+        BOOST_TEST(contains(e, dir / "huge.npz" + ": key '" + key + "' is 1099511627776, but the file's weights allow "
+                                                                    "at most"),
+                   e);
+    }
+    test_reward().save(dir / "reward.npz");
+    c = nn::Checkpoint::load(dir / "reward.npz");
+    c.put_int64("arch/hidden", std::int64_t{1} << 40);
+    c.save(dir / "huge_reward.npz");
+    e = error_of([&] { TrainedReward::load(dir / "huge_reward.npz"); });
+    BOOST_TEST(contains(e, "key 'arch/hidden' is 1099511627776, but the file's weights allow at most"), e);
 }
 
 BOOST_AUTO_TEST_CASE(another_kind_or_an_old_file_is_a_clear_error) {

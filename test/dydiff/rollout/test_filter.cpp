@@ -41,6 +41,13 @@ xt::xtensor<float, 1> toy_done(const xt::xtensor<float, 2>&, const xt::xtensor<f
 
 BOOST_AUTO_TEST_SUITE(reward_filter)
 
+BOOST_AUTO_TEST_CASE(a_non_finite_predicted_return_stops_the_dydiff_loop) {
+    // NonFiniteError: train_agent catches it and names the last good checkpoint (dydiff/agent/agent.cpp).
+    data::Rng rng(1);
+    BOOST_CHECK_THROW(filter_trajectories({1.0, std::nan(""), 2.0}, filter("softmax", 0.5), rng), NonFiniteError);
+    BOOST_CHECK_THROW(filter_trajectories({HUGE_VAL}, filter("none", 1.0), rng), NonFiniteError);
+}
+
 BOOST_AUTO_TEST_CASE(quantile_matches_numpy_linear) {
     // numpy.quantile([3, 1, 4, 1, 5], q): sorted [1, 1, 3, 4, 5], position q * 4.
     const std::vector<double> v{3, 1, 4, 1, 5};
