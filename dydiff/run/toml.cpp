@@ -186,6 +186,9 @@ private:
             v.string = literal_string();
         } else if (c == '[') {
             v.type = Value::Type::array;
+            // NOTE: arrays nest by recursion: a line of 100 000 '[' would overflow the stack (found by fuzzing).
+            if (++depth_ > kMaxArrayDepth)
+                fail("arrays nested more than " + std::to_string(kMaxArrayDepth) + " deep");
             ++pos_;
             while (true) {
                 skip_layout();
@@ -199,6 +202,7 @@ private:
                 if (peek() != ']') fail("expected ',' or ']' in the array, got '" + rest_of_line() + "'");
             }
             ++pos_;
+            --depth_;
         } else if (c == '{') {
             fail("inline tables are not in the supported TOML subset; use a [table] header");
         } else {
@@ -346,6 +350,8 @@ private:
     const std::string& text_;
     std::string source_;
     std::size_t pos_ = 0;
+    std::size_t depth_ = 0;                           // arrays open around the current value
+    static constexpr std::size_t kMaxArrayDepth = 64;  // config values nest 2 deep at most
     std::size_t line_ = 1;
 };
 

@@ -115,6 +115,13 @@ BOOST_AUTO_TEST_CASE(errors_name_the_file_and_line) {
     BOOST_TEST(parse("x = 0x1F\n").find("hex, octal and binary") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(deep_array_nesting_is_an_error_not_a_stack_overflow) {
+    // Found by fuzzing (test/fuzz/corpus/config/): one '[' per recursion level of the value parser.
+    const std::string e = error_of([] { toml::parse("x = " + std::string(1000000, '['), "deep.toml"); });
+    BOOST_TEST(e.find("deep.toml:1: arrays nested more than 64 deep") != std::string::npos, e);
+    BOOST_TEST(toml::parse("x = [[[1], [2]], [[3]]]", "ok.toml").entries.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(parse_file_refuses_a_directory_and_a_missing_file) {
     TempDir dir;
     BOOST_TEST(error_of([&] { toml::parse_file(dir.path().string()); }).find("is a directory") != std::string::npos);
