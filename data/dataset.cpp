@@ -22,6 +22,16 @@
 
 namespace dydiff::data {
 
+Dataset Dataset::zeros(std::size_t n, std::size_t obs_dim, std::size_t action_dim) {
+    Dataset d;
+    d.observations = xt::zeros<float>({n, obs_dim});
+    d.actions = xt::zeros<float>({n, action_dim});
+    d.rewards = xt::zeros<float>({n});
+    d.terminals = xt::zeros<float>({n});
+    d.timeouts = xt::zeros<float>({n});
+    return d;
+}
+
 namespace {
 constexpr const char* kEnvKey = "metadata/env";  // the env a generated dataset was made for, uint8 text
 constexpr const char* kProvenancePrefix = "metadata/provenance/";  // + key: how it was made, uint8 text

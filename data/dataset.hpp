@@ -44,6 +44,8 @@ struct Dataset {
     /// Keys the loader saw but did not keep (metadata/*, non-numeric or wrongly sized infos), for `dataset info`.
     std::vector<std::string> ignored_keys;
 
+    /// n rows of the given widths, all zero (no next_observations, infos or metadata).
+    static Dataset zeros(std::size_t n, std::size_t obs_dim, std::size_t action_dim);
     std::size_t size() const { return observations.shape()[0]; }
     std::size_t obs_dim() const { return observations.shape()[1]; }
     std::size_t action_dim() const { return actions.shape()[1]; }

@@ -152,12 +152,7 @@ data::Dataset OnlineTrainer::history(std::size_t rows) const {
     const std::size_t S = env_->obs_dim(), A = env_->action_dim(), T = h_rew_.size();
     const std::size_t n = rows == 0 ? T : rows;
     DYDIFF_CHECK(n <= T, "OnlineTrainer::history: " << n << " rows asked, " << T << " taken");
-    data::Dataset d;
-    d.observations = xt::empty<float>({n, S});
-    d.actions = xt::empty<float>({n, A});
-    d.rewards = xt::empty<float>({n});
-    d.terminals = xt::empty<float>({n});
-    d.timeouts = xt::empty<float>({n});
+    data::Dataset d = data::Dataset::zeros(n, S, A);
     xt::xtensor<float, 2> next = xt::empty<float>({n, S});
     std::copy(h_obs_.begin(), h_obs_.begin() + static_cast<std::ptrdiff_t>(n * S), d.observations.data());
     std::copy(h_act_.begin(), h_act_.begin() + static_cast<std::ptrdiff_t>(n * A), d.actions.data());

@@ -108,12 +108,7 @@ data::Dataset concat_parts(const std::string& env, const std::vector<std::string
     const std::size_t S = parts[0].obs_dim(), A = parts[0].action_dim();
     bool with_next = true;
     for (const auto& p : parts) with_next = with_next && p.next_observations.has_value();
-    data::Dataset d;
-    d.observations = xt::empty<float>({n, S});
-    d.actions = xt::empty<float>({n, A});
-    d.rewards = xt::empty<float>({n});
-    d.terminals = xt::empty<float>({n});
-    d.timeouts = xt::empty<float>({n});
+    data::Dataset d = data::Dataset::zeros(n, S, A);
     xt::xtensor<float, 2> next = xt::empty<float>({with_next ? n : 0, S});
     std::size_t at = 0;
     for (std::size_t i = 0; i < parts.size(); ++i) {
