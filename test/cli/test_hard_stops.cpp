@@ -229,6 +229,58 @@ BOOST_AUTO_TEST_CASE(every_learner_stops_before_writing_a_checkpoint) {
     BOOST_TEST((read_text(dir.path() / "good/checkpoint.npz") == good));
 }
 
+// The DyDiff loop end to end (generation, filter, mixed batches around TD3+BC) on three tiny models: a learner that
+// diverges while synthetic rollouts feed it stops the same way, fresh (no checkpoint yet) and resumed (the good
+// checkpoint, synthetic buffer included, left as it was).
+BOOST_AUTO_TEST_CASE(the_dydiff_loop_stops_before_writing_a_checkpoint) {
+    TempDir dir;
+    BOOST_TEST_REQUIRE(run_dydiff(dir, {"dataset", "generate", "--env", "pendulum", "--kind", "medium-replay",
+                                        "--steps", "1000", "--out", "p.npz"})
+                           .code == 0);
+    const std::vector<std::vector<std::string>> fits{
+        {"train-dynamics", "p.npz", "--out", "dyn", "--set", "max_epochs=1", "--set", "members=2", "--set",
+         "elites=1", "--set", "hidden=8"},
+        {"train-reward", "p.npz", "--out", "rew", "--set", "max_epochs=1", "--set", "hidden=8"},
+        {"train-diffusion", "p.npz", "--out", "diff", "--set", "steps=2", "--set", "horizon=8", "--set", "batch=4",
+         "--set", "checkpoint_every=2", "--set", "log_every=1"}};
+    for (auto words : fits) {
+        words.insert(words.end(), {"--threads", "1"});
+        const auto r = run_dydiff(dir, words);
+        BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    }
+    // One epoch of 3 steps, a generation at the start of every epoch; the first checkpoint is due at step 3.
+    const auto run = [](const std::string& out, const std::string& steps, bool diverge) {
+        std::vector<std::string> w{"train-agent", "p.npz", "--algo", "td3bc", "--out", out, "--dydiff",
+                                   "--diffusion", "diff", "--dynamics", "dyn", "--reward", "rew", "--threads", "1"};
+        for (const std::string kv :
+             {"steps=" + steps, std::string("eval_every=3"), std::string("log_every=3"), std::string("eval_episodes=1"),
+              std::string("td3bc.hidden=16"), std::string("td3bc.batch=16"), std::string("dydiff.epoch_steps=3"),
+              std::string("dydiff.rollout_every=1"), std::string("dydiff.generator.starts=8"),
+              std::string("dydiff.generator.chunk=8"), std::string("dydiff.sampler.num_steps=3")})
+            w.insert(w.end(), {"--set", kv});
+        if (diverge) w.insert(w.end(), {"--set", "td3bc.actor_lr=1e30", "--set", "td3bc.critic_lr=1e30"});
+        return w;
+    };
+    auto r = run_dydiff(dir, run("fresh", "6", true));
+    BOOST_TEST(r.code == 1, r.all());
+    BOOST_TEST(r.err.find("generated 8 trajectories") != std::string::npos, r.err);  // after a generation
+    BOOST_TEST(r.err.find("\ndydiff: error: td3bc: ") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("; stopping. no checkpoint exists yet (the first is due at step 3)") != std::string::npos,
+               r.err);
+    BOOST_TEST(!fs::exists(dir.path() / "fresh/checkpoint.npz"));
+
+    r = run_dydiff(dir, run("good", "3", false));
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    BOOST_TEST(r.all().find("generated 8 trajectories") != std::string::npos, r.all());  // DyDiff did run
+    const std::string good = read_text(dir.path() / "good/checkpoint.npz");
+    r = run_dydiff(dir, {"train-agent", "--out", "good", "--resume", "--set", "steps=9", "--set",
+                         "td3bc.actor_lr=1e30", "--set", "td3bc.critic_lr=1e30"});
+    BOOST_TEST(r.code == 1, r.all());
+    BOOST_TEST(r.err.find("; stopping. the last good checkpoint is good/checkpoint.npz (step 3)") != std::string::npos,
+               r.err);
+    BOOST_TEST((read_text(dir.path() / "good/checkpoint.npz") == good));
+}
+
 BOOST_AUTO_TEST_CASE(diffusion_and_one_step_fits_stop_with_their_last_good_file) {
     Fixture f;
     std::vector<std::string> two = kRun;
