@@ -440,7 +440,8 @@ void bench_unet_sample(const Options& options) {
             throw UsageError(std::string("dydiff bench: ") + e.what());
         }
         data::Rng rng(0);
-        const TemporalUNet net(config, c.D, rng);
+        TemporalUNet net(config, c.D, rng);
+        if (!options.graph) net.make_inference_only();  // as the samplers of train-agent and rollout-error hold it
         const Denoiser denoiser(net);
         const SamplerDenoiseFn denoise =
             options.graph ? SamplerDenoiseFn([&denoiser](const SamplerState& x, double sigma) {
@@ -479,7 +480,7 @@ void bench_unet_sample(const Options& options) {
         char extra[96];
         std::snprintf(extra, sizeof extra, ",\"path\":\"%s\",\"sampler_steps\":%zu", options.graph ? "graph" : "infer",
                       options.steps);
-        report.add(shape.str(), unet_extra_json(options, net.num_parameters()) + extra, t, flops, cols);
+        report.add(shape.str(), unet_extra_json(options, unet_num_parameters(config, c.D)) + extra, t, flops, cols);
     }
 }
 
@@ -642,6 +643,7 @@ public:
             for (std::size_t k = 0; k < S; ++k) pool_(i, k) = rng_.uniform(obs_box.low[k], obs_box.high[k]);
         obs_norm_ = data::ZScoreNormalizer::fit(pool_);
         net_ = std::make_unique<TemporalUNet>(train.unet, S + A, rng_);
+        net_->make_inference_only();  // only sampled, as in train-agent
         ensemble_ = std::make_unique<DynamicsEnsemble>(S, A, EnsembleConfig{}, rng_);
         ensemble_->set_elites({0, 1, 2, 3, 4});
         reward_ = std::make_unique<RewardModel>(S, A, RewardConfig{}, rng_);
