@@ -3,9 +3,12 @@
 // register type: Mish forward and backward, the fused GroupNorm + Mish pass of the U-Net's inference path, and Adam's
 // update. kernels.cpp instantiates them for the baseline set, kernels_avx512.cpp for AVX-512; the math and the
 // preconditions are in kernels.hpp, the scalar twins in kernels_ref.cpp serve the tails and the tests.
-// Every multiply-add that the baseline fuses is fused here through fused_multiply_add (batch.hpp), so Adam, an
-// elementwise sequence of fmas, divisions and square roots, gives the same bits on every set; the others differ by
-// round-off between sets (xsimd's exp fuses on AVX2 only; see batch.hpp).
+// The sets give the same bits, as gemm's do: every element goes through the same operations whatever the register
+// width. Multiply-adds are fused through fused_multiply_add, the elements past the last whole register run the
+// batch loop's arithmetic on a zero-padded register (load_partial), not the scalar twin's, and sums run per channel
+// (lane) in the same order on every set. NOTE: xsimd's exp fuses its multiply-adds with fma3 on AVX2, and on
+// avx512f through its generic x * y + z, which g++ contracts by default (batch.hpp); test/nn/test_kernels.cpp
+// (variants_agree_with_the_baseline) compares the bits and would catch a compiler that does not.
 // NOTE: templates on the register type only, for the reason given at the top of gemm_kernel.hpp.
 #pragma once
 
@@ -22,6 +25,22 @@ namespace dydiff::nn::simd::kernels_detail {
 template <class Batch>
 inline Batch load(const float* p) noexcept {
     return Batch::load_unaligned(p);
+}
+
+/// A register holding the r < Batch::size floats at p, the other lanes zero.
+template <class Batch>
+inline Batch load_partial(const float* p, std::size_t r) noexcept {
+    alignas(64) float buf[Batch::size] = {};
+    for (std::size_t k = 0; k < r; ++k) buf[k] = p[k];
+    return Batch::load_aligned(buf);
+}
+
+/// Stores the first r lanes of b at p.
+template <class Batch>
+inline void store_partial(const Batch& b, float* p, std::size_t r) noexcept {
+    alignas(64) float buf[Batch::size];
+    b.store_aligned(buf);
+    for (std::size_t k = 0; k < r; ++k) p[k] = buf[k];
 }
 
 // Mish through one exponential (kernels.hpp): n = e^min(x, kMishExpCap), p = n (n + 2), w = p + 2, t = p / w.
@@ -48,34 +67,42 @@ void mish_forward(std::size_t n, const float* x, float* y) noexcept {
     constexpr std::size_t W = Batch::size;
     std::size_t i = 0;
     for (; i + W <= n; i += W) mish(load<Batch>(x + i)).store_unaligned(y + i);
-    ref::mish_forward(n - i, x + i, y + i);
+    if (i < n) store_partial(mish(load_partial<Batch>(x + i, n - i)), y + i, n - i);
+}
+
+/// mish'(x): t + 4 x n (n + 1) / w^2 (kernels.hpp).
+template <class Batch>
+inline Batch mish_derivative(const Batch& x) noexcept {
+    const MishTerms<Batch> m = mish_terms(x);
+    const Batch r = Batch(1.0f) / m.w;
+    const Batch xc = xsimd::min(x, Batch(kMishExpCap));
+    return fused_multiply_add(Batch(4.0f) * xc * m.n * (m.n + Batch(1.0f)), r * r, m.p * r);
 }
 
 template <class Batch>
 void mish_backward(std::size_t n, const float* x, const float* dout, float* dx) noexcept {
     constexpr std::size_t W = Batch::size;
     std::size_t i = 0;
-    for (; i + W <= n; i += W) {
-        const Batch v = load<Batch>(x + i);
-        const MishTerms<Batch> m = mish_terms(v);
-        const Batch r = Batch(1.0f) / m.w;
-        const Batch xc = xsimd::min(v, Batch(kMishExpCap));
-        // t + 4 x n (n + 1) / w^2
-        const Batch d = fused_multiply_add(Batch(4.0f) * xc * m.n * (m.n + Batch(1.0f)), r * r, m.p * r);
-        fused_multiply_add(load<Batch>(dout + i), d, load<Batch>(dx + i)).store_unaligned(dx + i);
+    for (; i + W <= n; i += W)
+        fused_multiply_add(load<Batch>(dout + i), mish_derivative(load<Batch>(x + i)), load<Batch>(dx + i))
+            .store_unaligned(dx + i);
+    if (i < n) {
+        const std::size_t r = n - i;
+        store_partial(fused_multiply_add(load_partial<Batch>(dout + i, r), mish_derivative(load_partial<Batch>(x + i, r)),
+                                         load_partial<Batch>(dx + i, r)),
+                      dx + i, r);
     }
-    ref::mish_backward(n - i, x + i, dout + i, dx + i);
 }
 
 // Channels-last rows: the channels of a sample are walked in blocks of up to kRowBlockVecs registers, each block
 // summed down its H rows in lane-parallel accumulators (every lane adds H terms); channels past the last whole
-// register go through scalar loops. The statistics take one pass: sums of d = v - ref[g] and d^2 per group, where the
+// register go through one zero-padded register. The statistics take one pass: sums of d = v - ref[g] and d^2 per group, where the
 // reference ref[g] is the group's first entry (an entry of the group, so |mean - ref| is a few standard deviations
 // at most and var = E[d^2] - E[d]^2 loses only a few bits, however large the mean).
 inline constexpr std::size_t kRowBlockVecs = 4;
 
 // s1[j] += sum_t (x[t, c0 + j] - shift[j]), s2[j] += sum_t (x[t, c0 + j] - shift[j])^2 for j < n, over H rows of
-// stride C (s1 and s2 start at zero). n <= kRowBlockVecs * Batch::size.
+// stride C. n <= kRowBlockVecs * Batch::size.
 template <class Batch>
 void column_moments(std::size_t H, std::size_t C, const float* x, std::size_t c0, std::size_t n, const float* shift,
                     float* s1, float* s2) noexcept {
@@ -98,15 +125,17 @@ void column_moments(std::size_t H, std::size_t C, const float* x, std::size_t c0
         acc1[v].store_unaligned(s1 + v * W);
         acc2[v].store_unaligned(s2 + v * W);
     }
-    for (std::size_t j = nv * W; j < n; ++j) {
-        float a1 = 0.0f, a2 = 0.0f;
+    if (const std::size_t r = n - nv * W; r > 0) {  // the channels past the last whole register
+        const std::size_t j = nv * W;
+        const Batch sht = load_partial<Batch>(shift + j, r);
+        Batch a1(0.0f), a2(0.0f);
         for (std::size_t t = 0; t < H; ++t) {
-            const float d = x[t * C + c0 + j] - shift[j];
+            const Batch d = load_partial<Batch>(x + t * C + c0 + j, r) - sht;
             a1 += d;
-            a2 += d * d;
+            a2 = fused_multiply_add(d, d, a2);
         }
-        s1[j] = a1;
-        s2[j] = a2;
+        store_partial(a1, s1 + j, r);
+        store_partial(a2, s2 + j, r);
     }
 }
 
@@ -172,12 +201,17 @@ void group_norm_mish_rows(std::size_t B, std::size_t H, std::size_t C, std::size
                         (mish(fused_multiply_add(load<Batch>(xc + t * C) - vs, va, vo)) + vp).store_unaligned(yc + t * C);
                 }
             }
-            for (std::size_t j = nv * W; j < n; ++j)
+            if (const std::size_t r = n - nv * W; r > 0) {  // the channels past the last whole register
+                const std::size_t j = nv * W;
+                const Batch vs = load_partial<Batch>(shift + j, r), va = load_partial<Batch>(scale + j, r),
+                            vo = load_partial<Batch>(offset + j, r), vp = load_partial<Batch>(post + j, r);
                 for (std::size_t t = 0; t < H; ++t) {
-                    float z = (xb[t * C + c0 + j] - shift[j]) * scale[j] + offset[j];
-                    ref::mish_forward(1, &z, &z);
-                    yb[t * C + c0 + j] = z + post[j] + (resb ? resb[t * C + c0 + j] : 0.0f);
+                    const float* xc = xb + t * C + c0 + j;
+                    Batch z = mish(fused_multiply_add(load_partial<Batch>(xc, r) - vs, va, vo)) + vp;
+                    if (resb) z += load_partial<Batch>(resb + t * C + c0 + j, r);
+                    store_partial(z, yb + t * C + c0 + j, r);
                 }
+            }
         }
     }
 }
@@ -193,20 +227,30 @@ void adam_update(std::size_t n, float* param, const float* grad, float* m, float
     const float l2 = decoupled ? 0.0f : weight_decay;                   // Adam:  g += wd * p
     const Batch vb1(beta1), vb2(beta2), v1mb1(1.0f - beta1), v1mb2(1.0f - beta2);
     const Batch vneg_step(-step_size), vbc2(bc2_sqrt), veps(eps), vshrink(shrink), vl2(l2);
+    // One register of parameters: p, g, m, v in, the new p, m, v out.
+    const auto step = [&](Batch& p, const Batch& grad_in, Batch& mi, Batch& vi) {
+        const Batch g = fused_multiply_add(vl2, p, grad_in);
+        p *= vshrink;
+        mi = fused_multiply_add(vb1, mi, v1mb1 * g);
+        vi = fused_multiply_add(vb2, vi, v1mb2 * g * g);
+        p = fused_multiply_add(vneg_step, mi / (xsimd::sqrt(vi) / vbc2 + veps), p);  // p - step * m / (...)
+    };
     std::size_t i = 0;
     for (; i + W <= n; i += W) {
-        Batch p = load<Batch>(param + i);
-        const Batch g = fused_multiply_add(vl2, p, load<Batch>(grad + i));
-        p *= vshrink;
-        const Batch mi = fused_multiply_add(vb1, load<Batch>(m + i), v1mb1 * g);
-        const Batch vi = fused_multiply_add(vb2, load<Batch>(v + i), v1mb2 * g * g);
-        p = fused_multiply_add(vneg_step, mi / (xsimd::sqrt(vi) / vbc2 + veps), p);  // p - step * m / (...)
+        Batch p = load<Batch>(param + i), mi = load<Batch>(m + i), vi = load<Batch>(v + i);
+        step(p, load<Batch>(grad + i), mi, vi);
         mi.store_unaligned(m + i);
         vi.store_unaligned(v + i);
         p.store_unaligned(param + i);
     }
-    ref::adam_update(n - i, param + i, grad + i, m + i, v + i, lr, beta1, beta2, eps, weight_decay,
-                     bias_correction1, bias_correction2, decoupled);
+    if (const std::size_t r = n - i; r > 0) {
+        Batch p = load_partial<Batch>(param + i, r), mi = load_partial<Batch>(m + i, r),
+              vi = load_partial<Batch>(v + i, r);
+        step(p, load_partial<Batch>(grad + i, r), mi, vi);
+        store_partial(mi, m + i, r);
+        store_partial(vi, v + i, r);
+        store_partial(p, param + i, r);
+    }
 }
 
 /// The table of one set's instantiations (kernel_set.hpp).
