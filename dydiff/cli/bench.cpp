@@ -772,9 +772,10 @@ void bench_generate(const Options& options) {
 void bench_kernels(const Options& options) {
     std::vector<std::size_t> sizes;
     for (const auto& spec : options.shapes) {
-        std::size_t n = 0;
-        if (!parse_dim(spec, n) || n % 2048 != 0)
-            throw UsageError("dydiff bench: bad kernels case '" + spec + "' (want a multiple of 2048 floats)");
+        const bool digits = !spec.empty() && spec.size() <= 9 && spec.find_first_not_of("0123456789") == std::string::npos;
+        const std::size_t n = digits ? std::stoul(spec) : 0;
+        if (n == 0 || n % 2048 != 0 || n > (std::size_t{1} << 26))
+            throw UsageError("dydiff bench: bad kernels case '" + spec + "' (want a multiple of 2048 floats, at most 2^26)");
         sizes.push_back(n);
     }
     if (sizes.empty()) sizes = {65536, 4194304};
