@@ -85,7 +85,8 @@ Timing time_iterations(const Fn& fn, double seconds, std::size_t min_calls = 3) 
 }
 
 /// The instruction set in use and what runs on it: "avx512f (16 float lanes, gemm tile 6x64, also Mish, GroupNorm +
-/// Mish rows and Adam; the other kernels fma3+avx2)", or "fma3+avx2 (8 float lanes, gemm tile 6x16)" when every kernel runs on one set.
+/// Mish rows and Adam; the other kernels fma3+avx2)", or "fma3+avx2 (8 float lanes, gemm tile 6x16)" when every
+/// kernel runs on one set.
 std::string simd_summary() {
     const auto [tile_rows, tile_cols] = nn::simd::gemm_micro_tile();
     std::ostringstream os;
@@ -772,10 +773,12 @@ void bench_generate(const Options& options) {
 void bench_kernels(const Options& options) {
     std::vector<std::size_t> sizes;
     for (const auto& spec : options.shapes) {
-        const bool digits = !spec.empty() && spec.size() <= 9 && spec.find_first_not_of("0123456789") == std::string::npos;
+        const bool digits =
+            !spec.empty() && spec.size() <= 9 && spec.find_first_not_of("0123456789") == std::string::npos;
         const std::size_t n = digits ? std::stoul(spec) : 0;
         if (n == 0 || n % 2048 != 0 || n > (std::size_t{1} << 26))
-            throw UsageError("dydiff bench: bad kernels case '" + spec + "' (want a multiple of 2048 floats, at most 2^26)");
+            throw UsageError("dydiff bench: bad kernels case '" + spec +
+                             "' (want a multiple of 2048 floats, at most 2^26)");
         sizes.push_back(n);
     }
     if (sizes.empty()) sizes = {65536, 4194304};

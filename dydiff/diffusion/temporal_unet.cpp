@@ -454,11 +454,15 @@ struct TemporalUNet::Plan {
     ConvPlan final_conv;
 };
 
+namespace {
+
 /// One convolution weight in the rows kernels' layout and the dims it was packed for.
 struct PackedConv {
     nn::simd::Conv1dDims dims;  // B and H_in unset
     std::vector<float> w;       // conv1d_rows_weight or conv_transpose1d_rows_weight
 };
+
+}  // namespace
 
 struct TemporalUNet::PackedWeights {
     std::vector<PackedConv> convs;  // build_plan's order
@@ -575,8 +579,8 @@ struct Rows {
 };
 
 /// Samples [b0, b0 + n) of x (B, H, D) through the network into the same rows of out (B, H, D).
-void run_chunk(const TemporalUNet::Plan& plan, BufferPool& pool, std::size_t b0, std::size_t n, std::size_t H, std::size_t D,
-               const float* x, float* out) {
+void run_chunk(const TemporalUNet::Plan& plan, BufferPool& pool, std::size_t b0, std::size_t n, std::size_t H,
+               std::size_t D, const float* x, float* out) {
     const std::size_t P = plan.pad;
     Rows cur{pool.take(simd::rows_floats(n, H, D, P)), D};
     std::fill(cur.lease.data(), cur.lease.data() + simd::rows_floats(n, H, D, P), 0.0f);

@@ -1,7 +1,8 @@
 // The AVX-512 set of the run-time dispatch (nn/simd/arch.hpp): gemm's blocked product and the FMA peak loop on
-// 16-float zmm registers (its vector kernels are nn/simd/kernels_avx512.cpp). Built only in -Dsimd=native builds on x86-64, as its own small library with its own flags
-// (-march=x86-64-v3 -mavx512f, DYDIFF_SIMD_VARIANT_TU = 1: nn/meson.build), linked into libdydiff; its code runs
-// only after nn/simd/arch.cpp has seen avx512f in CPUID and the zmm state enabled in XCR0.
+// 16-float zmm registers (its vector kernels: nn/simd/kernels_avx512.cpp). Built only in -Dsimd=native builds on
+// x86-64, as its own small library with its own flags (-march=x86-64-v3 -mavx512f, DYDIFF_SIMD_VARIANT_TU = 1:
+// nn/meson.build), linked into libdydiff; its code runs only after nn/simd/arch.cpp has seen avx512f in CPUID and
+// the zmm state enabled in XCR0.
 // NOTE: keep this file free of anything that runs before that check (no namespace-scope object with a dynamic
 // initialiser, no <iostream>) and of inline functions shared with the baseline (see gemm_kernel.hpp).
 #include "nn/simd/batch.hpp"

@@ -1,8 +1,9 @@
 // xsimd versions of the kernels in nn/simd/kernels.hpp (math and preconditions there). Each is a loop over whole
 // FloatBatch registers (unaligned loads: row starts are not aligned) followed by a scalar tail; elementwise kernels
 // hand their tail to the ref:: twin. Mish, GroupNorm + Mish over rows and Adam have a variant per instruction set
-// (nn/simd/kernels_impl.hpp); here they dispatch to the set in use. Compiled only when DYDIFF_HAVE_SIMD is 1 (nn/meson.build); a scalar build
-// uses the twins directly. xsimd's exp/log1p/tanh are its own polynomial approximations, a few ulp from libm.
+// (nn/simd/kernels_impl.hpp); here they dispatch to the set in use. Compiled only when DYDIFF_HAVE_SIMD is 1
+// (nn/meson.build); a scalar build uses the twins directly. xsimd's exp/log1p/tanh are its own polynomial
+// approximations, a few ulp from libm.
 #include "nn/simd/kernels.hpp"
 
 #include "nn/simd/kernel_set.hpp"

@@ -2,7 +2,7 @@
 // nn/simd/kernels.hpp that have a run-time variant per instruction set (nn/simd/arch.hpp), as templates on the
 // register type: Mish forward and backward, the fused GroupNorm + Mish pass of the U-Net's inference path, and Adam's
 // update. kernels.cpp instantiates them for the baseline set, kernels_avx512.cpp for AVX-512; the math and the
-// preconditions are in kernels.hpp, the scalar twins in kernels_ref.cpp serve the tails and the tests.
+// preconditions are in kernels.hpp, the scalar twins (kernels_ref.cpp) are the tests' reference.
 // The sets give the same bits, as gemm's do: every element goes through the same operations whatever the register
 // width. Multiply-adds are fused through fused_multiply_add, the elements past the last whole register run the
 // batch loop's arithmetic on a zero-padded register (load_partial), not the scalar twin's, and sums run per channel
@@ -16,7 +16,6 @@
 #include "nn/simd/kernel_set.hpp"
 #include "nn/simd/kernels.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -89,17 +88,17 @@ void mish_backward(std::size_t n, const float* x, const float* dout, float* dx) 
             .store_unaligned(dx + i);
     if (i < n) {
         const std::size_t r = n - i;
-        store_partial(fused_multiply_add(load_partial<Batch>(dout + i, r), mish_derivative(load_partial<Batch>(x + i, r)),
-                                         load_partial<Batch>(dx + i, r)),
-                      dx + i, r);
+        const Batch d = mish_derivative(load_partial<Batch>(x + i, r));
+        const Batch g = fused_multiply_add(load_partial<Batch>(dout + i, r), d, load_partial<Batch>(dx + i, r));
+        store_partial(g, dx + i, r);
     }
 }
 
 // Channels-last rows: the channels of a sample are walked in blocks of up to kRowBlockVecs registers, each block
 // summed down its H rows in lane-parallel accumulators (every lane adds H terms); channels past the last whole
-// register go through one zero-padded register. The statistics take one pass: sums of d = v - ref[g] and d^2 per group, where the
-// reference ref[g] is the group's first entry (an entry of the group, so |mean - ref| is a few standard deviations
-// at most and var = E[d^2] - E[d]^2 loses only a few bits, however large the mean).
+// register go through one zero-padded register. The statistics take one pass: sums of d = v - ref[g] and d^2 per
+// group, where the reference ref[g] is the group's first entry (an entry of the group, so |mean - ref| is a few
+// standard deviations at most and var = E[d^2] - E[d]^2 loses only a few bits, however large the mean).
 inline constexpr std::size_t kRowBlockVecs = 4;
 
 // s1[j] += sum_t (x[t, c0 + j] - shift[j]), s2[j] += sum_t (x[t, c0 + j] - shift[j])^2 for j < n, over H rows of
@@ -199,7 +198,8 @@ void group_norm_mish_rows(std::size_t B, std::size_t H, std::size_t C, std::size
                             .store_unaligned(yc + t * C);
                 } else {
                     for (std::size_t t = 0; t < H; ++t)
-                        (mish(fused_multiply_add(load<Batch>(xc + t * C) - vs, va, vo)) + vp).store_unaligned(yc + t * C);
+                        (mish(fused_multiply_add(load<Batch>(xc + t * C) - vs, va, vo)) + vp)
+                            .store_unaligned(yc + t * C);
                 }
             }
             if (const std::size_t r = n - nv * W; r > 0) {  // the channels past the last whole register
@@ -239,13 +239,14 @@ void adam_update(std::size_t n, float* param, const float* grad, float* m, float
     // A head of fewer than W elements as one partial register, so that the batch loop's stores to param (and to m
     // and v, which come from the same allocator and share its offset as a rule) start on a register-sized boundary.
     // NOTE: measured on 4M floats at a 32-byte offset (xtensor's AVX2 alignment), AVX-512 stores that straddle
-    // cache lines made the update 3.5x slower than with AVX2; aligned, it is faster (docs/performance.md).
+    // cache lines made the update 3x slower than AVX2's; aligned, it is not (docs/performance.md).
     const std::size_t misaligned = reinterpret_cast<std::uintptr_t>(param) % sizeof(Batch);
     std::size_t i = 0;
     if (misaligned % sizeof(float) == 0 && misaligned != 0) {
         const std::size_t to_boundary = (sizeof(Batch) - misaligned) / sizeof(float);
         const std::size_t head = n < to_boundary ? n : to_boundary;
-        Batch p = load_partial<Batch>(param, head), mi = load_partial<Batch>(m, head), vi = load_partial<Batch>(v, head);
+        Batch p = load_partial<Batch>(param, head), mi = load_partial<Batch>(m, head),
+              vi = load_partial<Batch>(v, head);
         step(p, load_partial<Batch>(grad, head), mi, vi);
         store_partial(mi, m, head);
         store_partial(vi, v, head);
