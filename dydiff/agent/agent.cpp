@@ -100,7 +100,7 @@ DyDiffModels DyDiffModels::load(const DyDiffConfig& config, const data::DataIden
     DYDIFF_CHECK(!m.dynamics.model->elites().empty(),
                  m.dynamics.file << ": key 'fit/elite_indices' is empty (an untrained ensemble); train it with dydiff "
                                     "train-dynamics");
-    m.diffusion.ema->copy_to(m.diffusion.net->named_parameters());  // sampling uses the EMA weights
+    m.diffusion.make_inference_only();  // the EMA weights, held once: the loop only samples the model
     return m;
 }
 

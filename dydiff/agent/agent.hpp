@@ -75,6 +75,7 @@ struct AgentConfig {
 };
 
 /// The frozen models of DyDiff, loaded through their one load() and checked to come from `dataset`'s data and env.
+/// The diffusion model is made inference-only (DiffusionModel::make_inference_only): its EMA weights, held once.
 struct DyDiffModels {
     DiffusionModel diffusion;
     TrainedDynamics dynamics;

@@ -25,6 +25,7 @@
 #include "nn/parallel.hpp"
 #include "nn/simd/arch.hpp"
 #include "nn/simd/gemm.hpp"
+#include "nn/simd/kernels.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -83,15 +84,16 @@ Timing time_iterations(const Fn& fn, double seconds, std::size_t min_calls = 3) 
     return {samples[samples.size() / 2], samples.front(), samples.size()};
 }
 
-/// The instruction set in use and what runs on it: "avx512f (16 float lanes, gemm tile 6x64; the other kernels
-/// fma3+avx2)", or "fma3+avx2 (8 float lanes, gemm tile 6x16)" when every kernel runs on one set.
+/// The instruction set in use and what runs on it: "avx512f (16 float lanes, gemm tile 6x64, also Mish, GroupNorm +
+/// Mish rows and Adam; the other kernels fma3+avx2)", or "fma3+avx2 (8 float lanes, gemm tile 6x16)" when every
+/// kernel runs on one set.
 std::string simd_summary() {
     const auto [tile_rows, tile_cols] = nn::simd::gemm_micro_tile();
     std::ostringstream os;
     os << nn::simd::arch_name() << " (" << nn::simd::float_lanes() << " float lanes, gemm tile " << tile_rows << 'x'
        << tile_cols;
     if (std::string(nn::simd::arch_name()) != nn::simd::baseline_arch_name())
-        os << "; the other kernels " << nn::simd::baseline_arch_name();
+        os << ", also Mish, GroupNorm + Mish rows and Adam; the other kernels " << nn::simd::baseline_arch_name();
     os << ')';
     return os.str();
 }
@@ -440,7 +442,8 @@ void bench_unet_sample(const Options& options) {
             throw UsageError(std::string("dydiff bench: ") + e.what());
         }
         data::Rng rng(0);
-        const TemporalUNet net(config, c.D, rng);
+        TemporalUNet net(config, c.D, rng);
+        if (!options.graph) net.make_inference_only();  // as the samplers of train-agent and rollout-error hold it
         const Denoiser denoiser(net);
         const SamplerDenoiseFn denoise =
             options.graph ? SamplerDenoiseFn([&denoiser](const SamplerState& x, double sigma) {
@@ -479,7 +482,7 @@ void bench_unet_sample(const Options& options) {
         char extra[96];
         std::snprintf(extra, sizeof extra, ",\"path\":\"%s\",\"sampler_steps\":%zu", options.graph ? "graph" : "infer",
                       options.steps);
-        report.add(shape.str(), unet_extra_json(options, net.num_parameters()) + extra, t, flops, cols);
+        report.add(shape.str(), unet_extra_json(options, unet_num_parameters(config, c.D)) + extra, t, flops, cols);
     }
 }
 
@@ -642,6 +645,7 @@ public:
             for (std::size_t k = 0; k < S; ++k) pool_(i, k) = rng_.uniform(obs_box.low[k], obs_box.high[k]);
         obs_norm_ = data::ZScoreNormalizer::fit(pool_);
         net_ = std::make_unique<TemporalUNet>(train.unet, S + A, rng_);
+        net_->make_inference_only();  // only sampled, as in train-agent
         ensemble_ = std::make_unique<DynamicsEnsemble>(S, A, EnsembleConfig{}, rng_);
         ensemble_->set_elites({0, 1, 2, 3, 4});
         reward_ = std::make_unique<RewardModel>(S, A, RewardConfig{}, rng_);
@@ -759,6 +763,61 @@ void bench_generate(const Options& options) {
     }
 }
 
+// ---- kernels ------------------------------------------------------------------------------------------------------
+
+/// The vector kernels with a variant per instruction set (nn/simd/kernels_impl.hpp) on the set in use (DYDIFF_SIMD
+/// picks it), each on n floats per call: Mish forward and backward, GroupNorm + Mish over rows with the time add and
+/// the residual as the U-Net's ResBlocks call it (C = 64 channels, G = 8 groups, H = 32 rows per sample, n / 2048
+/// samples), and Adam's update. --shapes N,... (default 65536 = 256 KiB per array, cache-resident, and 4194304,
+/// from memory). The GFLOP/s column counts elements: G elements per second.
+void bench_kernels(const Options& options) {
+    std::vector<std::size_t> sizes;
+    for (const auto& spec : options.shapes) {
+        const bool digits =
+            !spec.empty() && spec.size() <= 9 && spec.find_first_not_of("0123456789") == std::string::npos;
+        const std::size_t n = digits ? std::stoul(spec) : 0;
+        if (n == 0 || n % 2048 != 0 || n > (std::size_t{1} << 26))
+            throw UsageError("dydiff bench: bad kernels case '" + spec +
+                             "' (want a multiple of 2048 floats, at most 2^26)");
+        sizes.push_back(n);
+    }
+    if (sizes.empty()) sizes = {65536, 4194304};
+    const Report report(options, "kernels", "  kernel                      n      ms/iter   Gelem/s    iters");
+    constexpr std::size_t C = 64, G = 8, H = 32;
+    for (const std::size_t n : sizes) {
+        std::vector<float> x(n), y(n), d(n), dx(n), res(n), p(n), g(n), m(n), v(n);
+        fill(x, 1);
+        fill(d, 2);
+        fill(res, 3);
+        fill(p, 4);
+        fill(g, 5);
+        fill(m, 6);
+        for (float& e : v) e = 0.01f;
+        const std::size_t B = n / (C * H);
+        std::vector<float> bias(C, 0.1f), gamma(C, 1.0f), beta(C, 0.0f), add(C, 0.2f), mean(B * G), rstd(B * G);
+        const std::pair<const char*, std::function<void()>> cases[] = {
+            {"mish_forward", [&] { nn::simd::mish_forward(n, x.data(), y.data()); }},
+            {"mish_backward", [&] { nn::simd::mish_backward(n, x.data(), d.data(), dx.data()); }},
+            {"group_norm_mish_rows",
+             [&] {
+                 nn::simd::group_norm_mish_rows(B, H, C, G, H * C, x.data(), bias.data(), gamma.data(), beta.data(),
+                                                1e-5f, add.data(), 0, res.data(), y.data(), mean.data(), rstd.data());
+             }},
+            {"adam_update",
+             [&] {
+                 nn::simd::adam_update(n, p.data(), g.data(), m.data(), v.data(), 1e-4f, 0.9f, 0.999f, 1e-8f, 0.0f,
+                                       0.5f, 0.05f, false);
+             }},
+        };
+        for (const auto& [name, call] : cases) {
+            const Timing t = time_iterations(call, options.seconds);
+            char row[64];
+            std::snprintf(row, sizeof row, "  %-22s %9zu ", name, n);
+            report.add("[" + std::to_string(n) + "]", std::string(",\"kernel\":\"") + name + "\"", t, double(n), row);
+        }
+    }
+}
+
 // ---- peak ---------------------------------------------------------------------------------------------------------
 
 /// Rounds of the FMA peak loop per timed call: 2^20 x 12 chains x 16 lanes x 2 flop = 403 MFLOP with AVX-512, a few
@@ -826,6 +885,10 @@ const Workload kWorkloads[] = {
      "pendulum dims, M = 2 and M = 0, chunk 256; --preset (default tiny and small); --shapes B[:N] (start states, "
      "sampler steps; default 2048:34); reports transitions_per_second and seconds_per_generation",
      bench_generate},
+    {"kernels",
+     "the vector kernels with a variant per instruction set (Mish forward and backward, GroupNorm + Mish over rows, "
+     "Adam) on n floats per call; --shapes N (multiples of 2048; default 65536,4194304); GFLOP/s counts elements",
+     bench_kernels},
     {"peak",
      "FMA peak of each instruction set of this build: register-resident FMA chains, one loop per thread (--threads 1: "
      "one core)",

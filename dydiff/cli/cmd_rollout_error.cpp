@@ -79,7 +79,7 @@ public:
         DYDIFF_USER_CHECK(!dynamics_->model->elites().empty(),
                           dynamics_->file << ": key 'fit/elite_indices' is empty (an untrained ensemble); train it "
                                              "with dydiff train-dynamics");
-        model_->ema->copy_to(model_->net->named_parameters());  // sampling uses the EMA weights (§3)
+        model_->make_inference_only();  // the EMA weights (§3), held once: the model is only sampled
         config_.sampler = model_->edm_config(config_.sampler);   // the trained sigma_data
     }
 

@@ -28,7 +28,10 @@ DiffusionModel DiffusionModel::create(const data::DataIdentity& data, const UNet
 }
 
 void DiffusionModel::save(nn::Checkpoint& c) const {
-    DYDIFF_CHECK(net && ema, "DiffusionModel::save: the model has no network (create or load it first)");
+    DYDIFF_CHECK(net, "DiffusionModel::save: the model has no network (create or load it first)");
+    DYDIFF_CHECK(!net->inference_only() && ema,
+                 "DiffusionModel::save: the model was made inference-only for sampling (its EMA and graph-layout "
+                 "weights are gone); save the model it was loaded from instead");
     c.put_format(kKind, kVersion);
     for (auto& [key, array] : data.entries("data")) c.put(key, std::move(array));
     c.put_int64("arch/horizon", static_cast<std::int64_t>(horizon));
@@ -90,6 +93,14 @@ DiffusionModel DiffusionModel::read(const nn::Checkpoint& c) {
 
 DiffusionModel DiffusionModel::load(const std::string& run_or_file) {
     return read(nn::Checkpoint::load(nn::model_file(run_or_file, kFile, "train-diffusion")));
+}
+
+void DiffusionModel::make_inference_only() {
+    DYDIFF_CHECK(net, "DiffusionModel::make_inference_only: the model has no network (create or load it first)");
+    if (net->inference_only()) return;
+    ema->copy_to(net->named_parameters());
+    ema.reset();
+    net->make_inference_only();
 }
 
 EdmConfig DiffusionModel::edm_config(EdmConfig sampler) const {

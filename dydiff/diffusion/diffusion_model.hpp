@@ -30,7 +30,7 @@ struct DiffusionModel {
     double sigma_data = kSigmaData;       // EDM preconditioning's data std: sampling must use the trained value
     data::MinMaxNormalizer normalizer;    // over [s, a] rows of the whole dataset (§2), obs_dim + action_dim wide
     std::unique_ptr<TemporalUNet> net;    // the trained weights
-    std::unique_ptr<nn::Ema> ema;         // their moving average (sampling uses it, §3)
+    std::unique_ptr<nn::Ema> ema;         // their moving average (sampling uses it, §3); null once inference-only
     data::DataIdentity data;              // what it was trained on; its dims are the model's S and A
     std::string file;                     // the file it was loaded from ("" for a model built in memory)
 
@@ -54,6 +54,11 @@ struct DiffusionModel {
     static DiffusionModel read(const nn::Checkpoint& checkpoint);
     /// Loads a train-diffusion run directory (RUN/checkpoint.npz) or a checkpoint file.
     static DiffusionModel load(const std::string& run_or_file);
+
+    /// For a model that is only sampled (rollout-error, the DyDiff loop): copies the EMA weights into the network
+    /// (sampling uses them, §3), drops the EMA and makes the network inference-only
+    /// (TemporalUNet::make_inference_only), so the weights are held once. save() is refused afterwards.
+    void make_inference_only();
 
     /// The EDM config of this model with `sampler`'s sampling settings: sigma_data is the trained one.
     EdmConfig edm_config(EdmConfig sampler = {}) const;

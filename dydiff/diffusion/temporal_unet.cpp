@@ -277,6 +277,9 @@ TemporalUNet::TemporalUNet(const UNetConfig& config, std::size_t channels, data:
 TemporalUNet::~TemporalUNet() = default;
 
 Tensor TemporalUNet::forward(const Tensor& x, const Tensor& c_noise, UNetTrace* trace) const {
+    DYDIFF_CHECK(!packed_, "TemporalUNet::forward: this network is inference-only (make_inference_only() packed its "
+                           "convolution weights for infer() and freed the graph-layout ones); forward, training and "
+                           "saving need a network that was not made inference-only");
     DYDIFF_CHECK(x.dim() == 3 && x.size(2) == channels_,
                  "TemporalUNet: input " << shape_str(x.shape()) << " must be (B, H, " << channels_ << ")");
     DYDIFF_CHECK(c_noise.dim() == 1 && c_noise.size(0) == x.size(0),
@@ -425,6 +428,7 @@ struct BlockPlan {
 /// ResBlock: block0, + the time projection, block1, + the residual.
 struct ResPlan {
     BlockPlan block0, block1;
+    const nn::Linear* time_proj;   // the block's time projection (time_dim -> C_out)
     const float* time_add;         // (Bt, C_out): time_proj(mish(t_emb)) per sample, or one shared row
     std::size_t time_ld;           // C_out, or 0 when the row is shared
     simd::Conv1dDims residual;     // 1x1 convolution; unused for the identity
@@ -439,7 +443,9 @@ struct ConvPlan {
     const float* bias;
 };
 
-struct UNetPlan {
+}  // namespace
+
+struct TemporalUNet::Plan {
     std::size_t pad;                 // P of every rows tensor
     std::vector<ResPlan> res;        // forward() order: downs (res0, res1 per level), mid (2), ups (res0, res1 per stage)
     std::vector<ConvPlan> downs;     // one per level but the last
@@ -448,44 +454,77 @@ struct UNetPlan {
     ConvPlan final_conv;
 };
 
-/// Copies the weight of every convolution into the rows kernels' layout, one buffer per convolution in call order
-/// (the buffers are kept from call to call). With `packed` set, the buffers already hold this network's weights:
-/// only their addresses and the dims are returned, nothing is copied.
-class WeightPacker {
+namespace {
+
+/// One convolution weight in the rows kernels' layout and the dims it was packed for.
+struct PackedConv {
+    nn::simd::Conv1dDims dims;  // B and H_in unset
+    std::vector<float> w;       // conv1d_rows_weight or conv_transpose1d_rows_weight
+};
+
+}  // namespace
+
+struct TemporalUNet::PackedWeights {
+    std::vector<PackedConv> convs;  // build_plan's order
+};
+
+/// Copies the weight of every convolution into the rows kernels' layout, one buffer per convolution in call order,
+/// or reads back buffers filled that way by an earlier pass over the same network (then the graph-layout weights
+/// are not read at all: an inference-only network has none).
+class TemporalUNet::Packer {
 public:
-    WeightPacker(std::vector<std::vector<float>>& storage, bool packed) : storage_(storage), packed_(packed) {}
+    /// Reads `packed`, which holds this network's weights in build_plan's order.
+    explicit Packer(const PackedWeights& packed) : read_(&packed) {}
+    /// Packs into `out`, emptied first. With `release`, each graph-layout weight is freed as soon as it is packed,
+    /// so that the two copies never coexist beyond one convolution (make_inference_only).
+    Packer(PackedWeights& out, bool release) : write_(&out), release_(release) { out.convs.clear(); }
 
     const float* conv(const nn::Conv1d& c, simd::Conv1dDims& dims) {
+        if (read_) return next(dims);
         const auto& w = c.weight.value();  // (C_out, C_in, K)
         dims = {0, w.shape()[1], 0, w.shape()[0], w.shape()[2], c.stride(), c.padding()};
-        float* out = next(simd::conv1d_rows_weight_floats(dims));
-        if (!packed_) simd::conv1d_rows_weight(dims, w.data(), out);
-        return out;
+        PackedConv& p = write_->convs.emplace_back(PackedConv{dims, {}});
+        p.w.resize(simd::conv1d_rows_weight_floats(dims));
+        simd::conv1d_rows_weight(dims, w.data(), p.w.data());
+        if (release_) release(c.weight);
+        return p.w.data();
     }
     const float* transposed(const nn::ConvTranspose1d& c, simd::Conv1dDims& dims) {
+        if (read_) return next(dims);
         const auto& w = c.weight.value();  // (C_in, C_out, K)
         dims = {0, w.shape()[0], 0, w.shape()[1], w.shape()[2], c.stride(), c.padding()};
-        float* out = next(simd::conv_transpose1d_rows_weight_floats(dims));
-        if (!packed_) simd::conv_transpose1d_rows_weight(dims, w.data(), out);
-        return out;
+        PackedConv& p = write_->convs.emplace_back(PackedConv{dims, {}});
+        p.w.resize(simd::conv_transpose1d_rows_weight_floats(dims));
+        simd::conv_transpose1d_rows_weight(dims, w.data(), p.w.data());
+        if (release_) release(c.weight);
+        return p.w.data();
     }
 
 private:
-    float* next(std::size_t n) {
-        if (used_ == storage_.size()) storage_.emplace_back();
-        std::vector<float>& buffer = storage_[used_++];
-        DYDIFF_CHECK(!packed_ || buffer.size() == n, "TemporalUNet::infer: packed weight " << used_ - 1 << " holds "
-                                                                                            << buffer.size()
-                                                                                            << " floats, not " << n);
-        buffer.resize(n);
-        return buffer.data();
+    const float* next(simd::Conv1dDims& dims) {
+        DYDIFF_CHECK(used_ < read_->convs.size(), "TemporalUNet::infer: the packed weights hold "
+                                                      << read_->convs.size() << " convolutions, the network more");
+        const PackedConv& p = read_->convs[used_++];
+        dims = p.dims;
+        return p.w.data();
     }
-    std::vector<std::vector<float>>& storage_;
-    bool packed_;
+    /// Frees a graph-layout weight: its value becomes an empty array (0 floats).
+    /// NOTE: a Tensor is a handle to a shared node, so a copy of the handle reaches the module's parameter through
+    /// the const reference build_plan holds; only make_inference_only (non-const) asks for this.
+    static void release(const Tensor& weight) {
+        Tensor handle = weight;
+        handle.mutable_value() = Array(autograd::Shape{0});
+    }
+
+    const PackedWeights* read_ = nullptr;
+    PackedWeights* write_ = nullptr;
+    bool release_ = false;
     std::size_t used_ = 0;
 };
 
-BlockPlan block_plan(const Conv1dBlock& block, WeightPacker& packer) {
+namespace {
+
+BlockPlan block_plan(const Conv1dBlock& block, TemporalUNet::Packer& packer) {
     BlockPlan p{};
     p.w_rows = packer.conv(block.conv(), p.dims);
     p.bias = block.conv().bias.value().data();
@@ -540,8 +579,8 @@ struct Rows {
 };
 
 /// Samples [b0, b0 + n) of x (B, H, D) through the network into the same rows of out (B, H, D).
-void run_chunk(const UNetPlan& plan, BufferPool& pool, std::size_t b0, std::size_t n, std::size_t H, std::size_t D,
-               const float* x, float* out) {
+void run_chunk(const TemporalUNet::Plan& plan, BufferPool& pool, std::size_t b0, std::size_t n, std::size_t H,
+               std::size_t D, const float* x, float* out) {
     const std::size_t P = plan.pad;
     Rows cur{pool.take(simd::rows_floats(n, H, D, P)), D};
     std::fill(cur.lease.data(), cur.lease.data() + simd::rows_floats(n, H, D, P), 0.0f);
@@ -618,7 +657,7 @@ void run_chunk(const UNetPlan& plan, BufferPool& pool, std::size_t b0, std::size
 }  // namespace
 
 struct UNetWorkspace::Impl {
-    std::vector<std::vector<float>> weights;  // every convolution weight in the rows kernels' layout
+    TemporalUNet::PackedWeights weights;      // a trainable network's convolution weights, rows kernels' layout
     const TemporalUNet* packed_for = nullptr;  // the network whose weights `weights` holds; nullptr: none yet
     std::vector<float> time;                  // the time projections of every ResBlock, (Bt, C_out) each
     std::vector<float> time_hidden;           // the time MLP: fc0 (Bt, 4 time_dim), fc1 and its mish (Bt, time_dim)
@@ -642,51 +681,17 @@ UNetWorkspace::UNetWorkspace() : impl_(std::make_unique<Impl>()) {}
 UNetWorkspace::~UNetWorkspace() = default;
 void UNetWorkspace::clear() { impl_->packed_for = nullptr; }
 
-void TemporalUNet::infer(std::size_t B, std::size_t H, const float* x, const float* c_noise, float* out,
-                         UNetWorkspace& workspace) const {
-    DYDIFF_CHECK(B >= 1 && x && c_noise && out, "TemporalUNet::infer: need B >= 1 and non-null x, c_noise, out");
-    config_.check_horizon(H);
-    UNetWorkspace::Impl& ws = *workspace.impl_;
-    const std::size_t D = channels_, td = config_.time_dim;
-
-    // The time path on Bt rows: one when every sample has the same c_noise (the sampler's case), else B.
-    const bool shared = std::all_of(c_noise, c_noise + B, [&](float c) { return c == c_noise[0]; });
-    const std::size_t Bt = shared ? 1 : B;
-    autograd::Array c = xt::empty<float>({Bt});
-    std::copy(c_noise, c_noise + Bt, c.begin());
-    const autograd::Array e = time_embedding_.forward(Tensor(std::move(c))).value();  // (Bt, td)
-    ws.time_hidden.resize(Bt * (4 * td + 2 * td));
-    float* hidden = ws.time_hidden.data();        // (Bt, 4 td)
-    float* t_emb = hidden + Bt * 4 * td;          // (Bt, td)
-    float* t_mish = t_emb + Bt * td;              // (Bt, td)
-    linear_rows(time_fc0_, Bt, e.data(), hidden);
-    simd::mish_forward(Bt * 4 * td, hidden, hidden);
-    linear_rows(time_fc1_, Bt, hidden, t_emb);
-    simd::mish_forward(Bt * td, t_emb, t_mish);  // every ResBlock projects mish(t_emb)
-
-    // The plan: packed weights and the time projections, in forward()'s order.
+void TemporalUNet::build_plan(Packer& packer, Plan& plan) const {
+    plan.pad = rows_pad(config_);
     std::vector<const ResBlock*> blocks;
     for (const auto& s : downs_) blocks.insert(blocks.end(), {&s->res0, &s->res1});
     blocks.insert(blocks.end(), {&mid0_, &mid1_});
     for (const auto& s : ups_) blocks.insert(blocks.end(), {&s->res0, &s->res1});
-    std::size_t time_floats = 0;
-    for (const ResBlock* rb : blocks) time_floats += Bt * rb->time_proj().out_features();
-    ws.time.resize(time_floats);
-    DYDIFF_CHECK(ws.packed_for == nullptr || ws.packed_for == this,
-                 "TemporalUNet::infer: this workspace holds another network's weights (clear() it or use a new one)");
-    WeightPacker packer(ws.weights, ws.packed_for == this);
-    UNetPlan plan;
-    plan.pad = rows_pad(config_);
-    float* time = ws.time.data();
     for (const ResBlock* rb : blocks) {
         ResPlan r{};
         r.block0 = block_plan(rb->block0(), packer);
         r.block1 = block_plan(rb->block1(), packer);
-        const std::size_t C_out = rb->time_proj().out_features();
-        linear_rows(rb->time_proj(), Bt, t_mish, time);
-        r.time_add = time;
-        r.time_ld = shared ? 0 : C_out;
-        time += Bt * C_out;
+        r.time_proj = &rb->time_proj();
         if (const nn::Conv1d* res = rb->residual()) {
             r.residual_w = packer.conv(*res, r.residual);
             r.residual_bias = res->bias.value().data();
@@ -709,7 +714,63 @@ void TemporalUNet::infer(std::size_t B, std::size_t H, const float* x, const flo
     plan.final_block = block_plan(final_block_, packer);
     plan.final_conv.w_rows = packer.conv(final_conv_, plan.final_conv.dims);
     plan.final_conv.bias = final_conv_.bias.value().data();
-    ws.packed_for = this;
+}
+
+void TemporalUNet::make_inference_only() {
+    if (packed_) return;
+    auto packed = std::make_unique<PackedWeights>();
+    Packer packer(*packed, /*release=*/true);
+    Plan plan;
+    build_plan(packer, plan);
+    packed_ = std::move(packed);
+}
+
+void TemporalUNet::infer(std::size_t B, std::size_t H, const float* x, const float* c_noise, float* out,
+                         UNetWorkspace& workspace) const {
+    DYDIFF_CHECK(B >= 1 && x && c_noise && out, "TemporalUNet::infer: need B >= 1 and non-null x, c_noise, out");
+    config_.check_horizon(H);
+    UNetWorkspace::Impl& ws = *workspace.impl_;
+    const std::size_t D = channels_, td = config_.time_dim;
+
+    // The time path on Bt rows: one when every sample has the same c_noise (the sampler's case), else B.
+    const bool shared = std::all_of(c_noise, c_noise + B, [&](float c) { return c == c_noise[0]; });
+    const std::size_t Bt = shared ? 1 : B;
+    autograd::Array c = xt::empty<float>({Bt});
+    std::copy(c_noise, c_noise + Bt, c.begin());
+    const autograd::Array e = time_embedding_.forward(Tensor(std::move(c))).value();  // (Bt, td)
+    ws.time_hidden.resize(Bt * (4 * td + 2 * td));
+    float* hidden = ws.time_hidden.data();        // (Bt, 4 td)
+    float* t_emb = hidden + Bt * 4 * td;          // (Bt, td)
+    float* t_mish = t_emb + Bt * td;              // (Bt, td)
+    linear_rows(time_fc0_, Bt, e.data(), hidden);
+    simd::mish_forward(Bt * 4 * td, hidden, hidden);
+    linear_rows(time_fc1_, Bt, hidden, t_emb);
+    simd::mish_forward(Bt * td, t_emb, t_mish);  // every ResBlock projects mish(t_emb)
+
+    // The plan: packed weights (the network's own when inference-only, else the workspace's, packed at its first
+    // call) and the time projections, in forward()'s order.
+    DYDIFF_CHECK(packed_ || ws.packed_for == nullptr || ws.packed_for == this,
+                 "TemporalUNet::infer: this workspace holds another network's weights (clear() it or use a new one)");
+    Plan plan;
+    if (packed_ || ws.packed_for == this) {
+        Packer packer(packed_ ? *packed_ : ws.weights);
+        build_plan(packer, plan);
+    } else {
+        Packer packer(ws.weights, /*release=*/false);
+        build_plan(packer, plan);
+        ws.packed_for = this;
+    }
+    std::size_t time_floats = 0;
+    for (const ResPlan& r : plan.res) time_floats += Bt * r.time_proj->out_features();
+    ws.time.resize(time_floats);
+    float* time = ws.time.data();
+    for (ResPlan& r : plan.res) {
+        const std::size_t C_out = r.time_proj->out_features();
+        linear_rows(*r.time_proj, Bt, t_mish, time);
+        r.time_add = time;
+        r.time_ld = shared ? 0 : C_out;
+        time += Bt * C_out;
+    }
 
     // Chunks of equal size: as many samples as fit kChunkFloats in the widest activation (a concatenation of two
     // levels), but at least kChunkMinRows rows at the last level.

@@ -106,10 +106,10 @@ struct UNetTrace {
 
 /// The buffers of TemporalUNet::infer, kept from one call to the next so that the sampler's repeated calls allocate
 /// and copy nothing after the first: the weights repacked for the channels-last kernels (packed at the first call
-/// and reused), the time projections, and one pool of activation buffers per worker thread. A workspace serves one
-/// network whose parameters do not change while it is in use (a sampler's frozen model); after changing them,
-/// call clear() or use a new workspace (a different network is refused). Not for concurrent calls: one workspace
-/// per calling thread.
+/// and reused; not for an inference-only network, which holds its packed weights itself), the time projections, and
+/// one pool of activation buffers per worker thread. A workspace serves one network whose parameters do not change
+/// while it is in use (a sampler's frozen model); after changing them, call clear() or use a new workspace (a
+/// different network is refused). Not for concurrent calls: one workspace per calling thread.
 class UNetWorkspace {
 public:
     UNetWorkspace();
@@ -132,7 +132,8 @@ public:
     ~TemporalUNet() override;
 
     /// F(x, c_noise): x (B, H, D) model space, c_noise (B) (a constant: no gradient flows into it) -> (B, H, D).
-    /// H must satisfy config.check_horizon. With a trace, the shape after each stage is appended to it.
+    /// H must satisfy config.check_horizon. With a trace, the shape after each stage is appended to it. Refused on an
+    /// inference-only network (make_inference_only).
     Tensor forward(const Tensor& x, const Tensor& c_noise, UNetTrace* trace = nullptr) const;
     /// The same F(x, c_noise) without the graph, for sampling: raw arrays, no autograd nodes, buffers reused from
     /// `workspace`. Activations are channels-last rows (nn/simd/conv1d.hpp): each convolution is one gemm over a
@@ -143,13 +144,27 @@ public:
     void infer(std::size_t B, std::size_t H, const float* x, const float* c_noise, float* out,
                UNetWorkspace& workspace) const;
 
+    /// Makes this network inference-only, for a model that is only sampled: every convolution weight is packed
+    /// once in infer()'s layout, kept by the network, and its graph-layout tensor freed right after, so the weights
+    /// exist once (the workspaces then pack nothing). infer() gives bitwise the same results as before. forward(),
+    /// and with it training, is refused afterwards, and so is saving (the parameters list holds empty convolution
+    /// weights); the biases, norms and linear layers keep their graph layout. Calling it again does nothing.
+    void make_inference_only();
+    bool inference_only() const { return packed_ != nullptr; }
+
     const UNetConfig& config() const { return config_; }
     std::size_t channels() const { return channels_; }
 
     struct DownStage;
     struct UpStage;
+    struct PackedWeights;  // every convolution weight in the rows kernels' layout, in infer()'s order
+    struct Plan;           // infer()'s layer list over packed weights
+    class Packer;          // packs the weights of a Plan, or reads weights packed before
 
 private:
+    /// The layers of infer() in forward()'s order, each convolution's weight through `packer`.
+    void build_plan(Packer& packer, Plan& plan) const;
+
     UNetConfig config_;
     std::size_t channels_;
     nn::SinusoidalEmbedding time_embedding_;
@@ -159,6 +174,7 @@ private:
     std::vector<std::unique_ptr<UpStage>> ups_;      // ups.<l>: res0, res1, up
     Conv1dBlock final_block_;                        // final.block
     nn::Conv1d final_conv_;                          // final.conv (dim -> D, kernel 1)
+    std::unique_ptr<PackedWeights> packed_;          // inference-only: the one copy of the convolution weights
 };
 
 }  // namespace dydiff

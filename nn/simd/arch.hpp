@@ -1,10 +1,11 @@
 // Instruction sets of the SIMD kernels and the run-time choice among them (docs/simd.md, "Instruction sets").
 // Every build has its baseline set, fixed by the `simd` build option (xsimd's architecture for the build flags:
 // "fma3+avx2", "sse2", "neon64", or "scalar" with -Dsimd=none). A -Dsimd=native build on x86-64 also compiles the
-// gemm kernels for AVX-512 ("avx512f", nn/simd/gemm_avx512.cpp) and picks, at the first use, the best set this CPU
-// and its OS can run; the environment variable DYDIFF_SIMD names a set instead. The other kernels (activations,
-// norms, conv1d's helpers, Adam) run on the baseline set until they get their variants (issue 10).
-// gemm gives bitwise identical results on every set of a build (same K blocking, same chain of FMAs per element).
+// gemm kernels, Mish, the fused GroupNorm + Mish rows pass and Adam for AVX-512 ("avx512f", nn/simd/gemm_avx512.cpp,
+// nn/simd/kernels_avx512.cpp) and picks, at the first use, the best set this CPU and its OS can run; the environment
+// variable DYDIFF_SIMD names a set instead. The other kernels (silu, relu, tanh, softplus, the channels-first norms,
+// conv1d's helpers) run on the baseline set. Every kernel with variants gives bitwise identical results on every set
+// of a build (gemm: same K blocking, same chain of FMAs per element; the vector kernels: nn/simd/kernels_impl.hpp).
 #pragma once
 
 #include <cstddef>

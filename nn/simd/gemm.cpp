@@ -49,8 +49,13 @@ void scale_c(const gemm_detail::Problem& p) noexcept {
 }  // namespace
 
 // constexpr: constant-initialised, usable before any static constructor runs (declared in kernel_set.hpp).
+#if DYDIFF_HAVE_SIMD
 constexpr KernelSet kBaselineSet =
-    gemm_detail::make_kernel_set<BaselineTile>(kBaselineName, baseline_alias(kBaselineName));
+    gemm_detail::make_kernel_set<BaselineTile>(kBaselineName, baseline_alias(kBaselineName), &kBaselineVectorKernels);
+#else
+constexpr KernelSet kBaselineSet =
+    gemm_detail::make_kernel_set<BaselineTile>(kBaselineName, baseline_alias(kBaselineName), nullptr);
+#endif
 
 // NOTE: noexcept like every kernel: a failed allocation of the packing buffers or of a pool thread, or an invalid
 // DYDIFF_NUM_THREADS or DYDIFF_SIMD read on the first call, terminates. Callers that want an error check

@@ -1,7 +1,8 @@
 // The AVX-512 set of the run-time dispatch (nn/simd/arch.hpp): gemm's blocked product and the FMA peak loop on
-// 16-float zmm registers. Built only in -Dsimd=native builds on x86-64, as its own small library with its own flags
-// (-march=x86-64-v3 -mavx512f, DYDIFF_SIMD_VARIANT_TU = 1: nn/meson.build), linked into libdydiff; its code runs
-// only after nn/simd/arch.cpp has seen avx512f in CPUID and the zmm state enabled in XCR0.
+// 16-float zmm registers (its vector kernels: nn/simd/kernels_avx512.cpp). Built only in -Dsimd=native builds on
+// x86-64, as its own small library with its own flags (-march=x86-64-v3 -mavx512f, DYDIFF_SIMD_VARIANT_TU = 1:
+// nn/meson.build), linked into libdydiff; its code runs only after nn/simd/arch.cpp has seen avx512f in CPUID and
+// the zmm state enabled in XCR0.
 // NOTE: keep this file free of anything that runs before that check (no namespace-scope object with a dynamic
 // initialiser, no <iostream>) and of inline functions shared with the baseline (see gemm_kernel.hpp).
 #include "nn/simd/batch.hpp"
@@ -23,6 +24,6 @@ using Avx512Tile = gemm_detail::Tile<avx512::FloatBatch, avx512::FloatBatch::siz
 }  // namespace
 
 // constexpr: constant-initialised, no code runs for it at start-up (declared in kernel_set.hpp).
-constexpr KernelSet kAvx512Set = gemm_detail::make_kernel_set<Avx512Tile>("avx512f", "avx512");
+constexpr KernelSet kAvx512Set = gemm_detail::make_kernel_set<Avx512Tile>("avx512f", "avx512", &kAvx512VectorKernels);
 
 }  // namespace dydiff::nn::simd

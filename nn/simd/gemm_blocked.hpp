@@ -284,11 +284,11 @@ void rows_region(const RowsProblem& p, std::size_t i_begin, std::size_t i_end) n
     }
 }
 
-/// The KernelSet entries of a tile: its shape, its region functions and its FMA peak loop.
+/// The KernelSet of a tile: its shape, its region functions and its FMA peak loop, with the set's vector kernels.
 template <class T>
-constexpr KernelSet make_kernel_set(const char* name, const char* alias) noexcept {
+constexpr KernelSet make_kernel_set(const char* name, const char* alias, const VectorKernels* vector) noexcept {
     return {name, alias, T::kLanes, T::kMr, T::kNr, &gemm_region<T>, &rows_region<T>, &fma_peak_chains<T>,
-            kPeakChains * T::kLanes * 2};
+            kPeakChains * T::kLanes * 2, vector};
 }
 
 }  // namespace dydiff::nn::simd::gemm_detail

@@ -1,8 +1,13 @@
 // xsimd versions of the kernels in nn/simd/kernels.hpp (math and preconditions there). Each is a loop over whole
 // FloatBatch registers (unaligned loads: row starts are not aligned) followed by a scalar tail; elementwise kernels
-// hand their tail to the ref:: twin. Compiled only when DYDIFF_HAVE_SIMD is 1 (nn/meson.build); a scalar build
-// uses the twins directly. xsimd's exp/log1p/tanh are its own polynomial approximations, a few ulp from libm.
+// hand their tail to the ref:: twin. Mish, GroupNorm + Mish over rows and Adam have a variant per instruction set
+// (nn/simd/kernels_impl.hpp); here they dispatch to the set in use. Compiled only when DYDIFF_HAVE_SIMD is 1
+// (nn/meson.build); a scalar build uses the twins directly. xsimd's exp/log1p/tanh are its own polynomial
+// approximations, a few ulp from libm.
 #include "nn/simd/kernels.hpp"
+
+#include "nn/simd/kernel_set.hpp"
+#include "nn/simd/kernels_impl.hpp"
 
 #if !DYDIFF_HAVE_SIMD
 #error "kernels.cpp is the SIMD implementation; a scalar build compiles kernels_ref.cpp alone"
@@ -32,22 +37,6 @@ inline Batch sigmoid(const Batch& x, const Batch& e) noexcept {
 
 inline Batch exp_neg_abs(const Batch& x) noexcept { return xsimd::exp(-xsimd::abs(x)); }
 
-// Mish through one exponential (kernels.hpp): n = e^min(x, kMishExpCap), p = n (n + 2), w = p + 2, t = p / w.
-struct MishTerms {
-    Batch n, p, w;
-};
-
-inline MishTerms mish_terms(const Batch& x) noexcept {
-    const Batch n = xsimd::exp(xsimd::min(x, Batch(kMishExpCap)));
-    const Batch p = n * (n + Batch(2.0f));
-    return {n, p, p + Batch(2.0f)};
-}
-
-inline Batch mish(const Batch& x) noexcept {
-    const MishTerms m = mish_terms(x);
-    return x * (m.p / m.w);
-}
-
 // y[i] = f(x[i]) over the whole registers of [0, n); returns where the tail starts.
 template <class F>
 std::size_t map_batches(std::size_t n, const float* x, float* y, F f) noexcept {
@@ -68,20 +57,16 @@ std::size_t map_backward_batches(std::size_t n, const float* x, const float* dou
 
 // ---- activations -------------------------------------------------------------------------------------------------
 
-void mish_forward(std::size_t n, const float* x, float* y) noexcept {
-    const std::size_t i = map_batches(n, x, y, [](const Batch& v) { return mish(v); });
-    ref::mish_forward(n - i, x + i, y + i);
-}
+// Mish, the fused GroupNorm + Mish pass and Adam run the set chosen at run time (kernel_set.hpp); their code is
+// nn/simd/kernels_impl.hpp, instantiated here for the baseline and in kernels_avx512.cpp for AVX-512.
+// NOTE: kernel_set() throws on an invalid DYDIFF_SIMD at the first call; inside these noexcept kernels that
+// terminates, as in gemm (nn/simd/gemm.cpp).
+constexpr VectorKernels kBaselineVectorKernels = kernels_detail::make_vector_kernels<FloatBatch>();
+
+void mish_forward(std::size_t n, const float* x, float* y) noexcept { kernel_set().vector->mish_forward(n, x, y); }
 
 void mish_backward(std::size_t n, const float* x, const float* dout, float* dx) noexcept {
-    const std::size_t i = map_backward_batches(n, x, dout, dx, [](const Batch& v) {
-        const MishTerms m = mish_terms(v);
-        const Batch r = Batch(1.0f) / m.w;
-        const Batch xc = xsimd::min(v, Batch(kMishExpCap));
-        // t + 4 x n (n + 1) / w^2
-        return xsimd::fma(Batch(4.0f) * xc * m.n * (m.n + Batch(1.0f)), r * r, m.p * r);
-    });
-    ref::mish_backward(n - i, x + i, dout + i, dx + i);
+    kernel_set().vector->mish_backward(n, x, dout, dx);
 }
 
 void silu_forward(std::size_t n, const float* x, float* y) noexcept {
@@ -255,118 +240,11 @@ void group_norm_backward(std::size_t B, std::size_t C, std::size_t H, std::size_
     }
 }
 
-// Channels-last rows: the channels of a sample are walked in blocks of up to kRowBlockVecs registers, each block
-// summed down its H rows in lane-parallel accumulators (every lane adds H terms); channels past the last whole
-// register go through scalar loops. The statistics take one pass: sums of d = v - ref[g] and d^2 per group, where the
-// reference ref[g] is the group's first entry (an entry of the group, so |mean - ref| is a few standard deviations
-// at most and var = E[d^2] - E[d]^2 loses only a few bits, however large the mean).
-namespace {
-
-constexpr std::size_t kRowBlockVecs = 4;
-constexpr std::size_t kRowBlock = kRowBlockVecs * W;
-
-// s1[j] += sum_t (x[t, c0 + j] - shift[j]), s2[j] += sum_t (x[t, c0 + j] - shift[j])^2 for j < n, over H rows of
-// stride C (s1 and s2 start at zero).
-void column_moments(std::size_t H, std::size_t C, const float* x, std::size_t c0, std::size_t n, const float* shift,
-                    float* s1, float* s2) noexcept {
-    const std::size_t nv = n / W;
-    Batch acc1[kRowBlockVecs], acc2[kRowBlockVecs], sh[kRowBlockVecs];
-    for (std::size_t v = 0; v < nv; ++v) {
-        acc1[v] = acc2[v] = Batch(0.0f);
-        sh[v] = load(shift + v * W);
-    }
-    for (std::size_t t = 0; t < H; ++t) {
-        const float* row = x + t * C + c0;
-        for (std::size_t v = 0; v < nv; ++v) {
-            const Batch d = load(row + v * W) - sh[v];
-            acc1[v] += d;
-            acc2[v] = xsimd::fma(d, d, acc2[v]);
-        }
-    }
-    for (std::size_t v = 0; v < nv; ++v) {
-        acc1[v].store_unaligned(s1 + v * W);
-        acc2[v].store_unaligned(s2 + v * W);
-    }
-    for (std::size_t j = nv * W; j < n; ++j) {
-        float a1 = 0.0f, a2 = 0.0f;
-        for (std::size_t t = 0; t < H; ++t) {
-            const float d = x[t * C + c0 + j] - shift[j];
-            a1 += d;
-            a2 += d * d;
-        }
-        s1[j] = a1;
-        s2[j] = a2;
-    }
-}
-
-}  // namespace
-
 void group_norm_mish_rows(std::size_t B, std::size_t H, std::size_t C, std::size_t G, std::size_t ld, const float* x,
                           const float* bias, const float* gamma, const float* beta, float eps, const float* add,
                           std::size_t add_ld, const float* res, float* y, float* mean, float* rstd) noexcept {
-    const std::size_t cg = C / G;
-    const float n_group = static_cast<float>(cg * H);
-    alignas(64) float shift[kRowBlock], s1[kRowBlock], s2[kRowBlock], scale[kRowBlock], offset[kRowBlock],
-        post[kRowBlock];
-    for (std::size_t b = 0; b < B; ++b) {
-        const float* xb = x + b * ld;
-        float* mb = mean + b * G;  // S1 of the group, then its mean
-        float* rb = rstd + b * G;  // S2 of the group, then its rstd
-        std::fill(mb, mb + G, 0.0f);
-        std::fill(rb, rb + G, 0.0f);
-        // The statistics pass: d = v - ref[g] = x - (ref[g] - bias[c]), with ref[g] = v at (t = 0, c = g cg).
-        const auto ref = [&](std::size_t g) { return xb[g * cg] + (bias ? bias[g * cg] : 0.0f); };
-        for (std::size_t c0 = 0; c0 < C; c0 += kRowBlock) {
-            const std::size_t n = std::min(kRowBlock, C - c0);
-            for (std::size_t j = 0; j < n; ++j) shift[j] = ref((c0 + j) / cg) - (bias ? bias[c0 + j] : 0.0f);
-            column_moments(H, C, xb, c0, n, shift, s1, s2);
-            for (std::size_t j = 0; j < n; ++j) {
-                mb[(c0 + j) / cg] += s1[j];
-                rb[(c0 + j) / cg] += s2[j];
-            }
-        }
-        for (std::size_t g = 0; g < G; ++g) {
-            const float m1 = mb[g] / n_group, m2 = rb[g] / n_group;
-            mb[g] = ref(g) + m1;
-            rb[g] = 1.0f / std::sqrt(std::max(m2 - m1 * m1, 0.0f) + eps);
-        }
-        // The output pass: y = mish((x - shift) * scale + offset) + post (+ res), with shift = mean - bias,
-        // scale = rstd gamma, offset = beta, post = add.
-        const float* ab = add ? add + b * add_ld : nullptr;
-        const float* resb = res ? res + b * ld : nullptr;
-        float* yb = y + b * ld;
-        for (std::size_t c0 = 0; c0 < C; c0 += kRowBlock) {
-            const std::size_t n = std::min(kRowBlock, C - c0), nv = n / W;
-            for (std::size_t j = 0; j < n; ++j) {
-                const std::size_t c = c0 + j, g = c / cg;
-                shift[j] = mb[g] - (bias ? bias[c] : 0.0f);
-                scale[j] = rb[g] * gamma[c];
-                offset[j] = beta[c];
-                post[j] = ab ? ab[c] : 0.0f;
-            }
-            // One register of channels at a time down the H rows, its four parameter vectors held in registers.
-            for (std::size_t j = 0; j < nv * W; j += W) {
-                const Batch vs = load(shift + j), va = load(scale + j), vo = load(offset + j), vp = load(post + j);
-                const float* xc = xb + c0 + j;
-                float* yc = yb + c0 + j;
-                if (resb) {
-                    const float* rc = resb + c0 + j;
-                    for (std::size_t t = 0; t < H; ++t)
-                        (mish(xsimd::fma(load(xc + t * C) - vs, va, vo)) + vp + load(rc + t * C))
-                            .store_unaligned(yc + t * C);
-                } else {
-                    for (std::size_t t = 0; t < H; ++t)
-                        (mish(xsimd::fma(load(xc + t * C) - vs, va, vo)) + vp).store_unaligned(yc + t * C);
-                }
-            }
-            for (std::size_t j = nv * W; j < n; ++j)
-                for (std::size_t t = 0; t < H; ++t) {
-                    float z = (xb[t * C + c0 + j] - shift[j]) * scale[j] + offset[j];
-                    ref::mish_forward(1, &z, &z);
-                    yb[t * C + c0 + j] = z + post[j] + (resb ? resb[t * C + c0 + j] : 0.0f);
-                }
-        }
-    }
+    kernel_set().vector->group_norm_mish_rows(B, H, C, G, ld, x, bias, gamma, beta, eps, add, add_ld, res, y, mean,
+                                              rstd);
 }
 
 void layer_norm_forward(std::size_t N, std::size_t D, const float* x, const float* gamma, const float* beta,
@@ -479,26 +357,8 @@ void bias_reduce(std::size_t B, std::size_t C, std::size_t H, const float* dout,
 void adam_update(std::size_t n, float* param, const float* grad, float* m, float* v, float lr, float beta1,
                  float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2,
                  bool decoupled) noexcept {
-    const float step_size = lr / bias_correction1;
-    const float bc2_sqrt = std::sqrt(bias_correction2);
-    const float shrink = decoupled ? 1.0f - lr * weight_decay : 1.0f;  // AdamW: p *= 1 - lr * wd
-    const float l2 = decoupled ? 0.0f : weight_decay;                   // Adam:  g += wd * p
-    const Batch vb1(beta1), vb2(beta2), v1mb1(1.0f - beta1), v1mb2(1.0f - beta2);
-    const Batch vstep(step_size), vbc2(bc2_sqrt), veps(eps), vshrink(shrink), vl2(l2);
-    std::size_t i = 0;
-    for (; i + W <= n; i += W) {
-        Batch p = load(param + i);
-        const Batch g = xsimd::fma(vl2, p, load(grad + i));
-        p *= vshrink;
-        const Batch mi = xsimd::fma(vb1, load(m + i), v1mb1 * g);
-        const Batch vi = xsimd::fma(vb2, load(v + i), v1mb2 * g * g);
-        p = xsimd::fnma(vstep, mi / (xsimd::sqrt(vi) / vbc2 + veps), p);
-        mi.store_unaligned(m + i);
-        vi.store_unaligned(v + i);
-        p.store_unaligned(param + i);
-    }
-    ref::adam_update(n - i, param + i, grad + i, m + i, v + i, lr, beta1, beta2, eps, weight_decay,
-                     bias_correction1, bias_correction2, decoupled);
+    kernel_set().vector->adam_update(n, param, grad, m, v, lr, beta1, beta2, eps, weight_decay, bias_correction1,
+                                     bias_correction2, decoupled);
 }
 
 // ---- vector helpers ----------------------------------------------------------------------------------------------

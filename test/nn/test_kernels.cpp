@@ -1,14 +1,17 @@
 // Every SIMD kernel of nn/simd/kernels.hpp against its ref:: twin, at the sizes where batch loops and tails meet
-// (n in {0, 1, W-1, W, W+1, 2W+3, 1000}, W = kFloatWidth) and at aligned and unaligned (pointer + 1) starts;
+// (n in {0, 1, W-1, W, W+1, 2W+3, 1000} for the lanes W of the baseline and of the set in use) and at aligned and
+// unaligned (pointer + 1) starts;
 // activations also at extreme inputs (+-30, +-100) where a naive formula overflows. Plus closed-form goldens: two
 // Adam and AdamW steps by hand, and the limits of the activations. In a scalar build both sides are the twin, and
 // the goldens carry the test.
+#include "nn/simd/arch.hpp"
 #include "nn/simd/kernels.hpp"
 #include "support/gradcheck.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -25,8 +28,11 @@ constexpr float kExactTol = 1e-6f;   // adds, multiplies and fmas on O(1) values
 constexpr float kParamTol = 2e-6f;   // Adam goldens: parameter after a step, absolute
 constexpr float kMomentTol = 2e-5f;  // Adam goldens: moments, relative
 
-const std::size_t W = simd::kFloatWidth;
-const std::vector<std::size_t> kSizes = {0, 1, W - 1, W, W + 1, 2 * W + 3, 1000};
+// The lanes of the set in use: 16 in the nn_avx512f run, where Mish, GroupNorm + Mish over rows and Adam run their
+// AVX-512 variants (nn/simd/kernels_impl.hpp); the other kernels always run the baseline's kFloatWidth.
+const std::size_t W = simd::float_lanes();
+const std::size_t W0 = simd::kFloatWidth;
+const std::vector<std::size_t> kSizes = {0, 1, W0 - 1, W0, W0 + 1, W - 1, W, W + 1, 2 * W + 3, 1000};
 const std::vector<std::size_t> kOffsets = {0, 1};
 
 // n floats in [lo, hi) starting at data() + offset (the offset makes the start unaligned).
@@ -83,6 +89,22 @@ const Activation kActivations[] = {
     {"softplus", simd::softplus_forward, simd::ref::softplus_forward, simd::softplus_backward,
      simd::ref::softplus_backward},
 };
+
+/// The sets of this build that this CPU runs.
+std::vector<std::string> runnable_sets() {
+    std::vector<std::string> out;
+    for (const auto& set : simd::compiled_sets())
+        if (simd::cpu_supports(set)) out.push_back(set);
+    return out;
+}
+
+/// Precondition of the cross-set case: it needs two sets to compare (skipped with this message otherwise).
+boost::test_tools::assertion_result two_runnable_sets(boost::unit_test::test_unit_id) {
+    boost::test_tools::assertion_result result(runnable_sets().size() >= 2);
+    result.message() << "only one instruction set of this build runs on this CPU (compiled: "
+                     << simd::compiled_sets().size() << "): no AVX-512 variant to compare";
+    return result;
+}
 
 }  // namespace
 
@@ -446,6 +468,60 @@ BOOST_AUTO_TEST_CASE(sum_squares_is_accurate_for_long_vectors) {
     std::vector<float> x(n, 0.1f);
     const double want = static_cast<double>(n) * 0.1f * 0.1f;
     BOOST_TEST(std::abs(simd::sum_squares(n, x.data()) - want) <= 1e-6 * want);
+}
+
+// The kernels with a variant per set (Mish, GroupNorm + Mish over rows, Adam) give the baseline's bits on every
+// runnable set, as gemm does (nn/simd/kernels_impl.hpp): lengths and channel counts whose tails differ between the
+// widths (1021 = 63 x 16 + 13 = 127 x 8 + 5; 72 and 20 channels), and Mish at the extreme inputs, where xsimd's exp
+// must run the same fused operations on zmm as on ymm registers (batch.hpp).
+BOOST_AUTO_TEST_CASE(variants_agree_with_the_baseline, *boost::unit_test::precondition(two_runnable_sets)) {
+    const std::size_t n = 1021;
+    struct Out {
+        std::vector<float> act, dact, gn, p, m, v;
+    };
+    const auto run = [&](const std::string& set) {
+        simd::use_set(set);
+        Out o;
+        Buffer x = activation_input(n, 1), dout(n, 1, -1, 1, 81), dx(n, 1, -1, 1, 82), y(n, 1, 0, 0, 0);
+        simd::mish_forward(n, x.data(), y.data());
+        simd::mish_backward(n, x.data(), dout.data(), dx.data());
+        o.act.assign(y.data(), y.data() + n);
+        o.dact.assign(dx.data(), dx.data() + n);
+        for (const std::size_t C : {std::size_t{72}, std::size_t{20}}) {
+            const std::size_t B = 2, H = 9, G = 4, ld = (H + 2) * C;
+            Buffer r(B * ld, 0, -2, 2, 83), bias(C, 0, -1, 1, 84), gamma(C, 0, 0.5f, 1.5f, 85);
+            Buffer beta(C, 0, -1, 1, 86), add(B * C, 0, -1, 1, 87), out(B * ld, 0, 0, 0, 0);
+            Buffer mean(B * G, 0, 0, 0, 0), rstd(B * G, 0, 0, 0, 0);
+            simd::group_norm_mish_rows(B, H, C, G, ld, r.data(), bias.data(), gamma.data(), beta.data(), 1e-5f,
+                                       add.data(), C, r.data() + C, out.data(), mean.data(), rstd.data());
+            o.gn.insert(o.gn.end(), out.data(), out.data() + B * ld);
+            o.gn.insert(o.gn.end(), mean.data(), mean.data() + B * G);
+            o.gn.insert(o.gn.end(), rstd.data(), rstd.data() + B * G);
+        }
+        for (const bool decoupled : {false, true}) {
+            Buffer p(n, 1, -1, 1, 88), g(n, 1, -1, 1, 89), m(n, 1, -0.1f, 0.1f, 90), v(n, 1, 0.0f, 0.01f, 91);
+            simd::adam_update(n, p.data(), g.data(), m.data(), v.data(), 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 0.271f,
+                              0.003f, decoupled);
+            o.p.insert(o.p.end(), p.data(), p.data() + n);
+            o.m.insert(o.m.end(), m.data(), m.data() + n);
+            o.v.insert(o.v.end(), v.data(), v.data() + n);
+        }
+        simd::use_set("");
+        return o;
+    };
+    // Bitwise: memcmp, so that -0 and +0 or two NaNs do not pass for each other.
+    const auto same_bits = [](const std::vector<float>& a, const std::vector<float>& b) {
+        return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+    };
+    const Out base = run("baseline");
+    for (const std::string& set : runnable_sets()) {
+        const Out o = run(set);
+        BOOST_TEST(same_bits(o.act, base.act), set << ": mish forward differs from the baseline's bits");
+        BOOST_TEST(same_bits(o.dact, base.dact), set << ": mish backward differs from the baseline's bits");
+        BOOST_TEST(same_bits(o.gn, base.gn), set << ": group_norm_mish_rows differs from the baseline's bits");
+        BOOST_TEST((same_bits(o.p, base.p) && same_bits(o.m, base.m) && same_bits(o.v, base.v)),
+                   set << ": adam differs from the baseline's bits");
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,7 @@
 // DiffusionModel (dydiff/diffusion/diffusion_model.hpp): save -> load restores a non-preset architecture, the
 // normaliser, the data identity, and weights and EMA that give bitwise-equal denoiser outputs; a file with a key
 // missing or renamed, of another kind, or of the format before model files recorded one, fails with one error
-// naming the file (and the key).
+// naming the file (and the key). A model made inference-only samples its EMA weights and refuses to be saved.
 #include "data/data_identity.hpp"
 #include "dydiff/diffusion/diffusion_model.hpp"
 #include "support/errors.hpp"
@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstring>
+#include <vector>
 
 using namespace dydiff;
 using dydiff::test::contains;
@@ -159,6 +160,28 @@ BOOST_AUTO_TEST_CASE(a_normaliser_of_other_width_than_the_data_is_refused) {
     const std::string e = error_of([&] { DiffusionModel::load(dir / "edited.npz"); });
     BOOST_TEST(contains(e, dir / "edited.npz"), e);
     BOOST_TEST(contains(e, "the normaliser has 5 dims, the data obs/action dims 4/2"), e);
+}
+
+// make_inference_only: the network holds the EMA weights once (the EMA is dropped) and infers bitwise what a
+// trainable copy with the EMA copied in infers; save() says why it cannot write the model any more.
+BOOST_AUTO_TEST_CASE(inference_only_model_samples_the_ema_and_refuses_save) {
+    DiffusionModel trainable = trained_looking_model(), frozen = trained_looking_model();
+    trainable.ema->copy_to(trainable.net->named_parameters());
+    frozen.make_inference_only();
+    BOOST_TEST(frozen.net->inference_only());
+    BOOST_TEST(!frozen.ema);
+    const autograd::Array x = test::test_array({3, kH, kS + kA}, -1.0f, 1.0f, 14);
+    const std::vector<float> c_noise = {0.1f, 0.1f, 0.1f};
+    std::vector<float> want(x.size()), got(x.size());
+    UNetWorkspace ws_trainable, ws_frozen;
+    trainable.net->infer(3, kH, x.data(), c_noise.data(), want.data(), ws_trainable);
+    frozen.net->infer(3, kH, x.data(), c_noise.data(), got.data(), ws_frozen);
+    BOOST_TEST(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+
+    test::TempDir dir;
+    const std::string e = error_of([&] { frozen.save(dir / "checkpoint.npz"); });
+    BOOST_TEST(contains(e, "inference-only"), e);
+    BOOST_TEST(contains(e, "DiffusionModel::save"), e);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

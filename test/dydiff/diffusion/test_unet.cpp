@@ -1,16 +1,18 @@
 // TemporalUNet (docs/algorithm.md §5.1): presets and their errors, parameter counts of the paper preset (§12),
 // the dry-run counter against the module, parameter names, the shapes along the U-Net (100 -> 50 -> 25, skips h2
-// and h1), the horizon check, gradient checks of a tiny U-Net end to end (input and parameters), and the inference
-// forward (no graph, channels-last) against the graph forward.
+// and h1), the horizon check, gradient checks of a tiny U-Net end to end (input and parameters), the inference
+// forward (no graph, channels-last) against the graph forward, and an inference-only network against it.
 #include "autograd/ops.hpp"
 #include "dydiff/diffusion/temporal_unet.hpp"
 #include "nn/parallel.hpp"
+#include "support/errors.hpp"
 #include "support/gradcheck.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 using namespace dydiff;
@@ -330,6 +332,74 @@ BOOST_AUTO_TEST_CASE(inference_workspace_packs_once_until_cleared) {
     data::Rng rng2(74);
     TemporalUNet other(micro_config(), 3, rng2);
     BOOST_CHECK_THROW(inferred(other, x, c, ws), Error);
+}
+
+// make_inference_only keeps one copy of the weights: the convolution weights leave the parameter list (empty), the
+// other parameters stay as they were, and infer() gives bitwise the results of an identical trainable network
+// (the same packed floats, read from the network instead of the workspace), with 1 and 2 threads, per-sample and
+// shared c_noise, across shapes in one workspace, and after a second call (which does nothing). forward() and with
+// it training is refused with a message that says why.
+BOOST_AUTO_TEST_CASE(inference_only_network_equals_infer_and_refuses_forward) {
+    struct Case {
+        const char* name;
+        UNetConfig config;
+        std::size_t D;
+    };
+    const Case cases[] = {{"micro", micro_config(), 3}, {"tiny", unet_tiny(), 14}};
+    unsigned seed = 80;
+    for (const Case& k : cases) {
+        data::Rng rng_a(seed), rng_b(seed);
+        TemporalUNet trainable(k.config, k.D, rng_a), frozen(k.config, k.D, rng_b);
+        randomise_norms(trainable, seed + 1);
+        randomise_norms(frozen, seed + 1);
+        seed += 2;
+        BOOST_TEST(!frozen.inference_only());
+        frozen.make_inference_only();
+        BOOST_TEST(frozen.inference_only());
+        frozen.make_inference_only();  // again: nothing to do
+
+        const auto before = trainable.named_parameters(), after = frozen.named_parameters();
+        BOOST_TEST_REQUIRE(before.size() == after.size());
+        std::size_t released = 0;
+        for (std::size_t i = 0; i < before.size(); ++i) {
+            const Array& was = before[i].second.value();
+            const Array& now = after[i].second.value();
+            if (was.dimension() == 3) {  // a convolution weight
+                BOOST_TEST(now.size() == 0u, k.name << ": " << after[i].first << " still holds " << now.size());
+                released += was.size();
+            } else {
+                BOOST_TEST((was.shape() == now.shape() &&
+                            std::memcmp(was.data(), now.data(), was.size() * sizeof(float)) == 0),
+                           k.name << ": " << after[i].first << " changed");
+            }
+        }
+        BOOST_TEST(frozen.num_parameters() + released == trainable.num_parameters());
+
+        UNetWorkspace ws_trainable, ws_frozen;
+        for (const std::size_t H : {std::size_t{8}, std::size_t{16}}) {
+            const std::size_t B = k.D == 3 ? 5 : 150;  // tiny: two chunks at H = 16
+            const Array x = test_array({B, H, k.D}, -2.0f, 2.0f, seed++);
+            const Array c_each = test_array({B}, -1.5f, 1.5f, seed++);
+            const Array c_shared = xt::full_like(c_each, 0.3f);
+            for (const Array* c : {&c_each, &c_shared}) {
+                for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+                    nn::set_num_threads(threads);
+                    const Array want = inferred(trainable, x, *c, ws_trainable);
+                    const Array got = inferred(frozen, x, *c, ws_frozen);
+                    BOOST_TEST(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0,
+                               k.name << ", H = " << H << ", " << threads << " thread(s), "
+                                      << (c == &c_each ? "c_noise per sample" : "shared c_noise")
+                                      << ": the inference-only network differs from infer()");
+                }
+            }
+            nn::set_num_threads(0);
+        }
+
+        const Array x = test_array({2, 8, k.D}, -1.0f, 1.0f, seed++), c = test_array({2}, -1.0f, 1.0f, seed++);
+        const std::string e = test::error_of([&] { graph_forward(frozen, x, c); });
+        BOOST_TEST(test::contains(e, "inference-only"), e);
+        BOOST_TEST(test::contains(e, "TemporalUNet::forward"), e);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
