@@ -20,8 +20,8 @@ struct MujocoMaze {
     static constexpr double kDensity = 1000.0;       // geom density: the ball's mass 4/3 pi r^3 rho, computed by MuJoCo
     static constexpr double kMargin = 0.002;         // geom margin: a contact becomes active at this distance
     // The deepest a ball ends a step inside a wall box under MuJoCo's default soft contact (solref 0.02 1, solimp
-    // 0.9 0.95 0.001): 0.064 measured over 600 000 steps of saturated random driving on the three mazes, plus 25%
-    // headroom (test/dydiff/mujoco/test_maze2d.cpp checks it).
+    // 0.9 0.95 0.001): 0.063 measured over about 3 million steps of saturated random driving on the three mazes,
+    // plus headroom (test/dydiff/mujoco/test_maze2d.cpp checks it).
     static constexpr double kPenetrationBound = 0.08;
     // The largest |vx|, |vy| after a step: the soft contact's push-back adds to the clipped 5 m/s; 6.63 measured in
     // the same runs, plus headroom.
