@@ -83,7 +83,8 @@ public:
     /// The largest |vx|, |vy| after a step: the clip plus one step's push for ours; MuJoCo's soft contact can push
     /// the ball back out faster (a measured bound). Maze2dEnv's observation box uses it.
     virtual double speed_bound() const = 0;
-    /// Puts the ball in state s (s must be clear of the walls, as every reset state is).
+    /// Puts the ball in state s, which may overlap a wall by at most penetration_bound() (every reset state is
+    /// clear of the walls).
     virtual void set_state(const PointMassState& s) = 0;
     /// One env step: action (ux, uy) clipped to [-1, 1], qvel clipped to [-5, 5], then the integration with
     /// contacts. Returns the state after it.

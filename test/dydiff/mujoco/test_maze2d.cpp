@@ -14,6 +14,7 @@
 #include "dydiff/envs/mujoco_model.hpp"
 #include "dydiff/envs/scores.hpp"
 #include "dydiff/eval/maze_divergence.hpp"
+#include "dydiff/eval/synthetic_check.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -223,6 +224,28 @@ BOOST_AUTO_TEST_CASE(names_factory_and_reference_scores) {
         const double b = *normalized_score(ours->name(), mean_return(*ours));
         BOOST_TEST(std::abs(a - b) < (std::string(kind) == "expert" ? 1e-9 : kRandomScoreTol), kind << ": " << a << " vs " << b);
     }
+}
+
+// The synthetic-data check's oracle of a -mujoco maze steps MuJoCo from the given state (the env's own step after a
+// reset to it) and accepts states as deep in a wall as MuJoCo's contact lets a ball go.
+BOOST_AUTO_TEST_CASE(transition_oracle_steps_mujoco) {
+    const auto oracle = eval::transition_oracle("maze2d-umaze-mujoco");
+    BOOST_TEST_REQUIRE(oracle.has_value());
+    const Maze& maze = maze_by_name("umaze");
+    auto sim = make_mujoco_point_mass(maze);
+    // Cell (1, 3) beside the wall cell (0, 3), whose face is at x = 0.3: the ball touches it at x = 0.4.
+    const float s[4] = {0.41f, 3.0f, -4.0f, 0.5f}, a[2] = {-1.0f, 0.3f};
+    sim->set_state({s[0], s[1], s[2], s[3]});
+    const PointMassState want = sim->step(a[0], a[1]);
+    float next[4];
+    oracle->step(s, a, next);
+    BOOST_TEST(next[0] == static_cast<float>(want.x));
+    BOOST_TEST(next[2] == static_cast<float>(want.vx));
+    BOOST_TEST(next[0] < 0.4f);  // it sinks into the wall
+    const float inside[4] = {0.35f, 3.0f, 0.0f, 0.0f}, too_deep[4] = {0.25f, 3.0f, 0.0f, 0.0f};
+    BOOST_TEST(oracle->valid(inside));
+    BOOST_TEST(!oracle->valid(too_deep));
+    BOOST_TEST(!eval::transition_oracle("maze2d-umaze")->valid(inside));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
