@@ -301,7 +301,7 @@ BOOST_AUTO_TEST_CASE(result_shape_and_free_space_agreement) {
                         "exceed the episode limit 300"));
 }
 
-// `evaluate-controller --against` end to end, and `dataset generate` on a MuJoCo maze.
+// `evaluate-controller --against` end to end, and `dataset generate` and `train-agent` on a MuJoCo maze.
 BOOST_AUTO_TEST_CASE(cli_against_and_generate) {
     test::TempDir dir;
     test::CliResult r = test::run_dydiff(dir, {"evaluate-controller", "--env", "maze2d-umaze", "--against",
@@ -320,6 +320,13 @@ BOOST_AUTO_TEST_CASE(cli_against_and_generate) {
                                "m.npz"});
     BOOST_TEST_REQUIRE(r.code == 0, r.all());
     BOOST_TEST(contains(test::run_dydiff(dir, {"dataset", "info", "m.npz"}).out, "maze2d-umaze-mujoco"));
+    // A learner trained on it evaluates in the env the file records, MuJoCo's.
+    r = test::run_dydiff(dir, {"train-agent", "m.npz", "--algo", "bc", "--out", "bc", "--set", "steps=4", "--set",
+                               "eval_every=2", "--set", "log_every=2", "--set", "eval_episodes=2", "--set",
+                               "bc.hidden=16", "--set", "bc.batch=16", "--threads", "1"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    BOOST_TEST(contains(test::read_text(dir.path() / "bc" / "config.toml"), "maze2d-umaze-mujoco"));
+    BOOST_TEST(contains(test::read_text(dir.path() / "bc" / "eval.csv"), "\n4,2,"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
