@@ -31,7 +31,7 @@ CommandDoc dataset_generate_doc() {
         "Writes a dataset of a built-in env in D4RL layout as .npz, from the scripted recipes (docs/environments.md).\n"
         "The same flags and build give identical files.",
         {{"--env NAME", "maze2d-{umaze,medium,large}[-dense], pendulum, or (built with MuJoCo) hopper, halfcheetah, "
-                        "walker2d"},
+                        "walker2d and maze2d-{umaze,medium,large}[-dense]-mujoco (the maze recipes on MuJoCo's physics)"},
          {"--kind KIND",
           "maze2d: waypoint (D4RL recipe, default), random; pendulum: random, medium, expert, "
           "medium-replay, medium-expert; hopper, halfcheetah, walker2d: random (D4RL's uniform-action recipe); any "

@@ -4,6 +4,7 @@
 #include "autograd/error.hpp"
 #include "dydiff/envs/locomotion.hpp"
 #include "dydiff/envs/maze2d.hpp"
+#include "dydiff/envs/maze2d_mujoco.hpp"
 #include "dydiff/envs/pendulum.hpp"
 
 #include <algorithm>
@@ -38,6 +39,9 @@ std::vector<std::string> known_env_names() {
                                    "maze2d-medium-dense", "maze2d-large-dense", "pendulum"};
 #if DYDIFF_HAVE_MUJOCO
     for (const auto& task : locomotion_task_names()) names.push_back(task);
+    for (const char* size : {"umaze", "medium", "large"}) names.push_back(std::string("maze2d-") + size + "-mujoco");
+    for (const char* size : {"umaze", "medium", "large"})
+        names.push_back(std::string("maze2d-") + size + "-dense-mujoco");
 #endif
     return names;
 }
@@ -45,15 +49,17 @@ std::vector<std::string> known_env_names() {
 std::unique_ptr<Env> make_env(const std::string& name) {
     if (name == "pendulum") return std::make_unique<PendulumEnv>();
     if (!locomotion_task_of(name).empty()) return make_locomotion_env(name);
-    for (const char* size : {"umaze", "medium", "large"}) {
-        const std::string base = std::string("maze2d-") + size;
-        if (name == base) return std::make_unique<Maze2dEnv>(maze_by_name(size), false);
-        if (name == base + "-dense") return std::make_unique<Maze2dEnv>(maze_by_name(size), true);
+    if (const auto maze = parse_maze_env_name(name)) {
+        const Maze& layout = maze_by_name(maze->size);
+        // -mujoco: MuJoCo's simulator; without the `mujoco` feature make_mujoco_point_mass says how to build it.
+        return std::make_unique<Maze2dEnv>(layout, maze->dense,
+                                           maze->mujoco ? make_mujoco_point_mass(layout) : make_our_point_mass(layout));
     }
     std::string known;
     for (const auto& n : known_env_names()) known += (known.empty() ? "" : ", ") + n;
     DYDIFF_USER_FAIL("unknown environment '" << name << "' (known: " << known
-                                              << "; a locomotion env also takes its D4RL names, hopper-medium-v2 ...)");
+                                              << "; a locomotion env also takes its D4RL names, hopper-medium-v2 ...; "
+                                                 "maze2d-<size>[-dense]-mujoco runs a maze in MuJoCo)");
 }
 
 }  // namespace dydiff::envs

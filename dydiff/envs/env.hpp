@@ -66,11 +66,12 @@ private:
 };
 
 /// The names make_env() accepts, in a stable order: the maze2d tasks, pendulum, then (built with the `mujoco` feature)
-/// hopper, halfcheetah, walker2d.
+/// hopper, halfcheetah, walker2d and the maze2d tasks on MuJoCo (maze2d-umaze-mujoco, ..., maze2d-large-dense-mujoco).
 std::vector<std::string> known_env_names();
 /// Builds a built-in environment by name ("maze2d-umaze", "maze2d-medium-dense", "pendulum", "hopper", ...). A
 /// locomotion env also takes its D4RL names ("hopper-medium-v2"); without the `mujoco` feature those are an Error
-/// saying how to build them. An unknown name is an Error that lists known_env_names().
+/// saying how to build them, as are the maze2d-<size>[-dense]-mujoco names. An unknown name is an Error that lists
+/// known_env_names().
 std::unique_ptr<Env> make_env(const std::string& name);
 
 }  // namespace dydiff::envs

@@ -7,6 +7,7 @@
 #include "dydiff/envs/env.hpp"
 #include "dydiff/envs/locomotion.hpp"
 #include "dydiff/envs/maze2d.hpp"
+#include "dydiff/envs/maze2d_mujoco.hpp"
 #include "dydiff/envs/pendulum.hpp"
 
 #include <algorithm>
@@ -18,10 +19,7 @@ namespace {
 constexpr std::size_t kProgressEvery = std::size_t{1} << 14;  // rows between progress calls
 constexpr std::size_t kPendulumDefaultSteps = 100000;  // 500 episodes of 200 steps
 
-bool is_maze(const std::string& env) { return env.rfind("maze2d-", 0) == 0; }
-bool ends_with(const std::string& s, const std::string& tail) {
-    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
+bool is_maze(const std::string& env) { return parse_maze_env_name(env).has_value(); }
 
 std::string join(const std::vector<std::string>& words) {
     std::string out;
@@ -71,10 +69,12 @@ std::pair<double, double> random_goal(const std::vector<std::pair<int, int>>& ce
 }
 
 data::Dataset generate_maze(const GenerateConfig& c, std::size_t n, const ProgressFn& progress) {
-    const std::string size = c.env.substr(7, c.env.find('-', 7) == std::string::npos ? std::string::npos
-                                                                                      : c.env.find('-', 7) - 7);
-    const Maze& maze = maze_by_name(size);
-    const bool dense = ends_with(c.env, "-dense");
+    const auto name = parse_maze_env_name(c.env);
+    DYDIFF_CHECK(name, "generate_maze: '" << c.env << "' is not a maze2d env name");
+    const Maze& maze = maze_by_name(name->size);
+    const bool dense = name->dense;
+    // The physics of the env: ours, or MuJoCo's for the -mujoco names.
+    const std::unique_ptr<PointMassSimulator> sim = name->mujoco ? make_mujoco_point_mass(maze) : make_our_point_mass(maze);
     const bool waypoint = c.kind == "waypoint";
     DYDIFF_USER_CHECK(c.maze_reward_goal == "eval" || c.maze_reward_goal == "waypoint",
                       "maze reward goal '" << c.maze_reward_goal << "' (expected eval or waypoint)");
@@ -95,6 +95,7 @@ data::Dataset generate_maze(const GenerateConfig& c, std::size_t n, const Progre
     data::Rng rng(c.seed);
 
     PointMassState s = maze_reset_state(maze, rng);
+    sim->set_state(s);
     auto [gx, gy] = waypoint ? random_goal(cells, rng) : std::pair<double, double>{tx, ty};
     std::size_t on_goal = 0;  // rows since the goal was set (waypoint) or since the reset (random)
     float* obs = rows.observations.data();
@@ -127,7 +128,7 @@ data::Dataset generate_maze(const GenerateConfig& c, std::size_t n, const Progre
         act[2 * t + 1] = static_cast<float>(u[1]);
         // Rewards read the float32 values stored in the row (as a relabelling of the file would).
         if (!reward_post) rows.rewards(t) = static_cast<float>(maze_reward(obs[4 * t], obs[4 * t + 1], rx, ry, dense));
-        point_mass_step(maze, s, act[2 * t], act[2 * t + 1]);
+        s = sim->step(act[2 * t], act[2 * t + 1]);
         if (reward_post)
             rows.rewards(t) = static_cast<float>(
                 maze_reward(static_cast<float>(s.x), static_cast<float>(s.y), rx, ry, dense));
@@ -136,6 +137,7 @@ data::Dataset generate_maze(const GenerateConfig& c, std::size_t n, const Progre
             // Random kind: env-like episodes with D4RL's reset distribution, truncated at the episode limit.
             rows.timeouts(t) = 1.0f;
             s = maze_reset_state(maze, rng);
+            sim->set_state(s);
             on_goal = 0;
         }
         report(progress, t + 1, n);

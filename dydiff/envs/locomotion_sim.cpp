@@ -1,79 +1,38 @@
-// LocomotionEnv's simulator half (see locomotion.hpp): the embedded MJCF compiled once per task and process by
-// mj_loadXML from an in-memory file, one mjData per env, gym's reset and frame-skipped step. Built only with the
+// LocomotionEnv's simulator half (see locomotion.hpp): the embedded MJCF compiled once per task and process
+// (compile_mjcf, mujoco_model.hpp), one mjData per env, gym's reset and frame-skipped step. Built only with the
 // `mujoco` feature (dydiff/meson.build).
 #include "dydiff/envs/locomotion.hpp"
 
 #include "autograd/error.hpp"
 #include "dydiff/envs/mjcf_models.hpp"
+#include "dydiff/envs/mujoco_model.hpp"
 
-#include <mujoco/mujoco.h>
-
+#include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
-#include <map>
-#include <mutex>
 
 namespace dydiff::envs {
 namespace {
 
-// MuJoCo's default handlers also append to MUJOCO_LOG.TXT in the working directory; ours only print. An error (such
-// as an exhausted stack) cannot be recovered from: MuJoCo expects the handler not to return.
-void print_mujoco_warning(const char* message) { std::fprintf(stderr, "MuJoCo warning: %s\n", message); }
-[[noreturn]] void print_mujoco_error(const char* message) {
-    std::fprintf(stderr, "MuJoCo error (dydiff's locomotion envs cannot continue): %s\n", message);
-    std::abort();
-}
-
-struct ModelDeleter {
-    void operator()(mjModel* m) const { mj_deleteModel(m); }
-};
-
-/// Compiles the embedded MJCF of `task` (once per process; later calls share the model).
+/// The compiled embedded MJCF of `task` (shared by every env of the process), checked against the spec's sizes.
 std::shared_ptr<const mjModel> task_model(const LocomotionSpec& spec) {
-    static std::mutex mutex;
-    static std::map<std::string, std::shared_ptr<const mjModel>> cache;
-    const std::lock_guard<std::mutex> lock(mutex);
-    if (const auto it = cache.find(spec.name); it != cache.end()) return it->second;
-    mju_user_warning = &print_mujoco_warning;
-    mju_user_error = &print_mujoco_error;
-
     const MjcfFile* file = nullptr;
     for (const auto& f : embedded_mjcf_files())
         if (f.name == spec.name) file = &f;
     DYDIFF_CHECK(file != nullptr, "no embedded MJCF for task '" << spec.name << "' (dydiff/meson.build lists them)");
-    // mjVFS holds 2000 file names of 1000 bytes: too large for the stack.
-    auto vfs = std::make_unique<mjVFS>();
-    mj_defaultVFS(vfs.get());
-    const std::string vfs_name = spec.name + ".xml";
-    DYDIFF_CHECK(mj_makeEmptyFileVFS(vfs.get(), vfs_name.c_str(), static_cast<int>(file->xml.size())) == 0,
-                 "MuJoCo VFS: cannot add " << vfs_name);
-    const int index = mj_findFileVFS(vfs.get(), vfs_name.c_str());
-    std::memcpy(vfs->filedata[index], file->xml.data(), file->xml.size());
-    char error[1000] = "";
-    mjModel* raw = mj_loadXML(vfs_name.c_str(), vfs.get(), error, sizeof error);
-    mj_deleteVFS(vfs.get());
-    DYDIFF_CHECK(raw != nullptr, "MuJoCo " << mj_versionString() << " cannot load the embedded " << vfs_name << ": "
-                                           << error);
-    std::shared_ptr<const mjModel> model(raw, ModelDeleter{});
+    std::shared_ptr<const mjModel> model = compile_mjcf(spec.name, file->xml);
     DYDIFF_CHECK(static_cast<std::size_t>(model->nq) == spec.nq && static_cast<std::size_t>(model->nv) == spec.nv &&
                      static_cast<std::size_t>(model->nu) == spec.nu,
-                 vfs_name << ": nq/nv/nu " << model->nq << "/" << model->nv << "/" << model->nu << ", the spec says "
-                          << spec.nq << "/" << spec.nv << "/" << spec.nu);
-    cache.emplace(spec.name, model);
+                 spec.name << ".xml: nq/nv/nu " << model->nq << "/" << model->nv << "/" << model->nu
+                           << ", the spec says " << spec.nq << "/" << spec.nv << "/" << spec.nu);
     return model;
 }
 
 }  // namespace
 
 struct LocomotionEnv::Sim {
-    struct DataDeleter {
-        void operator()(mjData* d) const { mj_deleteData(d); }
-    };
     std::shared_ptr<const mjModel> model;
-    std::unique_ptr<mjData, DataDeleter> data;
+    MjDataPtr data;
 };
 
 LocomotionEnv::LocomotionEnv(const std::string& name)

@@ -72,7 +72,46 @@ void resolve_contacts(const Maze& maze, PointMassState& s) noexcept {
     s.y = gy - PointMass::kWallOffset;
 }
 
+class OurPointMass : public PointMassSimulator {
+public:
+    explicit OurPointMass(const Maze& maze) : maze_(&maze) {}
+    std::string kind() const override { return "ours"; }
+    double penetration_bound() const override { return 0.0; }
+    double speed_bound() const override {
+        return PointMass::kVelocityLimit + PointMass::kTimestep * PointMass::kGear / PointMass::kMass;
+    }
+    void set_state(const PointMassState& s) override { state_ = s; }
+    PointMassState step(double ux, double uy) override {
+        point_mass_step(*maze_, state_, ux, uy);
+        return state_;
+    }
+
+private:
+    const Maze* maze_;
+    PointMassState state_;
+};
+
 }  // namespace
+
+std::unique_ptr<PointMassSimulator> make_our_point_mass(const Maze& maze) { return std::make_unique<OurPointMass>(maze); }
+
+std::optional<MazeEnvName> parse_maze_env_name(const std::string& name) {
+    const std::string prefix = "maze2d-";
+    if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    std::string rest = name.substr(prefix.size());
+    MazeEnvName out;
+    const auto strip = [&rest](const std::string& suffix) {
+        if (rest.size() <= suffix.size() || rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) != 0)
+            return false;
+        rest.resize(rest.size() - suffix.size());
+        return true;
+    };
+    out.mujoco = strip("-mujoco");
+    out.dense = strip("-dense");
+    if (rest != "umaze" && rest != "medium" && rest != "large") return std::nullopt;
+    out.size = rest;
+    return out;
+}
 
 std::vector<std::pair<int, int>> Maze::free_cells() const {
     std::vector<std::pair<int, int>> out;
@@ -185,16 +224,21 @@ PointMassState maze_reset_state(const Maze& maze, data::Rng& rng) {
     return s;
 }
 
-Maze2dEnv::Maze2dEnv(const Maze& maze, bool dense) : maze_(&maze), dense_(dense) {}
+Maze2dEnv::Maze2dEnv(const Maze& maze, bool dense, std::unique_ptr<PointMassSimulator> simulator)
+    : maze_(&maze), dense_(dense), sim_(simulator ? std::move(simulator) : make_our_point_mass(maze)) {}
 
-std::string Maze2dEnv::name() const { return "maze2d-" + maze_->name + (dense_ ? "-dense" : ""); }
+std::string Maze2dEnv::name() const {
+    return "maze2d-" + maze_->name + (dense_ ? "-dense" : "") + (sim_->kind() == "mujoco" ? "-mujoco" : "");
+}
 
 Box Maze2dEnv::observation_space() const {
-    // The centre stays r = 0.1 inside the free cells 1 .. rows-2, i.e. in [1 - 0.6, rows - 2 + 0.2]; velocities
-    // are bounded by the clip plus one step's push.
-    const float v = static_cast<float>(PointMass::kVelocityLimit + PointMass::kTimestep * PointMass::kGear / PointMass::kMass);
-    return {{0.4f, 0.4f, -v, -v},
-            {static_cast<float>(maze_->rows - 2) + 0.2f, static_cast<float>(maze_->cols - 2) + 0.2f, v, v}};
+    // The centre stays r = 0.1 inside the free cells 1 .. rows-2, i.e. in [1 - 0.6, rows - 2 + 0.2], less what the
+    // simulator lets the ball sink into a wall; velocities are bounded by the simulator (ours: the clip plus one
+    // step's push).
+    const float v = static_cast<float>(sim_->speed_bound());
+    const float p = static_cast<float>(sim_->penetration_bound());
+    return {{0.4f - p, 0.4f - p, -v, -v},
+            {static_cast<float>(maze_->rows - 2) + 0.2f + p, static_cast<float>(maze_->cols - 2) + 0.2f + p, v, v}};
 }
 
 Box Maze2dEnv::action_space() const { return {{-1.0f, -1.0f}, {1.0f, 1.0f}}; }
@@ -206,12 +250,13 @@ std::vector<float> Maze2dEnv::observation() const {
 
 std::vector<float> Maze2dEnv::reset_impl(data::Rng& rng) {
     state_ = maze_reset_state(*maze_, rng);
+    sim_->set_state(state_);
     reached_ = maze_reward(state_.x, state_.y, target_x(), target_y(), false) > 0.0;
     return observation();
 }
 
 StepResult Maze2dEnv::step_impl(const float* action) {
-    point_mass_step(*maze_, state_, action[0], action[1]);
+    state_ = sim_->step(action[0], action[1]);
     StepResult out;
     out.obs = observation();
     // Post-step position, as D4RL's MazeEnv.step computes it after do_simulation.

@@ -2,12 +2,16 @@
 // pushed by two motors through a maze of unit wall boxes. The free-space update is MuJoCo's Euler step with
 // implicit joint damping, verified against MuJoCo 2.2.2; the wall contact is our own hard contact (a swept-safe
 // circle-vs-boxes projection, see point_mass_step and docs/environments.md), an approximation of MuJoCo's soft one.
+// A Maze2dEnv steps a PointMassSimulator: ours by default, or MuJoCo's with the `mujoco` feature (maze2d_mujoco.hpp,
+// env names maze2d-<size>[-dense]-mujoco), so every command runs on either and the two can be compared.
 // Coordinates are D4RL's observation coordinates (qpos): wall cell (i, j) occupies [i-0.7, i+0.3] x [j-0.7, j+0.3]
 // and the goal of cell (i, j) is the point (i, j) (the obs-vs-wall offset quirk).
 #pragma once
 
 #include "dydiff/envs/env.hpp"
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,13 +71,47 @@ double wall_clearance(const Maze& maze, double x, double y) noexcept;
 /// Reward of position (x, y) for target (tx, ty): sparse 1[dist <= 0.5], dense exp(-dist).
 double maze_reward(double x, double y, double tx, double ty, bool dense) noexcept;
 
-/// maze2d-<size>[-dense]: observation [x, y, vx, vy] after the step; reward from the post-step position, as the
-/// D4RL env computes it (the D4RL dataset files instead use observations[t], issue #194; see generate.hpp);
+/// The physics of one maze: the state, D4RL's per-step clips and the integration, with one contact model.
+class PointMassSimulator {
+public:
+    virtual ~PointMassSimulator() = default;
+    /// "ours" (point_mass_step) or "mujoco" (maze2d_mujoco.hpp).
+    virtual std::string kind() const = 0;
+    /// How far the ball may end a step inside a wall box: 0 for our hard contact, a measured bound for MuJoCo's
+    /// soft contact. Maze2dEnv widens its observation box by it.
+    virtual double penetration_bound() const = 0;
+    /// The largest |vx|, |vy| after a step: the clip plus one step's push for ours; MuJoCo's soft contact can push
+    /// the ball back out faster (a measured bound). Maze2dEnv's observation box uses it.
+    virtual double speed_bound() const = 0;
+    /// Puts the ball in state s, which may overlap a wall by at most penetration_bound() (every reset state is
+    /// clear of the walls).
+    virtual void set_state(const PointMassState& s) = 0;
+    /// One env step: action (ux, uy) clipped to [-1, 1], qvel clipped to [-5, 5], then the integration with
+    /// contacts. Returns the state after it.
+    virtual PointMassState step(double ux, double uy) = 0;
+};
+
+/// Our simulator: point_mass_step on a state of its own.
+std::unique_ptr<PointMassSimulator> make_our_point_mass(const Maze& maze);
+
+/// The parts of a maze2d env name maze2d-<size>[-dense][-mujoco].
+struct MazeEnvName {
+    std::string size;     // "umaze", "medium", "large"
+    bool dense = false;   // -dense: the dense reward exp(-dist)
+    bool mujoco = false;  // -mujoco: MuJoCo's simulator instead of ours (the `mujoco` feature)
+};
+/// The parts of `name`, or nullopt when it is not maze2d-<umaze|medium|large>[-dense][-mujoco].
+std::optional<MazeEnvName> parse_maze_env_name(const std::string& name);
+
+/// maze2d-<size>[-dense][-mujoco]: observation [x, y, vx, vy] after the step; reward from the post-step position, as
+/// the D4RL env computes it (the D4RL dataset files instead use observations[t], issue #194; see generate.hpp);
 /// never terminates; truncated at the maze's episode limit.
 class Maze2dEnv : public Env {
 public:
-    Maze2dEnv(const Maze& maze, bool dense);
+    /// simulator: the physics (nullptr = ours, make_our_point_mass).
+    Maze2dEnv(const Maze& maze, bool dense, std::unique_ptr<PointMassSimulator> simulator = nullptr);
 
+    /// maze2d-<size>[-dense], with -mujoco appended on MuJoCo's simulator.
     std::string name() const override;
     Box observation_space() const override;
     Box action_space() const override;
@@ -85,6 +123,7 @@ public:
     double target_x() const { return static_cast<double>(maze_->goal_i); }
     double target_y() const { return static_cast<double>(maze_->goal_j); }
     const PointMassState& state() const { return state_; }
+    const PointMassSimulator& simulator() const { return *sim_; }
 
 protected:
     std::vector<float> reset_impl(data::Rng& rng) override;
@@ -95,7 +134,8 @@ private:
 
     const Maze* maze_;
     bool dense_;
-    PointMassState state_;
+    std::unique_ptr<PointMassSimulator> sim_;
+    PointMassState state_;  // the simulator's state after the last reset or step
     bool reached_ = false;  // the ball came within kGoalRadius of the target this episode
 };
 

@@ -19,7 +19,8 @@ struct ReferenceScores {
 ///   [-dense]-v1 (the MuJoCo env's constants);
 /// - our built-in envs: maze2d-{umaze,medium,large}[-dense] (no "-v1") and pendulum, measured on our envs because
 ///   our contact model and controller differ from D4RL's, so D4RL's maze constants would not map our random and
-///   expert policies to 0 and 100.
+///   expert policies to 0 and 100; maze2d-{umaze,medium,large}[-dense]-mujoco (the same tasks on MuJoCo's simulator)
+///   share the constants of our simulator's names.
 std::optional<ReferenceScores> reference_scores(const std::string& task);
 
 /// 100 (R - ref_min) / (ref_max - ref_min), or nullopt for a task without constants (print the raw return then).

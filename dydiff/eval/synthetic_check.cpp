@@ -4,28 +4,34 @@
 #include "autograd/error.hpp"
 #include "data/rng.hpp"
 #include "dydiff/envs/maze2d.hpp"
+#include "dydiff/envs/maze2d_mujoco.hpp"
 #include "dydiff/envs/pendulum.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
 
 namespace dydiff::eval {
 
 namespace {
 
-std::optional<TransitionOracle> maze_oracle(const envs::Maze& maze, bool dense) {
+// The maze's true step on the env's own simulator (ours, or MuJoCo's for the -mujoco names). A state is valid when
+// the ball overlaps no wall by more than that simulator allows (ours: not at all).
+std::optional<TransitionOracle> maze_oracle(const envs::Maze& maze, bool dense,
+                                            std::shared_ptr<envs::PointMassSimulator> sim) {
     TransitionOracle o;
     o.obs_dim = 4;
     o.action_dim = 2;
     const envs::Maze* m = &maze;
-    o.valid = [m](const float* s) {
+    const double allowed = sim->penetration_bound();
+    o.valid = [m, allowed](const float* s) {
         return std::isfinite(s[0]) && std::isfinite(s[1]) && std::isfinite(s[2]) && std::isfinite(s[3]) &&
-               envs::wall_clearance(*m, s[0], s[1]) >= 0.0;
+               envs::wall_clearance(*m, s[0], s[1]) >= -allowed;
     };
-    o.step = [m](const float* s, const float* a, float* next) {
-        envs::PointMassState p{s[0], s[1], s[2], s[3]};
-        envs::point_mass_step(*m, p, a[0], a[1]);
+    o.step = [sim](const float* s, const float* a, float* next) {
+        sim->set_state({s[0], s[1], s[2], s[3]});
+        const envs::PointMassState p = sim->step(a[0], a[1]);
         next[0] = static_cast<float>(p.x);
         next[1] = static_cast<float>(p.y);
         next[2] = static_cast<float>(p.vx);
@@ -72,10 +78,10 @@ double quantile(std::vector<double> v, double p) {
 
 std::optional<TransitionOracle> transition_oracle(const std::string& env_name) {
     if (env_name == "pendulum") return pendulum_oracle();
-    for (const char* size : {"umaze", "medium", "large"}) {
-        const std::string base = std::string("maze2d-") + size;
-        if (env_name == base) return maze_oracle(envs::maze_by_name(size), false);
-        if (env_name == base + "-dense") return maze_oracle(envs::maze_by_name(size), true);
+    if (const auto name = envs::parse_maze_env_name(env_name)) {
+        const envs::Maze& maze = envs::maze_by_name(name->size);
+        return maze_oracle(maze, name->dense,
+                           name->mujoco ? envs::make_mujoco_point_mass(maze) : envs::make_our_point_mass(maze));
     }
     return std::nullopt;
 }

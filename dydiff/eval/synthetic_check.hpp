@@ -20,7 +20,8 @@ namespace dydiff::eval {
 /// The true one-step model of an env whose observation is its state.
 struct TransitionOracle {
     std::size_t obs_dim = 0, action_dim = 0;
-    /// false when the state is outside the env's domain (a maze2d ball overlapping a wall): no true step exists.
+    /// false when the state is outside the env's domain (a maze2d ball deeper in a wall than its simulator allows:
+    /// ours not at all, MuJoCo's soft contact MujocoMaze::kPenetrationBound): no true step exists.
     std::function<bool(const float* obs)> valid;
     /// The env's next observation from obs under action (raw units), written to next (obs_dim).
     std::function<void(const float* obs, const float* action, float* next)> step;
@@ -29,7 +30,8 @@ struct TransitionOracle {
     std::function<float(const float* obs, const float* action)> reward;
 };
 
-/// The oracle of a built-in env (maze2d-*, pendulum); nullopt for an env whose observation is not its whole state.
+/// The oracle of a built-in env (maze2d-*, on its own simulator, and pendulum); nullopt for an env whose observation
+/// is not its whole state.
 std::optional<TransitionOracle> transition_oracle(const std::string& env_name);
 
 /// Quantiles are of the per-transition L2 error over the checked transitions.

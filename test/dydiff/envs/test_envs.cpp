@@ -6,6 +6,7 @@
 #include "dydiff/envs/controllers.hpp"
 #include "dydiff/envs/env.hpp"
 #include "dydiff/envs/maze2d.hpp"
+#include "dydiff/envs/maze2d_mujoco.hpp"
 #include "dydiff/envs/pendulum.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -218,5 +219,59 @@ BOOST_AUTO_TEST_CASE(unknown_names_are_errors) {
     BOOST_CHECK(contains(error_of([&] { make_policy(*env, "medium"); }), "known: expert, random"));
     BOOST_CHECK(contains(error_of([&] { env->step({0.0f, 0.0f}); }), "before reset()"));
 }
+
+// maze2d-<size>[-dense][-mujoco]: the name's parts, in that order only.
+BOOST_AUTO_TEST_CASE(maze_env_names_parse) {
+    const auto umaze = parse_maze_env_name("maze2d-umaze");
+    BOOST_TEST_REQUIRE(umaze.has_value());
+    BOOST_TEST(umaze->size == "umaze");
+    BOOST_TEST(!umaze->dense);
+    BOOST_TEST(!umaze->mujoco);
+    const auto large = parse_maze_env_name("maze2d-large-dense-mujoco");
+    BOOST_TEST_REQUIRE(large.has_value());
+    BOOST_TEST(large->size == "large");
+    BOOST_TEST(large->dense);
+    BOOST_TEST(large->mujoco);
+    BOOST_TEST(parse_maze_env_name("maze2d-medium-mujoco")->mujoco);
+    for (const char* bad : {"maze2d-umaze-mujoco-dense", "maze2d-umaze-v1", "maze2d-", "maze2d-huge", "pendulum",
+                            "maze2d-mujoco", "maze2d-umaze-dense-dense"})
+        BOOST_TEST(!parse_maze_env_name(bad).has_value(), bad);
+    // The default simulator is ours, and the env's name says which one steps it.
+    const Maze2dEnv env(maze_by_name("medium"), true);
+    BOOST_TEST(env.simulator().kind() == "ours");
+    BOOST_TEST(env.name() == "maze2d-medium-dense");
+}
+
+// The generated MJCF (no MuJoCo needed to write it): one box per wall cell at world (i + 1, j + 1), the ball body at
+// world (1.2, 1.2), D4RL's option and default settings.
+BOOST_AUTO_TEST_CASE(maze_mjcf_text) {
+    for (const char* size : {"umaze", "medium", "large"}) {
+        const Maze& maze = maze_by_name(size);
+        const std::string xml = maze_mjcf(maze);
+        std::size_t boxes = 0, walls = 0;
+        for (std::size_t at = xml.find("type=\"box\""); at != std::string::npos; at = xml.find("type=\"box\"", at + 1))
+            ++boxes;
+        for (int i = 0; i < maze.rows; ++i)
+            for (int j = 0; j < maze.cols; ++j) walls += maze.wall(i, j);
+        BOOST_TEST(boxes == walls, size);
+        BOOST_TEST(contains(xml, "<mujoco model=\"maze2d-" + std::string(size) + "\">"));
+        BOOST_TEST(contains(xml, "<option timestep=\"0.01\" gravity=\"0 0 0\" integrator=\"Euler\"/>"));
+        BOOST_TEST(contains(xml, "<geom condim=\"1\" density=\"1000\" margin=\"0.002\"/>"));
+        BOOST_TEST(contains(xml, "<body name=\"ball\" pos=\"1.2 1.2 0\">"));
+        BOOST_TEST(contains(xml, "<geom name=\"wall_0_0\" type=\"box\" pos=\"1 1 0\" size=\"0.5 0.5 0.2\"/>"));
+        const int last_i = maze.rows - 1, last_j = maze.cols - 1;
+        BOOST_TEST(contains(xml, "name=\"wall_" + std::to_string(last_i) + "_" + std::to_string(last_j) +
+                                     "\" type=\"box\" pos=\"" + std::to_string(last_i + 1) + " " +
+                                     std::to_string(last_j + 1) + " 0\""));
+    }
+}
+
+#if !DYDIFF_HAVE_MUJOCO
+// Without the `mujoco` feature a -mujoco maze is an Error that says how to build it (the dydiff_mujoco suite tests
+// the env itself).
+BOOST_AUTO_TEST_CASE(mujoco_maze_needs_the_feature) {
+    BOOST_TEST(contains(error_of([] { make_env("maze2d-umaze-mujoco"); }), "-Dmujoco=enabled"));
+}
+#endif
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,4 @@
-// Test module for the MuJoCo locomotion envs (dydiff/envs/locomotion.cpp), its own `meson test` suite
+// Test module for the MuJoCo envs (dydiff/envs/locomotion.cpp, dydiff/envs/maze2d_mujoco.cpp), its own `meson test` suite
 // dydiff_mujoco. Built without the `mujoco` feature, main() says why and exits 77 (meson: SKIP).
 #if DYDIFF_HAVE_MUJOCO
 
