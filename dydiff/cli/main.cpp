@@ -57,8 +57,11 @@ int main(int argc, char** argv) {
             const auto [tile_rows, tile_cols] = simd::gemm_micro_tile();
             std::cout << "dydiff " << dydiff::cli::version() << " (simd: " << simd::arch_name()
                       << ", float lanes: " << simd::float_lanes() << ", gemm tile: " << tile_rows << "x" << tile_cols
-                      << ", compiled sets: " << compiled << ", other kernels: " << simd::baseline_arch_name()
-                      << ", threads: " << dydiff::nn::num_threads() << ")\n";
+                      << ", compiled sets: " << compiled
+                      << (std::string(simd::arch_name()) != simd::baseline_arch_name()
+                              ? ", also Mish, GroupNorm + Mish rows and Adam on it"
+                              : "")
+                      << ", other kernels: " << simd::baseline_arch_name() << ", threads: " << dydiff::nn::num_threads() << ")\n";
             return 0;
         }
         // Reads DYDIFF_SIMD now, so that a set this build lacks or this CPU cannot run is reported before any work.
