@@ -228,7 +228,8 @@ constexpr std::size_t kLocomotionDefaultSteps = 1000000;  // D4RL's *-random-v2 
 /// D4RL's random recipe: whole episodes of uniform actions over the action box; episode e resets from root.fork(e)
 /// and draws its actions from that stream. terminals = the env's termination, timeouts = the 1000-step limit (and
 /// the last row, cut mid-episode); infos/qpos and infos/qvel hold the simulator state of observations[t].
-data::Dataset generate_locomotion(const GenerateConfig& c, std::size_t n, const ProgressFn& progress) {
+data::Dataset generate_locomotion(const GenerateConfig& c, [[maybe_unused]] std::size_t n,
+                                  [[maybe_unused]] const ProgressFn& progress) {
     DYDIFF_USER_CHECK(c.kind == "random", "unknown dataset kind '" << c.kind << "' for " << c.env
                                                                      << " (known: " << join(dataset_kinds(c.env))
                                                                      << ")");

@@ -252,7 +252,7 @@ BOOST_AUTO_TEST_CASE(the_dydiff_loop_stops_before_writing_a_checkpoint) {
     const auto run = [](const std::string& out, const std::string& steps, bool diverge) {
         std::vector<std::string> w{"train-agent", "p.npz", "--algo", "td3bc", "--out", out, "--dydiff",
                                    "--diffusion", "diff", "--dynamics", "dyn", "--reward", "rew", "--threads", "1"};
-        for (const std::string kv :
+        for (const std::string& kv :
              {"steps=" + steps, std::string("eval_every=3"), std::string("log_every=3"), std::string("eval_episodes=1"),
               std::string("td3bc.hidden=16"), std::string("td3bc.batch=16"), std::string("dydiff.epoch_steps=3"),
               std::string("dydiff.rollout_every=1"), std::string("dydiff.generator.starts=8"),
