@@ -6,6 +6,7 @@
 #include "nn/parallel.hpp"
 #include "nn/simd/arch.hpp"
 #include "nn/simd/gemm.hpp"
+#include "support/simd_sets.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -23,6 +24,8 @@
 namespace {
 
 namespace simd = dydiff::nn::simd;
+using dydiff::test::runnable_sets;
+using dydiff::test::two_runnable_sets;
 
 /// Float lanes of the set in use (16 with avx512f, 8 with AVX2, ...).
 std::size_t lanes() { return simd::float_lanes(); }
@@ -182,22 +185,6 @@ std::vector<float> product_with_threads(std::size_t threads, bool ta, bool tb, s
     simd::gemm(ta, tb, M, N, K, 0.75f, a.data(), ta ? M : K, b.data(), tb ? K : N, 0.5f, c.data(), N);
     dydiff::nn::set_num_threads(0);
     return c;
-}
-
-/// The sets of this build that this CPU runs.
-std::vector<std::string> runnable_sets() {
-    std::vector<std::string> out;
-    for (const auto& set : simd::compiled_sets())
-        if (simd::cpu_supports(set)) out.push_back(set);
-    return out;
-}
-
-/// Precondition of the cross-set case: it needs two sets to compare.
-boost::test_tools::assertion_result two_runnable_sets(boost::unit_test::test_unit_id) {
-    boost::test_tools::assertion_result result(runnable_sets().size() >= 2);
-    result.message() << "only one instruction set of this build runs on this CPU (compiled: "
-                     << simd::compiled_sets().size() << ")";
-    return result;
 }
 
 /// Bitwise copy of C after gemm on instruction set `set`, one thread.

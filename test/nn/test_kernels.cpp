@@ -7,6 +7,7 @@
 #include "nn/simd/arch.hpp"
 #include "nn/simd/kernels.hpp"
 #include "support/gradcheck.hpp"
+#include "support/simd_sets.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -17,6 +18,8 @@
 #include <vector>
 
 namespace simd = dydiff::nn::simd;
+using dydiff::test::runnable_sets;
+using dydiff::test::two_runnable_sets;
 using dydiff::test::test_array;
 
 namespace {
@@ -89,22 +92,6 @@ const Activation kActivations[] = {
     {"softplus", simd::softplus_forward, simd::ref::softplus_forward, simd::softplus_backward,
      simd::ref::softplus_backward},
 };
-
-/// The sets of this build that this CPU runs.
-std::vector<std::string> runnable_sets() {
-    std::vector<std::string> out;
-    for (const auto& set : simd::compiled_sets())
-        if (simd::cpu_supports(set)) out.push_back(set);
-    return out;
-}
-
-/// Precondition of the cross-set case: it needs two sets to compare (skipped with this message otherwise).
-boost::test_tools::assertion_result two_runnable_sets(boost::unit_test::test_unit_id) {
-    boost::test_tools::assertion_result result(runnable_sets().size() >= 2);
-    result.message() << "only one instruction set of this build runs on this CPU (compiled: "
-                     << simd::compiled_sets().size() << "): no AVX-512 variant to compare";
-    return result;
-}
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include "dydiff/envs/generate.hpp"
 #include "dydiff/envs/locomotion.hpp"
 #include "dydiff/envs/mjcf_models.hpp"
+#include "dydiff/envs/mujoco_model.hpp"
 #include "dydiff/envs/scores.hpp"
 #include "dydiff/envs/termination.hpp"
 
@@ -18,7 +19,6 @@
 #include <mujoco/mujoco.h>
 
 #include <cmath>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,26 +32,12 @@ namespace {
 
 constexpr double kMassTol = 5e-3;  // the published masses are printed with 3 decimals (kg)
 
-struct ModelDeleter {
-    void operator()(mjModel* m) const { mj_deleteModel(m); }
-};
-
-/// The embedded MJCF of `task`, compiled here independently of the env.
-std::unique_ptr<mjModel, ModelDeleter> load_embedded(const std::string& task) {
-    const MjcfFile* file = nullptr;
+/// The embedded MJCF of `task`, compiled through the shared compile_mjcf (the env's own code is not involved).
+std::shared_ptr<const mjModel> load_embedded(const std::string& task) {
     for (const auto& f : embedded_mjcf_files())
-        if (f.name == task) file = &f;
-    BOOST_REQUIRE_MESSAGE(file != nullptr, "no embedded MJCF " << task);
-    auto vfs = std::make_unique<mjVFS>();
-    mj_defaultVFS(vfs.get());
-    const std::string name = task + ".xml";
-    BOOST_REQUIRE(mj_makeEmptyFileVFS(vfs.get(), name.c_str(), static_cast<int>(file->xml.size())) == 0);
-    std::memcpy(vfs->filedata[mj_findFileVFS(vfs.get(), name.c_str())], file->xml.data(), file->xml.size());
-    char error[1000] = "";
-    mjModel* m = mj_loadXML(name.c_str(), vfs.get(), error, sizeof error);
-    mj_deleteVFS(vfs.get());
-    BOOST_REQUIRE_MESSAGE(m != nullptr, name << ": " << error);
-    return std::unique_ptr<mjModel, ModelDeleter>(m);
+        if (f.name == task) return compile_mjcf(task, f.xml);
+    BOOST_FAIL("no embedded MJCF " << task);
+    return nullptr;
 }
 
 double body_mass(const mjModel* m, const char* body) {
