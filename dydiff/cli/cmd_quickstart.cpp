@@ -9,6 +9,7 @@
 
 #include "autograd/error.hpp"
 #include "data/atomic_file.hpp"
+#include "data/dataset.hpp"
 #include "dydiff/envs/env.hpp"
 #include "dydiff/envs/locomotion.hpp"
 #include "dydiff/eval/run_stats.hpp"
@@ -61,6 +62,8 @@ QuickstartPreset preset_for(const std::string& env, const std::string& name) {
         p.dataset_kind = "medium-replay";
         p.dataset_rows = 100000;
         p.eval_episodes = 10;
+    } else if (!envs::locomotion_task_of(env).empty()) {  // hopper, halfcheetah, walker2d: only with --data
+        p.eval_episodes = 10;
     } else {  // maze2d-*
         p.dataset_rows = env.find("large") != std::string::npos ? 400000 : env.find("medium") != std::string::npos ? 300000 : 200000;
         p.eval_episodes = 10;
@@ -86,7 +89,8 @@ bool is_run(const fs::path& dir) { return fs::exists(dir / "config.toml"); }
 
 CommandDoc quickstart_doc() {
     return {"quickstart",
-            "[--env E] [--algo A] [--seeds N] [--steps N] [--jobs N] [--out DIR] [--preset P] [--dry-run]",
+            "[--env E | --data FILE [--env E]] [--algo A] [--seeds N] [--steps N] [--jobs N] [--out DIR] [--preset P] "
+            "[--dry-run]",
             "Runs the whole DyDiff pipeline on a built-in env and compares a learner without and with DyDiff:\n"
             "dataset generate, train-diffusion (tiny preset), train-dynamics, train-reward, then train-agent on\n"
             "seeds 0..N-1 without DyDiff and with it (--preset cpu: docs/dydiff.md), and finally the comparison\n"
@@ -94,8 +98,12 @@ CommandDoc quickstart_doc() {
             "and the difference with a 95% bootstrap interval. Each stage is its own run directory under DIR, run\n"
             "as a child process with one thread, --jobs at a time; DIR/commands.sh lists the commands. A rerun\n"
             "skips finished stages and resumes interrupted ones. The defaults (maze2d-umaze, td3bc, 3 seeds, 20,000\n"
-            "steps) took 9.5 minutes on 2 cores (docs/quickstart.md).",
-            {{"--env E", "maze2d-umaze (default), maze2d-medium, maze2d-large (with -dense: dense reward) or pendulum"},
+            "steps) took 9.5 minutes on 2 cores (docs/quickstart.md). With --data, the pipeline starts from your\n"
+            "own D4RL-layout dataset (.npz or .hdf5) instead of generating one: this is how the locomotion envs\n"
+            "run (a dataset generate --kind policy/replay file, or D4RL's hopper-medium-replay-v2.hdf5).",
+            {{"--env E", "maze2d-umaze (default), maze2d-medium, maze2d-large (with -dense: dense reward) or pendulum; "
+                        "with --data: any built-in env (default: the env the dataset records in metadata/env)"},
+             {"--data FILE", "train on this dataset instead of generating one (its path goes into every stage)"},
              {"--algo A", "the learner: td3bc (default), bc, iql, cql, diffql"},
              {"--seeds N", "seeds 0..N-1 for each side (default 3)"},
              {"--steps N", "gradient steps per learner run (default 20000)"},
@@ -105,7 +113,7 @@ CommandDoc quickstart_doc() {
                             "its scores mean nothing)"},
              {"--dry-run", "print the commands and run nothing"},
              {"-h, --help", "this help"}},
-            {{"DIR/data.npz", "the generated dataset (D4RL layout)"},
+            {{"DIR/data.npz", "the generated dataset (D4RL layout); not written with --data"},
              {"DIR/diffusion, DIR/dynamics, DIR/reward", "the three model runs"},
              {"DIR/ALGO-base-sK, DIR/ALGO-dydiff-sK", "the learner runs, seed K, without and with DyDiff"},
              {"DIR/logs/*.log", "each stage's output"},
@@ -124,7 +132,21 @@ int run_quickstart(const Words& words) {
         std::cout << help_text(quickstart_doc());
         return 0;
     }
-    const std::string env = args.value_or("env", "maze2d-umaze");
+    const auto data_flag = args.value("data");
+    const auto env_flag = args.value("env");
+    std::string env = env_flag.value_or("maze2d-umaze");
+    if (data_flag && !std::filesystem::is_regular_file(*data_flag))
+        args.fail("--data " + *data_flag + ": no such file");
+    if (data_flag && !env_flag) {
+        // The env the dataset was made for (dataset generate records it); a file that does not say needs --env.
+        const data::Dataset given = data::load_dataset(*data_flag);  // a bad file: one error naming it (exit 1)
+        if (given.env.empty())
+            args.fail("--data " + *data_flag + " does not record its env (no metadata/env key, as in D4RL's files): "
+                      "give it with --env (e.g. --env hopper)");
+        env = given.env;
+    }
+    // D4RL's names of a locomotion task (hopper-medium-replay-v2) evaluate in the task's env (hopper).
+    if (data_flag && !envs::locomotion_task_of(env).empty()) env = envs::locomotion_task_of(env);
     const std::string algo = args.value_or("algo", "td3bc");
     const auto seeds = args.integer("seeds", 3, 1, 1000);
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -137,14 +159,21 @@ int run_quickstart(const Words& words) {
     QuickstartPreset preset = preset_for(env, preset_name);
     preset.agent_steps = args.integer("steps", preset.agent_steps, 1, 100000000);
     args.finish(0);
-    // The locomotion envs are left out: their only recipe here is the random one, which teaches nothing quickly.
+    // Without --data the locomotion envs are left out: their datasets come from a SAC run (train-online) that
+    // takes far longer than the quickstart, and their random recipe teaches nothing quickly.
     std::vector<std::string> names;
     for (const auto& n : envs::known_env_names())
-        if (envs::locomotion_task_of(n).empty()) names.push_back(n);
+        if (data_flag || envs::locomotion_task_of(n).empty()) names.push_back(n);
     if (std::find(names.begin(), names.end(), env) == names.end()) {
         std::string list;
         for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-        args.fail("--env '" + env + "' is not a built-in env (" + list + ")");
+        std::string why;
+        if (!envs::locomotion_task_of(env).empty())
+            why = data_flag ? "; this build has no MuJoCo: install libmujoco-dev and run meson setup --reconfigure "
+                              "-Dmujoco=enabled"
+                            : "; " + env + " needs a dataset: give one with --data (docs/environments.md, "
+                                           "\"Behaviour policies\")";
+        args.fail("--env '" + env + "' is not a built-in env (" + list + ")" + why);
     }
     const std::vector<std::string> algos{"bc", "td3bc", "iql", "cql", "diffql"};
     if (std::find(algos.begin(), algos.end(), algo) == algos.end())
@@ -152,7 +181,7 @@ int run_quickstart(const Words& words) {
     preset.eval_every = std::min(preset.eval_every, preset.agent_steps);
 
     const fs::path root(out);
-    const fs::path data = root / "data.npz";
+    const fs::path data = data_flag ? fs::path(*data_flag) : root / "data.npz";
     const auto num = [](std::int64_t v) { return std::to_string(v); };
 
     std::vector<Task> tasks;
@@ -170,7 +199,7 @@ int run_quickstart(const Words& words) {
     };
 
     std::vector<std::size_t> data_dep;
-    if (!fs::exists(data)) {
+    if (!data_flag && !fs::exists(data)) {
         std::vector<std::string> w{"dataset", "generate", "--env", env, "--steps", num(preset.dataset_rows), "--seed",
                                    "0", "--out", data.string()};
         if (!preset.dataset_kind.empty()) w.insert(w.begin() + 4, {"--kind", preset.dataset_kind});
@@ -206,6 +235,8 @@ int run_quickstart(const Words& words) {
                                        "cpu", "--seed", num(s), "--set", "steps=" + num(preset.agent_steps), "--set",
                                        "eval_every=" + num(preset.eval_every), "--set",
                                        "eval_episodes=" + num(preset.eval_episodes)};
+            // A given dataset may not record its env (D4RL's files): the evaluation env is then the --env flag's.
+            if (data_flag && env_flag) w.insert(w.end(), {"--set", "env=" + env});
             std::vector<std::size_t> after = data_dep;
             if (dydiff) {
                 const std::vector<std::string> models{"--dydiff",  "--diffusion", (root / "diffusion").string(),
@@ -222,7 +253,7 @@ int run_quickstart(const Words& words) {
 
     // commands.sh: every stage's fresh command, in order (what the pipeline is, whatever a rerun skips).
     std::ostringstream script;
-    script << "#!/bin/sh\n# dydiff quickstart --env " << env << " --algo " << algo << " --seeds " << seeds
+    script << "#!/bin/sh\n# dydiff quickstart --env " << env << (data_flag ? " --data " + *data_flag : "") << " --algo " << algo << " --seeds " << seeds
            << " --steps " << preset.agent_steps << " --preset " << preset_name << " --out " << out
            << ": its stages, in order.\nset -e\n";
     for (const Task& t : tasks) script << join_words(t.args) << "\n";

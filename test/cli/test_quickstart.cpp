@@ -26,7 +26,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 
 BOOST_AUTO_TEST_SUITE(quickstart)
 
-BOOST_AUTO_TEST_CASE(smoke_pipeline_compares_and_resumes) {
+BOOST_AUTO_TEST_CASE(smoke_pipeline_compares_and_resumes, *boost::unit_test::label("slow")) {
     dydiff::test::TempDir dir;
     const std::string out = dir / "qs";
     const auto r = dydiff::test::run_dydiff(dir, {"quickstart", "--preset", "smoke", "--env", "pendulum", "--seeds", "2", "--jobs", "2", "--out", out});
@@ -103,6 +103,9 @@ BOOST_AUTO_TEST_CASE(dry_run_and_usage_errors) {
     const auto algo = dydiff::test::run_dydiff(dir, {"quickstart", "--algo", "sac", "--out", out});
     BOOST_CHECK_EQUAL(algo.code, 2);
     BOOST_CHECK(contains(algo.all(), "--algo 'sac'"));
+    const auto missing = dydiff::test::run_dydiff(dir, {"quickstart", "--data", "nowhere.npz", "--out", out});
+    BOOST_CHECK_EQUAL(missing.code, 2);
+    BOOST_CHECK(contains(missing.all(), "--data nowhere.npz: no such file"));
     BOOST_CHECK(!std::filesystem::exists(out));
 }
 

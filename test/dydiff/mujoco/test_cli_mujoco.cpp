@@ -104,6 +104,43 @@ BOOST_AUTO_TEST_CASE(train_online_then_policy_and_replay_recipes) {
     BOOST_TEST(contains(r.all(), "are not walker2d's 17/6"), r.all());
 }
 
+// quickstart --data: the whole pipeline on a locomotion file at the smoke preset (seconds per stage; its scores mean
+// nothing). The env comes from the file; a file that records none (as D4RL's) needs --env, and the learner runs then
+// evaluate in that env. No dataset stage runs and nothing is written beside the given file.
+BOOST_AUTO_TEST_CASE(quickstart_on_a_given_locomotion_dataset, *boost::unit_test::label("slow")) {
+    TempDir dir;
+    CliResult r = run_dydiff(dir, {"dataset", "generate", "--env", "hopper", "--kind", "random", "--steps", "4000",
+                                   "--seed", "2", "--out", "hop.npz"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    r = run_dydiff(dir, {"quickstart", "--env", "hopper", "--out", "none"});
+    BOOST_TEST(r.code == 2);
+    BOOST_TEST(contains(r.all(), "hopper needs a dataset: give one with --data"), r.all());
+
+    r = run_dydiff(dir, {"quickstart", "--data", "hop.npz", "--preset", "smoke", "--seeds", "1", "--jobs", "2",
+                         "--out", "qs"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    for (const char* stage : {"diffusion", "dynamics", "reward", "td3bc-base-s0", "td3bc-dydiff-s0"})
+        BOOST_TEST(fs::exists(dir.path() / "qs" / stage / "config.toml"), stage);
+    BOOST_TEST(!fs::exists(dir.path() / "qs" / "data.npz"));
+    BOOST_TEST(!contains(read_text(dir.path() / "qs" / "commands.sh"), "dataset generate"));
+    const std::string md = read_text(dir.path() / "qs" / "comparison.md");
+    BOOST_TEST(contains(md, "| td3bc | +dydiff | hopper | hop.npz | 1 | 0 | 300 |"), md);
+    BOOST_TEST(contains(read_text(dir.path() / "qs" / "td3bc-dydiff-s0" / "metrics.csv"), "synthetic_size"));
+
+    dydiff::data::Dataset d = dydiff::data::load_dataset((dir.path() / "hop.npz").string());
+    d.env.clear();
+    dydiff::data::save_dataset_npz(d, (dir.path() / "d4rl.npz").string());
+    r = run_dydiff(dir, {"quickstart", "--data", "d4rl.npz", "--out", "none"});
+    BOOST_TEST(r.code == 2);
+    BOOST_TEST(contains(r.all(), "--data d4rl.npz does not record its env"), r.all());
+    r = run_dydiff(dir, {"quickstart", "--data", "d4rl.npz", "--env", "hopper-random-v2", "--dry-run", "--out", "dry"});
+    BOOST_TEST_REQUIRE(r.code == 0, r.all());
+    BOOST_TEST(contains(r.out, "dydiff train-agent d4rl.npz --algo td3bc --out dry/td3bc-base-s0"), r.out);
+    BOOST_TEST(contains(r.out, "--set env=hopper"), r.out);
+    BOOST_TEST(!fs::exists(dir.path() / "none"));
+    BOOST_TEST(!fs::exists(dir.path() / "dry"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 #endif
