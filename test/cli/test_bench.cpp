@@ -50,7 +50,7 @@ std::vector<std::string> json_lines(const std::string& output) {
 
 BOOST_AUTO_TEST_SUITE(bench_learner)
 
-BOOST_AUTO_TEST_CASE(every_learner_reports_one_json_line) {
+BOOST_AUTO_TEST_CASE(every_learner_reports_one_json_line, *boost::unit_test::label("slow")) {
     dydiff::test::TempDir dir;
     const CliResult r = run_dydiff(dir, {"bench", "learner", "--steps", "2", "--threads", "1", "--json"});
     BOOST_TEST_REQUIRE(r.code == 0, r.all());

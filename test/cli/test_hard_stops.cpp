@@ -104,7 +104,7 @@ struct Fixture {
 
 BOOST_AUTO_TEST_SUITE(hard_stops)
 
-BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_then_resume_is_bitwise_uninterrupted) {
+BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_then_resume_is_bitwise_uninterrupted, *boost::unit_test::label("slow")) {
     Fixture f;
     // The kill moments: uniform over a quarter of the uninterrupted run's duration, measured here, so that most
     // rounds are killed somewhere between process start and the last checkpoint write, and the run still advances
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_then_resume_is_bitwise_uninterrup
     if (resume) BOOST_TEST(left.empty(), "left behind: " << (left.empty() ? "" : left.front()));
 }
 
-BOOST_AUTO_TEST_CASE(resume_before_the_first_checkpoint_starts_from_step_0) {
+BOOST_AUTO_TEST_CASE(resume_before_the_first_checkpoint_starts_from_step_0, *boost::unit_test::label("slow")) {
     Fixture f;
     BOOST_TEST_REQUIRE(run_dydiff(f.dir, kRun).code == 0);
     fs::remove(f.run() / "checkpoint.npz");  // as if killed after the run directory appeared, before step 1 ended

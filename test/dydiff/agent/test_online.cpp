@@ -40,7 +40,7 @@ OnlineConfig pendulum_config(std::int64_t steps) {
 
 BOOST_AUTO_TEST_SUITE(online)
 
-BOOST_AUTO_TEST_CASE(sac_learns_pendulum) {
+BOOST_AUTO_TEST_CASE(sac_learns_pendulum, *boost::unit_test::label("slow")) {
     // Budget: 8000 env steps (40 episodes), 7000 updates of batch 64, hidden 64: about 6 s of CPU. The random
     // policy scores about −1219 (normalised 0), our scripted expert −146 (100). Measured (seed 4): −14, 0, 67, 98
     // at 2000, 4000, 6000, 8000 env steps, and 102 at 10 000; the same budget through train-online with seeds 0-3:

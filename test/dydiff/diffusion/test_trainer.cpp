@@ -170,7 +170,7 @@ BOOST_AUTO_TEST_CASE(resume_equals_uninterrupted) {
     BOOST_TEST(metrics_without_seconds(a / "metrics.csv") == metrics_without_seconds(b / "metrics.csv"));
 }
 
-BOOST_AUTO_TEST_CASE(tiny_preset_loss_falls) {
+BOOST_AUTO_TEST_CASE(tiny_preset_loss_falls, *boost::unit_test::label("slow")) {
     constexpr std::int64_t kSteps = 600;
     constexpr double kMaxFinalOverFirst = 0.7;  // the last logged loss is 30% below the first (at step 50)
     constexpr double kMaxFinalLoss = 65.0;      // and below this absolute value (measured: 61 at step 600)

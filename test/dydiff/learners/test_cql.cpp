@@ -141,7 +141,7 @@ BOOST_AUTO_TEST_CASE(learns_a_bandit_past_the_bc_limit) {
     BOOST_TEST(reward > kBar);
 }
 
-BOOST_AUTO_TEST_CASE(two_step_task_needs_the_bootstrap) {
+BOOST_AUTO_TEST_CASE(two_step_task_needs_the_bootstrap, *boost::unit_test::label("slow")) {
     // The first action of the two-step task (fixtures.hpp) is only valued through γ Q̄(s′, a′ ~ π(·|s′)). Budget: 1800
     // updates of batch 32, hidden 32, actor and α faster than the official rates as in the bandit test; about 1 s of
     // CPU per run. Rewards scaled by 10: the regulariser's weight 10 is set for locomotion-size rewards, and with

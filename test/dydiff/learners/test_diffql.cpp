@@ -259,7 +259,7 @@ BOOST_AUTO_TEST_CASE(learns_a_bandit_past_the_bc_limit) {
     BOOST_TEST(reward > kBar);
 }
 
-BOOST_AUTO_TEST_CASE(two_step_task_needs_the_bootstrap) {
+BOOST_AUTO_TEST_CASE(two_step_task_needs_the_bootstrap, *boost::unit_test::label("slow")) {
     // The first action of the two-step task (fixtures.hpp) is only valued through γ Q̄(s′, a′ ~ EMA actor). Budget:
     // 1500 updates of batch 64, hidden 64, learning rates 1e-3; about 1.2 s of CPU per run. Rewards scaled by 10 so
     // that the evaluation's softmax over Q selects (with Q spreads below 1 it picks nearly uniformly among the samples

@@ -115,7 +115,7 @@ double mean(const std::vector<double>& v) {
 
 BOOST_AUTO_TEST_SUITE(learning)
 
-BOOST_AUTO_TEST_CASE(pendulum_expert_imitation) {
+BOOST_AUTO_TEST_CASE(pendulum_expert_imitation, *boost::unit_test::label("slow")) {
     envs::GenerateConfig gen;
     gen.env = "pendulum";
     gen.kind = "expert";
@@ -166,7 +166,7 @@ double one_step_reward(const Array2& obs, const Array2& actions) {
     return r / static_cast<double>(obs.shape()[0]);
 }
 
-BOOST_AUTO_TEST_CASE(one_step_task_offline_rl_beats_bc) {
+BOOST_AUTO_TEST_CASE(one_step_task_offline_rl_beats_bc, *boost::unit_test::label("slow")) {
     constexpr std::size_t kRows = 4000;
     data::Rng data_rng(3);
     data::Transitions t = data::Transitions::zeros(kRows, 3, 2);
@@ -197,7 +197,7 @@ BOOST_AUTO_TEST_CASE(one_step_task_offline_rl_beats_bc) {
 // bootstrap γ Q̄(s', ·) or γ V(s'), so this task exercises the TD target and the terminal mask.
 float delayed_target(float x) { return std::tanh(1.5f * x); }
 
-BOOST_AUTO_TEST_CASE(two_step_task_needs_the_bootstrap) {
+BOOST_AUTO_TEST_CASE(two_step_task_needs_the_bootstrap, *boost::unit_test::label("slow")) {
     constexpr std::size_t kPairs = 2000;
     data::Rng data_rng(5);
     data::Transitions t = data::Transitions::zeros(2 * kPairs, 3, 1);

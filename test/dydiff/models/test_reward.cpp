@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE(training_restores_the_best_weights_bitwise) {
     BOOST_TEST(report.best_holdout_mse == report.epochs[report.best_epoch - 1].holdout_mse);
 }
 
-BOOST_AUTO_TEST_CASE(learns_a_linear_reward) {
+BOOST_AUTO_TEST_CASE(learns_a_linear_reward, *boost::unit_test::label("slow")) {
     // r = w·[s, a] with s ~ N(0, 1) (z-scored) and a ~ U(−1, 1) (raw).
     const std::size_t s = 5, a = 2, n = 3000;
     data::Rng rng(5);
