@@ -179,8 +179,9 @@ CommandDoc synthetic_doc() {
             "the dataset's recipe gives (s, a). Prints, for the synthetic buffer and, as the control, for the\n"
             "dataset's real transitions: the next-state error (raw L2 mean, median, 90th percentile; in units of\n"
             "the dataset's observation std; per dimension), the reward-label error, and the share of states\n"
-            "outside the env's domain (maze2d: inside a wall). Built-in envs whose observation is their state:\n"
-            "maze2d-* and pendulum (docs/dydiff.md, \"Checking the synthetic data\").",
+            "outside the env's domain (maze2d: inside a wall; locomotion: a clipped velocity). Built-in envs whose\n"
+            "observation is their state: maze2d-*, pendulum, and with MuJoCo hopper, walker2d and halfcheetah (all\n"
+            "but the x position, which they ignore) (docs/dydiff.md, \"Checking the synthetic data\").",
             {{"RUN", "a train-agent run directory with dydiff.enabled = true"},
              {"--data FILE", "the run's dataset (default: the path it recorded, relative to where it ran)"},
              {"--samples N", "transitions checked on each side, drawn uniformly (default 20000; 0 = all)"},
@@ -278,8 +279,9 @@ int run_synthetic(const Words& words) {
     const eval::RunIdentity id = eval::read_run_identity(run_path);
     const auto oracle = eval::transition_oracle(id.env);
     DYDIFF_USER_CHECK(oracle, run_path << ": env '" << id.env
-                                       << "' has no true one-step model here (maze2d-* and pendulum have one: their "
-                                          "observation is their whole state)");
+                                       << "' has no true one-step model here (maze2d-*, pendulum and, with the `mujoco` "
+                                          "feature, hopper, walker2d and halfcheetah have one: their observation is "
+                                          "their state)");
     const std::string checkpoint = (std::filesystem::path(run_path) / kCheckpointFile).string();
     DYDIFF_USER_CHECK(std::filesystem::exists(checkpoint),
                       run_path << ": no " << kCheckpointFile << " yet (the run has not reached its first evaluation)");

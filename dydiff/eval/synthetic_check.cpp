@@ -3,6 +3,7 @@
 
 #include "autograd/error.hpp"
 #include "data/rng.hpp"
+#include "dydiff/envs/locomotion.hpp"
 #include "dydiff/envs/maze2d.hpp"
 #include "dydiff/envs/maze2d_mujoco.hpp"
 #include "dydiff/envs/pendulum.hpp"
@@ -65,6 +66,45 @@ std::optional<TransitionOracle> pendulum_oracle() {
     return o;
 }
 
+#if DYDIFF_HAVE_MUJOCO
+// hopper, walker2d, halfcheetah: the observation is qpos[1:] and qvel, and the dynamics, reward and termination do not
+// depend on qpos[0] (the x position, on a flat endless floor), so the state is the observation with x = 0. Except
+// where a velocity was clipped (hopper, walker2d: |qvel| at 10): the true velocity is then unknown, and such a state
+// counts as outside the domain (no true step). The reward is the env's step reward, as the dataset recipes store it.
+std::optional<TransitionOracle> locomotion_oracle(const std::string& env_name) {
+    auto env = std::make_shared<envs::LocomotionEnv>(env_name);
+    const double clip = env->spec().velocity_clip;
+    env->reset(0);
+    const std::size_t nq = env->qpos().size(), nv = env->qvel().size();
+    TransitionOracle o;
+    o.obs_dim = nq - 1 + nv;
+    o.action_dim = env->action_dim();
+    o.valid = [nq, nv, clip](const float* s) {
+        for (std::size_t k = 0; k < nq - 1 + nv; ++k)
+            if (!std::isfinite(s[k])) return false;
+        if (clip > 0)
+            for (std::size_t k = nq - 1; k < nq - 1 + nv; ++k)
+                if (std::abs(static_cast<double>(s[k])) >= clip * (1.0 - 1e-6)) return false;
+        return true;
+    };
+    // One env step from observation s: reset (so that a terminated episode may step again), then the state.
+    auto step_from = [env, nq, nv](const float* s, const float* a) {
+        std::vector<double> qpos(nq, 0.0), qvel(nv);
+        for (std::size_t k = 1; k < nq; ++k) qpos[k] = s[k - 1];
+        for (std::size_t k = 0; k < nv; ++k) qvel[k] = s[nq - 1 + k];
+        env->reset(0);
+        env->set_state(qpos, qvel);
+        return env->step(std::vector<float>(a, a + env->action_dim()));
+    };
+    o.step = [step_from](const float* s, const float* a, float* next) {
+        const envs::StepResult r = step_from(s, a);
+        std::copy(r.obs.begin(), r.obs.end(), next);
+    };
+    o.reward = [step_from](const float* s, const float* a) { return static_cast<float>(step_from(s, a).reward); };
+    return o;
+}
+#endif
+
 double quantile(std::vector<double> v, double p) {
     if (v.empty()) return 0.0;
     std::sort(v.begin(), v.end());
@@ -83,6 +123,9 @@ std::optional<TransitionOracle> transition_oracle(const std::string& env_name) {
         return maze_oracle(maze, name->dense,
                            name->mujoco ? envs::make_mujoco_point_mass(maze) : envs::make_our_point_mass(maze));
     }
+#if DYDIFF_HAVE_MUJOCO
+    if (!envs::locomotion_task_of(env_name).empty()) return locomotion_oracle(env_name);
+#endif
     return std::nullopt;
 }
 

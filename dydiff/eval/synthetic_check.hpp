@@ -1,5 +1,5 @@
 // How wrong are model-made transitions? For a built-in env whose observation is its whole physical state (maze2d:
-// x, y, vx, vy; pendulum: cos, sin, theta_dot), the true next state and the dataset's reward label of any (s, a)
+// x, y, vx, vy; pendulum: cos, sin, theta_dot; the locomotion tasks but for their x position), the true next state and the dataset's reward label of any (s, a)
 // can be computed, so each synthetic transition (s, a, r, s') of a DyDiff run can be checked: s' against the env's
 // step from s, r against the reward the dataset's recipe gives (s, a). Applied to the real transitions of the
 // dataset, the same check validates itself (errors at float round-off). `dydiff synthetic RUN` prints both
@@ -30,8 +30,9 @@ struct TransitionOracle {
     std::function<float(const float* obs, const float* action)> reward;
 };
 
-/// The oracle of a built-in env (maze2d-*, on its own simulator, and pendulum); nullopt for an env whose observation
-/// is not its whole state.
+/// The oracle of a built-in env (maze2d-*, on its own simulator, pendulum, and with the `mujoco` feature hopper,
+/// walker2d and halfcheetah, whose observation is their state but for the x position, which their dynamics ignore;
+/// a state with a clipped velocity is not valid); nullopt for any other env.
 std::optional<TransitionOracle> transition_oracle(const std::string& env_name);
 
 /// Quantiles are of the per-transition L2 error over the checked transitions.

@@ -14,6 +14,8 @@
 #include "dydiff/envs/mujoco_model.hpp"
 #include "dydiff/envs/scores.hpp"
 #include "dydiff/envs/termination.hpp"
+#include "dydiff/eval/synthetic_check.hpp"
+#include "data/transitions.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <mujoco/mujoco.h>
@@ -305,6 +307,44 @@ BOOST_AUTO_TEST_CASE(rollout_termination_agrees_with_the_env) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(recipes)
+
+// `dydiff synthetic`'s true one-step model of each task (eval::transition_oracle): the state is the observation with
+// x = 0, since nothing depends on x. On the random recipe's own rows it reproduces s' and the stored reward to
+// float round-off, except on rows with a clipped velocity (hopper, walker2d), which are not valid states.
+BOOST_AUTO_TEST_CASE(transition_oracle_reproduces_the_recipe) {
+    for (const char* name : {"hopper", "walker2d", "halfcheetah"}) {
+        GenerateConfig config;
+        config.env = name;
+        config.kind = "random";
+        config.steps = 1500;
+        config.seed = 5;
+        const data::Dataset d = generate_dataset(config);
+        const data::Transitions t = data::make_transitions(d);
+        const auto oracle = eval::transition_oracle(name);
+        BOOST_TEST_REQUIRE(oracle.has_value(), name);
+        BOOST_TEST(oracle->obs_dim == d.obs_dim());
+        BOOST_TEST(oracle->action_dim == d.action_dim());
+        const eval::TransitionCheck c =
+            eval::check_transitions(*oracle, t, std::vector<double>(d.obs_dim(), 1.0), 0, 0);
+        BOOST_TEST(c.total == t.size());
+        // Random walker2d flails: most of its rows have a velocity at the clip.
+        BOOST_TEST(c.checked > t.size() / 10, name << ": " << c.checked << " of " << c.total);
+        BOOST_TEST(c.state_error_mean < 1e-4, name << ": " << c.state_error_mean);
+        BOOST_TEST(c.state_error_p90 < 1e-4, name << ": " << c.state_error_p90);
+        BOOST_TEST(c.reward_error_mean < 1e-4, name << ": " << c.reward_error_mean);
+        // A changed action moves the true step (the check is not vacuous).
+        std::vector<float> a(d.action_dim(), 1.0f), b(d.action_dim(), -1.0f), next_a(d.obs_dim()), next_b(d.obs_dim());
+        oracle->step(&t.observations(0, 0), a.data(), next_a.data());
+        oracle->step(&t.observations(0, 0), b.data(), next_b.data());
+        BOOST_TEST(next_a != next_b);
+    }
+    std::vector<float> clipped(11, 0.0f);
+    clipped[0] = 1.25f;
+    clipped[8] = 10.0f;  // a velocity at hopper's clip
+    BOOST_TEST(!eval::transition_oracle("hopper")->valid(clipped.data()));
+    clipped[8] = 9.0f;
+    BOOST_TEST(eval::transition_oracle("hopper")->valid(clipped.data()));
+}
 
 // The random recipe: D4RL layout, next_observations[t] = observations[t + 1] inside an episode, terminals where
 // the rollout rule says so, timeouts at the 1000-step limit and on the last row, infos/qpos matching observations,
