@@ -33,6 +33,12 @@ void UNetConfig::fields(ConfigFields& f) {
 
 void UNetConfig::validate() const {
     DYDIFF_USER_CHECK(!dim_mults.empty(), "U-Net dim_mults is empty (need at least one level)");
+    // Each level past the first halves the length, so the horizon is a multiple of 2^(levels - 1): 16 levels already
+    // ask for a multiple of 32768. The bound also keeps that power of two representable (fuzz finding: 65 levels
+    // shifted a size_t by 64).
+    DYDIFF_USER_CHECK(dim_mults.size() <= kMaxLevels, "U-Net dim_mults has " << dim_mults.size()
+                                                          << " levels; at most " << kMaxLevels
+                                                          << " (the horizon must be a multiple of 2^(levels - 1))");
     DYDIFF_USER_CHECK(dim >= 1 && groups >= 1, "U-Net dim and groups must be >= 1 (" << describe() << ")");
     DYDIFF_USER_CHECK(
         kernel_size % 2 == 1,
@@ -46,6 +52,8 @@ void UNetConfig::validate() const {
 }
 
 void UNetConfig::check_horizon(std::size_t H) const {
+    DYDIFF_USER_CHECK(!dim_mults.empty() && dim_mults.size() <= kMaxLevels,
+                      "U-Net dim_mults has " << dim_mults.size() << " levels; need 1 to " << kMaxLevels);
     const std::size_t multiple = std::size_t{1} << num_downsamples();
     DYDIFF_USER_CHECK(H >= multiple && H % multiple == 0,
                       "horizon " << H << " must be a positive multiple of " << multiple << " (the U-Net's "

@@ -36,8 +36,10 @@ struct UNetConfig {
     /// The keys of the [unet] table; every one is an architecture key (--resume refuses a change).
     void fields(ConfigFields& f);
     /// Throws dydiff::UserError unless the widths, groups and kernel are consistent (odd kernel, groups | widths,
-    /// even time_dim >= 4, at least one level).
+    /// even time_dim >= 4, 1 to kMaxLevels levels).
     void validate() const;
+    /// The most levels validate() accepts (a horizon multiple of 2^15 already).
+    static constexpr std::size_t kMaxLevels = 16;
     /// Levels minus one: the number of Down (and Up) stages.
     std::size_t num_downsamples() const { return dim_mults.size() - 1; }
     /// Throws dydiff::UserError unless H is divisible by 2^num_downsamples() (4 for the paper, §11 P27): each Down

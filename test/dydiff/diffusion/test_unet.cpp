@@ -109,6 +109,18 @@ BOOST_AUTO_TEST_CASE(presets_and_errors) {
     bad = paper;
     bad.kernel_size = 4;
     BOOST_CHECK_THROW(bad.validate(), Error);
+    // More levels than kMaxLevels: one error, never 2^(levels - 1) overflowing (the fuzz corpus has 65 levels,
+    // test/fuzz/corpus/config/ubsan_shift_65_levels.toml).
+    bad = paper;
+    bad.dim_mults.assign(UNetConfig::kMaxLevels, 1);
+    bad.validate();
+    for (std::size_t levels : {UNetConfig::kMaxLevels + 1, std::size_t{65}, std::size_t{200}}) {
+        bad.dim_mults.assign(levels, 1);
+        BOOST_CHECK_EXCEPTION(bad.validate(), Error, [](const Error& e) {
+            return std::string(e.what()).find("levels; at most 16") != std::string::npos;
+        });
+        BOOST_CHECK_THROW(bad.check_horizon(1024), Error);
+    }
 }
 
 // §5.1 / §12: 58,751,246 (D = 14), 58,759,319 (D = 23), 58,744,070 (D = 6). Each module is built (and freed)
