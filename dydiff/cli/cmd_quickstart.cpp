@@ -253,8 +253,9 @@ int run_quickstart(const Words& words) {
 
     // commands.sh: every stage's fresh command, in order (what the pipeline is, whatever a rerun skips).
     std::ostringstream script;
-    script << "#!/bin/sh\n# dydiff quickstart --env " << env << (data_flag ? " --data " + *data_flag : "") << " --algo " << algo << " --seeds " << seeds
-           << " --steps " << preset.agent_steps << " --preset " << preset_name << " --out " << out
+    script << "#!/bin/sh\n# dydiff quickstart --env " << env << (data_flag ? " --data " + *data_flag : "")
+           << " --algo " << algo << " --seeds " << seeds << " --steps " << preset.agent_steps << " --preset "
+           << preset_name << " --out " << out
            << ": its stages, in order.\nset -e\n";
     for (const Task& t : tasks) script << join_words(t.args) << "\n";
     std::cout << "quickstart: " << env << ", " << algo << " without and with DyDiff, seeds 0.." << seeds - 1 << ", "

@@ -31,14 +31,22 @@ void UNetConfig::fields(ConfigFields& f) {
     f.check([this] { validate(); });
 }
 
-void UNetConfig::validate() const {
+namespace {
+
+// Each level past the first halves the length, so the horizon is a multiple of 2^(levels - 1): 16 levels already ask
+// for a multiple of 32768. The bound also keeps that power of two representable (fuzz finding: 65 levels shifted a
+// size_t by 64).
+void check_levels(const std::vector<std::size_t>& dim_mults) {
     DYDIFF_USER_CHECK(!dim_mults.empty(), "U-Net dim_mults is empty (need at least one level)");
-    // Each level past the first halves the length, so the horizon is a multiple of 2^(levels - 1): 16 levels already
-    // ask for a multiple of 32768. The bound also keeps that power of two representable (fuzz finding: 65 levels
-    // shifted a size_t by 64).
-    DYDIFF_USER_CHECK(dim_mults.size() <= kMaxLevels, "U-Net dim_mults has " << dim_mults.size()
-                                                          << " levels; at most " << kMaxLevels
-                                                          << " (the horizon must be a multiple of 2^(levels - 1))");
+    DYDIFF_USER_CHECK(dim_mults.size() <= UNetConfig::kMaxLevels,
+                      "U-Net dim_mults has " << dim_mults.size() << " levels; at most " << UNetConfig::kMaxLevels
+                                             << " (the horizon must be a multiple of 2^(levels - 1))");
+}
+
+}  // namespace
+
+void UNetConfig::validate() const {
+    check_levels(dim_mults);
     DYDIFF_USER_CHECK(dim >= 1 && groups >= 1, "U-Net dim and groups must be >= 1 (" << describe() << ")");
     DYDIFF_USER_CHECK(
         kernel_size % 2 == 1,
@@ -52,8 +60,7 @@ void UNetConfig::validate() const {
 }
 
 void UNetConfig::check_horizon(std::size_t H) const {
-    DYDIFF_USER_CHECK(!dim_mults.empty() && dim_mults.size() <= kMaxLevels,
-                      "U-Net dim_mults has " << dim_mults.size() << " levels; need 1 to " << kMaxLevels);
+    check_levels(dim_mults);  // also here: a config's checks may run in any order, and the shift below needs it
     const std::size_t multiple = std::size_t{1} << num_downsamples();
     DYDIFF_USER_CHECK(H >= multiple && H % multiple == 0,
                       "horizon " << H << " must be a positive multiple of " << multiple << " (the U-Net's "

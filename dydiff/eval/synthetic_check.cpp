@@ -79,11 +79,11 @@ std::optional<TransitionOracle> locomotion_oracle(const std::string& env_name) {
     TransitionOracle o;
     o.obs_dim = nq - 1 + nv;
     o.action_dim = env->action_dim();
-    o.valid = [nq, nv, clip](const float* s) {
-        for (std::size_t k = 0; k < nq - 1 + nv; ++k)
+    o.valid = [S = o.obs_dim, nq, clip](const float* s) {
+        for (std::size_t k = 0; k < S; ++k)
             if (!std::isfinite(s[k])) return false;
         if (clip > 0)
-            for (std::size_t k = nq - 1; k < nq - 1 + nv; ++k)
+            for (std::size_t k = nq - 1; k < S; ++k)  // the velocities
                 if (std::abs(static_cast<double>(s[k])) >= clip * (1.0 - 1e-6)) return false;
         return true;
     };

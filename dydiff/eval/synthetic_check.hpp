@@ -1,9 +1,9 @@
-// How wrong are model-made transitions? For a built-in env whose observation is its whole physical state (maze2d:
-// x, y, vx, vy; pendulum: cos, sin, theta_dot; the locomotion tasks but for their x position), the true next state and the dataset's reward label of any (s, a)
-// can be computed, so each synthetic transition (s, a, r, s') of a DyDiff run can be checked: s' against the env's
-// step from s, r against the reward the dataset's recipe gives (s, a). Applied to the real transitions of the
-// dataset, the same check validates itself (errors at float round-off). `dydiff synthetic RUN` prints both
-// (docs/dydiff.md, "Checking the synthetic data").
+// How wrong are model-made transitions? For a built-in env whose observation is its whole physical state (maze2d: x,
+// y, vx, vy; pendulum: cos, sin, theta_dot; the locomotion tasks but for their x position), the true next state and
+// the dataset's reward label of any (s, a) can be computed, so each synthetic transition (s, a, r, s') of a DyDiff
+// run can be checked: s' against the env's step from s, r against the reward the dataset's recipe gives (s, a).
+// Applied to the real transitions of the dataset, the same check validates itself (errors at float round-off).
+// `dydiff synthetic RUN` prints both (docs/dydiff.md, "Checking the synthetic data").
 #pragma once
 
 #include "autograd/xt.hpp"

@@ -61,6 +61,16 @@ std::vector<float> uniform_action(const Box& box, data::Rng& rng) {
     return a;
 }
 
+/// `steps` rows of the random recipe of locomotion task `name`.
+data::Dataset random_dataset(const std::string& name, std::size_t steps, std::uint64_t seed) {
+    GenerateConfig config;
+    config.env = name;
+    config.kind = "random";
+    config.steps = steps;
+    config.seed = seed;
+    return generate_dataset(config);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(models)
@@ -313,12 +323,7 @@ BOOST_AUTO_TEST_SUITE(recipes)
 // float round-off, except on rows with a clipped velocity (hopper, walker2d), which are not valid states.
 BOOST_AUTO_TEST_CASE(transition_oracle_reproduces_the_recipe) {
     for (const char* name : {"hopper", "walker2d", "halfcheetah"}) {
-        GenerateConfig config;
-        config.env = name;
-        config.kind = "random";
-        config.steps = 1500;
-        config.seed = 5;
-        const data::Dataset d = generate_dataset(config);
+        const data::Dataset d = random_dataset(name, 1500, 5);
         const data::Transitions t = data::make_transitions(d);
         const auto oracle = eval::transition_oracle(name);
         BOOST_TEST_REQUIRE(oracle.has_value(), name);
@@ -351,12 +356,7 @@ BOOST_AUTO_TEST_CASE(transition_oracle_reproduces_the_recipe) {
 // identical arrays for the same seed.
 BOOST_AUTO_TEST_CASE(random_datasets) {
     for (const char* name : {"hopper", "walker2d", "halfcheetah"}) {
-        GenerateConfig config;
-        config.env = name;
-        config.kind = "random";
-        config.steps = 2500;
-        config.seed = 3;
-        const data::Dataset d = generate_dataset(config);
+        const data::Dataset d = random_dataset(name, 2500, 3);
         BOOST_TEST(d.env == name);
         BOOST_TEST(d.size() == 2500u);
         const std::size_t S = d.obs_dim();
@@ -382,7 +382,7 @@ BOOST_AUTO_TEST_CASE(random_datasets) {
         }
         BOOST_TEST(d.timeouts(d.size() - 1) + d.terminals(d.size() - 1) == 1.0f);
         BOOST_TEST(ends >= (std::string(name) == "halfcheetah" ? 3u : 20u), name);
-        const data::Dataset again = generate_dataset(config);
+        const data::Dataset again = random_dataset(name, 2500, 3);
         BOOST_TEST(again.observations == d.observations);
         BOOST_TEST(again.rewards == d.rewards);
     }
